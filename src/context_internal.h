@@ -1,0 +1,73 @@
+/*
+ * context_internal.h - the context object shared by the TLS implementation
+ * (tls.c), the plaintext twin (plaintext.c) and the common plumbing
+ * (context.c). See include/memtls/context.h for the contract.
+ */
+#ifndef MEMTLS_CONTEXT_INTERNAL_H
+#define MEMTLS_CONTEXT_INTERNAL_H
+
+#include <openssl/bio.h>
+#include <openssl/ssl.h>
+
+#include <memtls/context.h>
+
+/*
+ * The operations that differ between TLS and plaintext. Everything else
+ * (recv, send, pending counts, argument checks) is common, so both behave
+ * identically at the edges.
+ */
+struct memtls__ctx_ops {
+    int (*handshake)(memtls_ctx *c);
+    int (*read)(memtls_ctx *c, void *buf, size_t len, size_t *n);
+    int (*write)(memtls_ctx *c, const void *buf, size_t len, size_t *n);
+    int (*close)(memtls_ctx *c);
+    int (*key_update)(memtls_ctx *c, int update_requested);
+    void (*free)(memtls_ctx *c);
+};
+
+#define MEMTLS__ERROR_MAX 512
+
+struct memtls_ctx {
+    const struct memtls__ctx_ops *ops;
+    memtls_role role;
+    BIO *rbio; /* inbound ciphertext; owned by ssl for TLS, by us for twin */
+    BIO *wbio; /* outbound ciphertext; likewise */
+    int eof;         /* memtls_recv_eof() was called */
+    int closed;      /* memtls_close() succeeded: no more writes */
+    int peer_closed; /* close_notify (twin: EOF) was read */
+    int hs_done;     /* handshake complete */
+    int truncated;   /* a read hit EOF without close_notify */
+    int fatal;       /* first fatal status, 0 if none: it sticks */
+    char error[MEMTLS__ERROR_MAX];
+
+    /* TLS only */
+    SSL *ssl;
+    memtls_config *cfg;
+    char *hostname;
+    long verify_result;     /* X509_V_* captured when the handshake ended */
+    int missing_peer_cert;  /* required client certificate never came */
+    int auth_failed;        /* the handshake failed on verification */
+    char *subject;          /* cached at handshake completion */
+    char *sans;
+    char alpn[256];
+};
+
+/* Record the first fatal status of `c` with a message; later ones are kept
+ * out. Drains and formats the thread's OpenSSL error queue, then clears it. */
+void memtls__ctx_fail(memtls_ctx *c, int status, const char *op);
+
+/* Append the whole OpenSSL error queue of this thread to `buf` as text
+ * ("; "-separated), clear the queue, and return the first error code (0 if
+ * the queue was empty). */
+unsigned long memtls__drain_errors(char *buf, size_t len);
+
+/* Config internals used by tls.c. */
+SSL_CTX *memtls__config_freeze(memtls_config *cfg);
+memtls_verify memtls__config_verify(const memtls_config *cfg);
+
+/* Bounded string helpers (always NUL-terminate, never overflow). */
+void memtls__strlcpy(char *dst, const char *src, size_t len);
+void memtls__strlcatf(char *dst, size_t len, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+#endif
