@@ -1,0 +1,190 @@
+/*
+ * context.c - what TLS contexts and the plaintext twin share: argument
+ * checks, the ciphertext plumbing over the two memory BIOs, dispatch to
+ * the operation table, and the sticky fatal error. See
+ * include/memtls/context.h.
+ */
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/err.h>
+
+#include "context_internal.h"
+
+void memtls__ctx_fail(memtls_ctx *c, int status, const char *op)
+{
+    char reasons[MEMTLS__ERROR_MAX] = "";
+    memtls__drain_errors(reasons, sizeof reasons);
+    if (c->fatal != 0) {
+        return; /* the first fatal error sticks */
+    }
+    c->fatal = status;
+    snprintf(c->error, sizeof c->error, "%s: %s", op, memtls_status_name(status));
+    if (reasons[0] != '\0') {
+        memtls__strlcatf(c->error, sizeof c->error, ": %s", reasons);
+    } else if (status == SSL_ERROR_SYSCALL && c->eof) {
+        memtls__strlcatf(c->error, sizeof c->error,
+                         ": stream ended without close_notify (truncated)");
+    }
+}
+
+void memtls_ctx_free(memtls_ctx *ctx)
+{
+    if (ctx == NULL) {
+        return;
+    }
+    ctx->ops->free(ctx);
+}
+
+int memtls_ctx_is_tls(const memtls_ctx *ctx)
+{
+    return ctx != NULL && ctx->ssl != NULL;
+}
+
+memtls_role memtls_ctx_role(const memtls_ctx *ctx)
+{
+    return ctx == NULL ? MEMTLS_ROLE_CLIENT : ctx->role;
+}
+
+int memtls_recv(memtls_ctx *ctx, const void *data, size_t len)
+{
+    if (ctx == NULL || (data == NULL && len > 0) || len > INT_MAX || ctx->eof) {
+        return MEMTLS_ERR_INVALID;
+    }
+    size_t done = 0;
+    while (done < len) {
+        int n = BIO_write(ctx->rbio, (const char *)data + done, (int)(len - done));
+        if (n <= 0) {
+            ERR_clear_error();
+            return MEMTLS_ERR_NOMEM;
+        }
+        done += (size_t)n;
+    }
+    return 0;
+}
+
+int memtls_recv_eof(memtls_ctx *ctx)
+{
+    if (ctx == NULL) {
+        return MEMTLS_ERR_INVALID;
+    }
+    /* From now on an empty read BIO reads as EOF (0) instead of "retry". */
+    BIO_set_mem_eof_return(ctx->rbio, 0);
+    ctx->eof = 1;
+    return 0;
+}
+
+size_t memtls_pending_read(const memtls_ctx *ctx)
+{
+    return ctx == NULL ? 0 : BIO_ctrl_pending(ctx->rbio);
+}
+
+size_t memtls_pending_write(const memtls_ctx *ctx)
+{
+    return ctx == NULL ? 0 : BIO_ctrl_pending(ctx->wbio);
+}
+
+int memtls_send(memtls_ctx *ctx, void *buf, size_t len, size_t *sent)
+{
+    if (sent != NULL) {
+        *sent = 0;
+    }
+    if (ctx == NULL || sent == NULL || (buf == NULL && len > 0)) {
+        return MEMTLS_ERR_INVALID;
+    }
+    size_t avail = BIO_ctrl_pending(ctx->wbio);
+    size_t want = len < avail ? len : avail;
+    if (want > INT_MAX) {
+        want = INT_MAX;
+    }
+    if (want == 0) {
+        return 0;
+    }
+    int n = BIO_read(ctx->wbio, buf, (int)want);
+    if (n > 0) {
+        *sent = (size_t)n;
+    }
+    ERR_clear_error();
+    return 0;
+}
+
+int memtls_handshake(memtls_ctx *ctx)
+{
+    if (ctx == NULL) {
+        return MEMTLS_ERR_INVALID;
+    }
+    return ctx->ops->handshake(ctx);
+}
+
+int memtls_read(memtls_ctx *ctx, void *buf, size_t len, size_t *readbytes)
+{
+    if (readbytes != NULL) {
+        *readbytes = 0;
+    }
+    if (ctx == NULL || buf == NULL || readbytes == NULL || len == 0 || len > INT_MAX) {
+        return MEMTLS_ERR_INVALID;
+    }
+    return ctx->ops->read(ctx, buf, len, readbytes);
+}
+
+int memtls_write(memtls_ctx *ctx, const void *buf, size_t len, size_t *written)
+{
+    if (written != NULL) {
+        *written = 0;
+    }
+    if (ctx == NULL || written == NULL || (buf == NULL && len > 0)) {
+        return MEMTLS_ERR_INVALID;
+    }
+    if (ctx->closed) {
+        return MEMTLS_ERR_CLOSED;
+    }
+    if (len == 0) {
+        return 0;
+    }
+    return ctx->ops->write(ctx, buf, len, written);
+}
+
+int memtls_close(memtls_ctx *ctx)
+{
+    if (ctx == NULL) {
+        return MEMTLS_ERR_INVALID;
+    }
+    if (ctx->closed) {
+        return 0;
+    }
+    int rc = ctx->ops->close(ctx);
+    if (rc == 0) {
+        ctx->closed = 1;
+    }
+    return rc;
+}
+
+int memtls_key_update(memtls_ctx *ctx, int update_requested)
+{
+    if (ctx == NULL) {
+        return MEMTLS_ERR_INVALID;
+    }
+    return ctx->ops->key_update(ctx, update_requested);
+}
+
+int memtls_handshake_done(const memtls_ctx *ctx)
+{
+    return ctx != NULL && ctx->hs_done;
+}
+
+int memtls_peer_closed(const memtls_ctx *ctx)
+{
+    return ctx != NULL && ctx->peer_closed;
+}
+
+int memtls_ctx_truncated(const memtls_ctx *ctx)
+{
+    return ctx != NULL && ctx->truncated;
+}
+
+const char *memtls_ctx_error(const memtls_ctx *ctx)
+{
+    return ctx == NULL ? "" : ctx->error;
+}

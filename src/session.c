@@ -1,0 +1,832 @@
+/*
+ * session.c - the session state machine; see include/memtls/session.h.
+ *
+ * IMPLEMENTATION NOTES
+ *
+ * Everything happens in one loop, pump(), run after every public call:
+ *
+ *   1. offer pending_out (ciphertext the transport refused) again;
+ *   2. HANDSHAKE: memtls_handshake(), drain;
+ *   3. READY: read plaintext while there is room (drain after each read:
+ *      TLS 1.3 tickets and KeyUpdate replies come out of reads), then
+ *      encrypt queued plaintext while pending ciphertext is under its
+ *      limit (drain after each write), then close if asked (drain);
+ *   4. CLOSING: once close_notify and everything before it has been taken
+ *      by the transport, CLOSED.
+ *
+ * drain() is the only way ciphertext leaves the context, and every context
+ * call is followed by it. Ciphertext goes straight to the transport while
+ * nothing older is waiting; otherwise it is appended to pending_out so the
+ * byte order on the wire is the order OpenSSL produced.
+ *
+ * Callbacks may call back into the session (an echo application writes
+ * from on_data). pump() is guarded: a nested call only marks the loop to
+ * run again, so the context is never entered twice and nothing is
+ * reordered.
+ */
+#include <assert.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <memtls/session.h>
+
+#include "context_internal.h"
+
+/* Largest plaintext handed to one memtls_write: four records. */
+#define WRITE_CHUNK (64u * 1024)
+/* Stack buffer for drains and push-mode reads: one record and change. */
+#define IO_CHUNK (17u * 1024)
+
+typedef struct bytebuf {
+    uint8_t *data;
+    size_t start;
+    size_t len;
+    size_t cap;
+} bytebuf;
+
+struct memtls_session {
+    memtls_ctx *ctx;
+    memtls_session_cbs cbs;
+    memtls_session_limits lim;
+    memtls_state state;
+    memtls_reason reason;
+    memtls_reason close_reason;
+    char error[MEMTLS__ERROR_MAX];
+
+    int started;
+    int close_requested; /* full close: flush, close_notify, CLOSED */
+    int shutdown_write;  /* half close: flush, close_notify, keep reading */
+    int write_closed;    /* close_notify handed to the context */
+    int eof;             /* transport EOF seen */
+    int in_pump;
+    int pump_again;
+    int want_writable;
+    int input_paused;
+
+    bytebuf pending_out; /* ciphertext refused by the transport */
+    bytebuf plain_in;    /* pull mode: decrypted, not yet read */
+    bytebuf plain_out;   /* queued application writes */
+
+    memtls_session_stats stats;
+#ifndef NDEBUG
+    pthread_t owner;
+#endif
+};
+
+/* --- byte buffers -------------------------------------------------------- */
+
+static uint8_t *bb_head(const bytebuf *b)
+{
+    return b->data + b->start;
+}
+
+static void bb_consume(bytebuf *b, size_t n)
+{
+    b->start += n;
+    b->len -= n;
+    if (b->len == 0) {
+        b->start = 0;
+    }
+}
+
+/* Make room for `extra` more bytes at the tail. 0 or MEMTLS_ERR_NOMEM. */
+static int bb_reserve(bytebuf *b, size_t extra)
+{
+    if (b->start + b->len + extra <= b->cap) {
+        return 0;
+    }
+    if (b->start > 0) { /* compact first */
+        memmove(b->data, bb_head(b), b->len);
+        b->start = 0;
+        if (b->len + extra <= b->cap) {
+            return 0;
+        }
+    }
+    size_t cap = b->cap ? b->cap : 4096;
+    while (cap < b->len + extra) {
+        cap *= 2;
+    }
+    uint8_t *p = realloc(b->data, cap);
+    if (p == NULL) {
+        return MEMTLS_ERR_NOMEM;
+    }
+    b->data = p;
+    b->cap = cap;
+    return 0;
+}
+
+static int bb_append(bytebuf *b, const void *data, size_t n)
+{
+    if (n == 0) {
+        return 0;
+    }
+    if (bb_reserve(b, n) != 0) {
+        return MEMTLS_ERR_NOMEM;
+    }
+    memcpy(b->data + b->start + b->len, data, n);
+    b->len += n;
+    return 0;
+}
+
+static void bb_free(bytebuf *b)
+{
+    free(b->data);
+    memset(b, 0, sizeof *b);
+}
+
+/* --- state ---------------------------------------------------------------- */
+
+static void check_thread(const memtls_session *s)
+{
+#ifndef NDEBUG
+    /* A session belongs to the thread that created it. */
+    assert(pthread_equal(pthread_self(), s->owner));
+#else
+    (void)s;
+#endif
+}
+
+static int terminal(memtls_state st)
+{
+    return st == MEMTLS_STATE_CLOSED || st == MEMTLS_STATE_AUTHFAIL || st == MEMTLS_STATE_ERROR;
+}
+
+static void set_state(memtls_session *s, memtls_state to, memtls_reason why, const char *detail)
+{
+    memtls_state from = s->state;
+    if (from == to || terminal(from)) {
+        return;
+    }
+    s->state = to;
+    s->reason = why;
+    if ((to == MEMTLS_STATE_ERROR || to == MEMTLS_STATE_AUTHFAIL) && s->error[0] == '\0') {
+        memtls__strlcpy(s->error, detail ? detail : memtls_reason_name(why), sizeof s->error);
+    }
+    if (s->cbs.on_state != NULL) {
+        s->cbs.on_state(s->cbs.arg, from, to, why,
+                        detail != NULL ? detail : memtls_reason_name(why));
+    }
+}
+
+static void fail(memtls_session *s, memtls_state to, memtls_reason why, const char *detail)
+{
+    set_state(s, to, why, detail);
+}
+
+/* The context failed with `rc` during `op`: classify and end the session. */
+static void fail_ctx(memtls_session *s, int rc)
+{
+    const char *detail = memtls_ctx_error(s->ctx);
+    if (detail[0] == '\0') {
+        detail = memtls_status_name(rc);
+    }
+    if (rc == MEMTLS_ERR_NOMEM) {
+        fail(s, MEMTLS_STATE_ERROR, MEMTLS_REASON_PROTOCOL_ERROR, "out of memory");
+    } else if (memtls_ctx_truncated(s->ctx)) {
+        fail(s, MEMTLS_STATE_ERROR, MEMTLS_REASON_TRUNCATED, detail);
+    } else {
+        fail(s, MEMTLS_STATE_ERROR, MEMTLS_REASON_PROTOCOL_ERROR, detail);
+    }
+}
+
+/* --- ciphertext out --------------------------------------------------------- */
+
+/* Offer refused ciphertext again. Returns 1 if pending_out is now empty. */
+static int flush_pending(memtls_session *s)
+{
+    while (s->pending_out.len > 0) {
+        size_t n = s->cbs.send(s->cbs.arg, bb_head(&s->pending_out), s->pending_out.len);
+        if (n > s->pending_out.len) {
+            n = s->pending_out.len; /* a transport that over-reports */
+        }
+        if (n == 0) {
+            return 0;
+        }
+        s->stats.ciphertext_out += n;
+        bb_consume(&s->pending_out, n);
+    }
+    return 1;
+}
+
+/* Move every byte of outbound ciphertext out of the context: to the
+ * transport while nothing older waits, otherwise to pending_out. */
+static void drain(memtls_session *s)
+{
+    uint8_t buf[IO_CHUNK];
+    while (memtls_pending_write(s->ctx) > 0) {
+        size_t n = 0;
+        if (memtls_send(s->ctx, buf, sizeof buf, &n) != 0 || n == 0) {
+            break;
+        }
+        size_t off = 0;
+        if (s->pending_out.len == 0) {
+            off = s->cbs.send(s->cbs.arg, buf, n);
+            if (off > n) {
+                off = n;
+            }
+            s->stats.ciphertext_out += off;
+        }
+        if (off < n && bb_append(&s->pending_out, buf + off, n - off) != 0) {
+            /* Cannot hold the bytes: the stream is broken; say so. */
+            fail(s, MEMTLS_STATE_ERROR, MEMTLS_REASON_PROTOCOL_ERROR,
+                 "out of memory holding outbound ciphertext");
+            return;
+        }
+    }
+}
+
+static size_t cipher_pending(const memtls_session *s)
+{
+    return s->pending_out.len + memtls_pending_write(s->ctx);
+}
+
+/* --- the loop ------------------------------------------------------------------ */
+
+static void on_peer_closed(memtls_session *s)
+{
+    s->close_reason = MEMTLS_REASON_PEER_CLOSED;
+    s->close_requested = 1;
+    set_state(s, MEMTLS_STATE_CLOSING, MEMTLS_REASON_PEER_CLOSED,
+              memtls_ctx_is_tls(s->ctx) ? "peer sent close_notify" : "peer closed the stream");
+}
+
+static void update_input_pause(memtls_session *s)
+{
+    size_t pending = memtls_pending_read(s->ctx);
+    if (!s->input_paused && pending >= s->lim.ciphertext_in) {
+        s->input_paused = 1;
+        if (s->cbs.on_input_paused != NULL) {
+            s->cbs.on_input_paused(s->cbs.arg, 1);
+        }
+    } else if (s->input_paused && pending < s->lim.ciphertext_in / 2) {
+        s->input_paused = 0;
+        if (s->cbs.on_input_paused != NULL) {
+            s->cbs.on_input_paused(s->cbs.arg, 0);
+        }
+    }
+}
+
+static void do_handshake(memtls_session *s)
+{
+    int rc = memtls_handshake(s->ctx);
+    drain(s);
+    if (rc == 0) {
+        set_state(s, MEMTLS_STATE_READY, MEMTLS_REASON_HANDSHAKE_DONE, "handshake complete");
+        s->pump_again = 1;
+        return;
+    }
+    if (rc == SSL_ERROR_WANT_READ || rc == SSL_ERROR_WANT_WRITE) {
+        if (s->eof && memtls_pending_read(s->ctx) == 0) {
+            fail(s, MEMTLS_STATE_ERROR, MEMTLS_REASON_TRUNCATED,
+                 "transport closed during the handshake");
+        }
+        return;
+    }
+    char text[MEMTLS__ERROR_MAX];
+    memtls_status_text(s->ctx, rc, text, sizeof text);
+    if (s->cbs.on_handshake_error != NULL) {
+        s->cbs.on_handshake_error(s->cbs.arg, text);
+    }
+    if (rc == MEMTLS_ERR_X509_VERIFY) {
+        fail(s, MEMTLS_STATE_AUTHFAIL, MEMTLS_REASON_AUTH_FAILED, memtls_verify_error(s->ctx));
+    } else if (s->eof && (memtls_ctx_truncated(s->ctx) || rc == SSL_ERROR_SYSCALL)) {
+        fail(s, MEMTLS_STATE_ERROR, MEMTLS_REASON_TRUNCATED, text);
+    } else {
+        fail_ctx(s, rc);
+    }
+}
+
+static void do_reads(memtls_session *s)
+{
+    uint8_t buf[IO_CHUNK];
+    int delivered = 0;
+    while (s->state == MEMTLS_STATE_READY) {
+        size_t n = 0;
+        int rc;
+        if (s->cbs.on_data != NULL) {
+            rc = memtls_read(s->ctx, buf, sizeof buf, &n);
+            drain(s);
+            if (rc == 0) {
+                s->stats.plaintext_in += n;
+                s->cbs.on_data(s->cbs.arg, buf, n);
+                continue;
+            }
+        } else {
+            size_t room = s->lim.plaintext_in > s->plain_in.len
+                              ? s->lim.plaintext_in - s->plain_in.len
+                              : 0;
+            if (room == 0) {
+                break; /* the application must read first */
+            }
+            if (bb_reserve(&s->plain_in, room) != 0) {
+                fail(s, MEMTLS_STATE_ERROR, MEMTLS_REASON_PROTOCOL_ERROR, "out of memory");
+                break;
+            }
+            rc = memtls_read(s->ctx, s->plain_in.data + s->plain_in.start + s->plain_in.len,
+                             room, &n);
+            drain(s);
+            if (rc == 0) {
+                s->plain_in.len += n;
+                s->stats.plaintext_in += n;
+                delivered = 1;
+                continue;
+            }
+        }
+        if (rc == SSL_ERROR_WANT_READ || rc == SSL_ERROR_WANT_WRITE) {
+            break;
+        }
+        if (rc == SSL_ERROR_ZERO_RETURN) {
+            on_peer_closed(s);
+        } else {
+            fail_ctx(s, rc);
+        }
+        break;
+    }
+    update_input_pause(s);
+    if (delivered && s->cbs.on_readable != NULL) {
+        s->cbs.on_readable(s->cbs.arg);
+    }
+}
+
+/* Encrypt from `data`; returns how much was taken. Stops when pending
+ * ciphertext reaches its limit or the session fails. */
+static size_t encrypt_from(memtls_session *s, const uint8_t *data, size_t len)
+{
+    size_t done = 0;
+    while (done < len && cipher_pending(s) < s->lim.ciphertext_out &&
+           (s->state == MEMTLS_STATE_READY || s->state == MEMTLS_STATE_CLOSING)) {
+        size_t chunk = len - done < WRITE_CHUNK ? len - done : WRITE_CHUNK;
+        size_t n = 0;
+        int rc = memtls_write(s->ctx, data + done, chunk, &n);
+        drain(s);
+        if (rc != 0) {
+            if (rc != SSL_ERROR_WANT_READ && rc != SSL_ERROR_WANT_WRITE) {
+                fail_ctx(s, rc);
+            }
+            break;
+        }
+        done += n;
+        s->stats.plaintext_out += n;
+    }
+    return done;
+}
+
+static void do_writes(memtls_session *s)
+{
+    if (s->plain_out.len > 0 && !s->write_closed) {
+        size_t n = encrypt_from(s, bb_head(&s->plain_out), s->plain_out.len);
+        bb_consume(&s->plain_out, n);
+    }
+    if (s->want_writable && s->plain_out.len <= s->lim.plaintext_out / 2 &&
+        (s->state == MEMTLS_STATE_READY || s->state == MEMTLS_STATE_HANDSHAKE) &&
+        !s->close_requested && !s->shutdown_write) {
+        s->want_writable = 0;
+        if (s->cbs.on_writable != NULL) {
+            s->cbs.on_writable(s->cbs.arg);
+        }
+    }
+}
+
+static void do_close(memtls_session *s)
+{
+    if ((s->close_requested || s->shutdown_write) && !s->write_closed &&
+        s->plain_out.len == 0 &&
+        (s->state == MEMTLS_STATE_READY || s->state == MEMTLS_STATE_CLOSING)) {
+        int rc = memtls_close(s->ctx);
+        drain(s);
+        if (rc != 0) {
+            fail_ctx(s, rc);
+            return;
+        }
+        s->write_closed = 1;
+    }
+    if (s->close_requested && s->state == MEMTLS_STATE_READY) {
+        set_state(s, MEMTLS_STATE_CLOSING, s->close_reason, "closing");
+    }
+    if (s->state == MEMTLS_STATE_CLOSING && s->write_closed && cipher_pending(s) == 0) {
+        set_state(s, MEMTLS_STATE_CLOSED, s->close_reason,
+                  s->close_reason == MEMTLS_REASON_PEER_CLOSED ? "closed by peer"
+                                                               : "closed cleanly");
+    }
+}
+
+static void step(memtls_session *s)
+{
+    flush_pending(s);
+    switch (s->state) {
+    case MEMTLS_STATE_HANDSHAKE:
+        if (s->started) {
+            do_handshake(s);
+        }
+        break;
+    case MEMTLS_STATE_READY:
+        do_reads(s);
+        do_writes(s);
+        do_close(s);
+        break;
+    case MEMTLS_STATE_CLOSING:
+        do_writes(s);
+        do_close(s);
+        break;
+    case MEMTLS_STATE_CLOSED:
+    case MEMTLS_STATE_AUTHFAIL:
+    case MEMTLS_STATE_ERROR:
+    default:
+        break; /* only pending ciphertext (alerts) still moves */
+    }
+}
+
+static void pump(memtls_session *s)
+{
+    if (s->in_pump) {
+        s->pump_again = 1;
+        return;
+    }
+    s->in_pump = 1;
+    do {
+        s->pump_again = 0;
+        step(s);
+    } while (s->pump_again);
+    s->in_pump = 0;
+}
+
+/* --- public API ------------------------------------------------------------ */
+
+memtls_session *memtls_session_new(memtls_ctx *ctx, const memtls_session_cbs *cbs,
+                                   const memtls_session_limits *limits)
+{
+    memtls_session *s = NULL;
+    if (ctx == NULL || cbs == NULL || cbs->send == NULL) {
+        memtls_ctx_free(ctx);
+        return NULL;
+    }
+    s = calloc(1, sizeof *s);
+    if (s == NULL) {
+        memtls_ctx_free(ctx);
+        return NULL;
+    }
+    s->ctx = ctx;
+    s->cbs = *cbs;
+    if (limits != NULL) {
+        s->lim = *limits;
+    }
+    if (s->lim.plaintext_in == 0) {
+        s->lim.plaintext_in = MEMTLS_SESSION_DEFAULT_PLAINTEXT_IN;
+    }
+    if (s->lim.plaintext_out == 0) {
+        s->lim.plaintext_out = MEMTLS_SESSION_DEFAULT_PLAINTEXT_OUT;
+    }
+    if (s->lim.ciphertext_out == 0) {
+        s->lim.ciphertext_out = MEMTLS_SESSION_DEFAULT_CIPHERTEXT_OUT;
+    }
+    if (s->lim.ciphertext_in == 0) {
+        s->lim.ciphertext_in = MEMTLS_SESSION_DEFAULT_CIPHERTEXT_IN;
+    }
+    s->state = MEMTLS_STATE_HANDSHAKE;
+    s->close_reason = MEMTLS_REASON_LOCAL_CLOSE;
+#ifndef NDEBUG
+    s->owner = pthread_self();
+#endif
+    return s;
+}
+
+void memtls_session_free(memtls_session *s)
+{
+    if (s == NULL) {
+        return;
+    }
+    memtls_ctx_free(s->ctx);
+    bb_free(&s->pending_out);
+    bb_free(&s->plain_in);
+    bb_free(&s->plain_out);
+    free(s);
+}
+
+static int status_of_terminal(const memtls_session *s)
+{
+    return s->state == MEMTLS_STATE_AUTHFAIL ? MEMTLS_ERR_X509_VERIFY : MEMTLS_ERR_CLOSED;
+}
+
+int memtls_session_start(memtls_session *s)
+{
+    if (s == NULL || s->started) {
+        return MEMTLS_ERR_INVALID;
+    }
+    check_thread(s);
+    s->started = 1;
+    pump(s);
+    if (s->state == MEMTLS_STATE_AUTHFAIL || s->state == MEMTLS_STATE_ERROR) {
+        return status_of_terminal(s);
+    }
+    return 0;
+}
+
+int memtls_session_recv(memtls_session *s, const void *data, size_t len)
+{
+    if (s == NULL || (data == NULL && len > 0)) {
+        return MEMTLS_ERR_INVALID;
+    }
+    check_thread(s);
+    if (s->state != MEMTLS_STATE_HANDSHAKE && s->state != MEMTLS_STATE_READY) {
+        s->stats.discarded_in += len;
+        pump(s); /* alerts may still be waiting for the transport */
+        return MEMTLS_ERR_CLOSED;
+    }
+    if (s->eof) {
+        return MEMTLS_ERR_INVALID;
+    }
+    if (len == 0) {
+        pump(s);
+        return 0;
+    }
+    if (memtls_pending_read(s->ctx) >= s->lim.ciphertext_in) {
+        return MEMTLS_ERR_WOULD_BLOCK;
+    }
+    int rc = memtls_recv(s->ctx, data, len);
+    if (rc != 0) {
+        return rc;
+    }
+    s->stats.ciphertext_in += len;
+    if (!s->started) {
+        s->started = 1; /* a server starts when its first bytes arrive */
+    }
+    pump(s);
+    return 0;
+}
+
+int memtls_session_recv_eof(memtls_session *s)
+{
+    if (s == NULL) {
+        return MEMTLS_ERR_INVALID;
+    }
+    check_thread(s);
+    if (!s->eof) {
+        s->eof = 1;
+        if (memtls_recv_eof(s->ctx) != 0) {
+            return MEMTLS_ERR_INVALID;
+        }
+        if (s->state == MEMTLS_STATE_HANDSHAKE && !s->started) {
+            fail(s, MEMTLS_STATE_ERROR, MEMTLS_REASON_TRUNCATED,
+                 "transport closed before the handshake");
+        }
+    }
+    pump(s);
+    return 0;
+}
+
+/* Status for a pull read that found nothing buffered. */
+static int empty_read_status(const memtls_session *s)
+{
+    if (s->state == MEMTLS_STATE_HANDSHAKE || s->state == MEMTLS_STATE_READY) {
+        return SSL_ERROR_WANT_READ;
+    }
+    if (memtls_peer_closed(s->ctx)) {
+        return SSL_ERROR_ZERO_RETURN;
+    }
+    return MEMTLS_ERR_CLOSED;
+}
+
+int memtls_session_read(memtls_session *s, void *buf, size_t len, size_t *readbytes)
+{
+    if (readbytes != NULL) {
+        *readbytes = 0;
+    }
+    if (s == NULL || buf == NULL || readbytes == NULL || len == 0) {
+        return MEMTLS_ERR_INVALID;
+    }
+    check_thread(s);
+    if (s->plain_in.len == 0) {
+        return empty_read_status(s);
+    }
+    size_t n = len < s->plain_in.len ? len : s->plain_in.len;
+    memcpy(buf, bb_head(&s->plain_in), n);
+    bb_consume(&s->plain_in, n);
+    *readbytes = n;
+    pump(s); /* room again: decrypt what is waiting */
+    return 0;
+}
+
+int memtls_session_read_exact(memtls_session *s, void *buf, size_t len)
+{
+    if (s == NULL || buf == NULL || len == 0 || len > s->lim.plaintext_in) {
+        return MEMTLS_ERR_INVALID;
+    }
+    check_thread(s);
+    if (s->plain_in.len < len) {
+        int rc = empty_read_status(s);
+        return rc == SSL_ERROR_WANT_READ || s->plain_in.len == 0 ? rc : MEMTLS_ERR_CLOSED;
+    }
+    memcpy(buf, bb_head(&s->plain_in), len);
+    bb_consume(&s->plain_in, len);
+    pump(s);
+    return 0;
+}
+
+size_t memtls_session_readable(const memtls_session *s)
+{
+    return s == NULL ? 0 : s->plain_in.len;
+}
+
+int memtls_session_write(memtls_session *s, const void *data, size_t len, size_t *accepted)
+{
+    if (accepted != NULL) {
+        *accepted = 0;
+    }
+    if (s == NULL || accepted == NULL || (data == NULL && len > 0)) {
+        return MEMTLS_ERR_INVALID;
+    }
+    check_thread(s);
+    if (terminal(s->state) || s->state == MEMTLS_STATE_CLOSING || s->close_requested ||
+        s->shutdown_write) {
+        return MEMTLS_ERR_CLOSED;
+    }
+    if (len == 0) {
+        return 0;
+    }
+    size_t taken = 0;
+    /* Fast path: nothing queued, so encrypting straight from the caller's
+     * buffer keeps the order and saves a copy. */
+    if (s->state == MEMTLS_STATE_READY && s->plain_out.len == 0) {
+        taken = encrypt_from(s, data, len);
+    }
+    size_t room = s->lim.plaintext_out > s->plain_out.len
+                      ? s->lim.plaintext_out - s->plain_out.len
+                      : 0;
+    size_t queue = len - taken < room ? len - taken : room;
+    if (bb_append(&s->plain_out, (const uint8_t *)data + taken, queue) != 0) {
+        queue = 0;
+    }
+    taken += queue;
+    if (taken < len) {
+        s->want_writable = 1;
+    }
+    pump(s);
+    if (taken == 0) {
+        return MEMTLS_ERR_WOULD_BLOCK;
+    }
+    *accepted = taken;
+    return 0;
+}
+
+int memtls_session_flush(memtls_session *s)
+{
+    if (s == NULL) {
+        return MEMTLS_ERR_INVALID;
+    }
+    check_thread(s);
+    pump(s);
+    return 0;
+}
+
+int memtls_session_close(memtls_session *s)
+{
+    if (s == NULL) {
+        return MEMTLS_ERR_INVALID;
+    }
+    check_thread(s);
+    if (s->state == MEMTLS_STATE_HANDSHAKE) {
+        set_state(s, MEMTLS_STATE_CLOSED, MEMTLS_REASON_ABORTED, "closed during the handshake");
+        return 0;
+    }
+    if (s->state == MEMTLS_STATE_READY && !s->close_requested) {
+        s->close_requested = 1;
+        if (!s->shutdown_write) {
+            s->close_reason = MEMTLS_REASON_LOCAL_CLOSE;
+        }
+        set_state(s, MEMTLS_STATE_CLOSING, s->close_reason, "close requested");
+    }
+    pump(s);
+    return 0;
+}
+
+int memtls_session_shutdown_write(memtls_session *s)
+{
+    if (s == NULL) {
+        return MEMTLS_ERR_INVALID;
+    }
+    check_thread(s);
+    if (s->state != MEMTLS_STATE_READY) {
+        return s->state == MEMTLS_STATE_HANDSHAKE ? MEMTLS_ERR_INVALID : 0;
+    }
+    s->shutdown_write = 1;
+    pump(s);
+    return 0;
+}
+
+int memtls_session_key_update(memtls_session *s, int update_requested)
+{
+    if (s == NULL) {
+        return MEMTLS_ERR_INVALID;
+    }
+    check_thread(s);
+    if (s->state != MEMTLS_STATE_READY || s->write_closed) {
+        return SSL_ERROR_SSL;
+    }
+    int rc = memtls_key_update(s->ctx, update_requested);
+    if (rc != 0) {
+        return rc;
+    }
+    /* OpenSSL sends the KeyUpdate with the next write or handshake call. */
+    rc = memtls_handshake(s->ctx);
+    drain(s);
+    if (rc != 0 && rc != SSL_ERROR_WANT_READ && rc != SSL_ERROR_WANT_WRITE) {
+        fail_ctx(s, rc);
+    }
+    pump(s);
+    return 0;
+}
+
+memtls_state memtls_session_state(const memtls_session *s)
+{
+    return s == NULL ? MEMTLS_STATE_ERROR : s->state;
+}
+
+memtls_reason memtls_session_reason(const memtls_session *s)
+{
+    return s == NULL ? MEMTLS_REASON_NONE : s->reason;
+}
+
+const char *memtls_session_error(const memtls_session *s)
+{
+    return s == NULL ? "" : s->error;
+}
+
+memtls_ctx *memtls_session_ctx(memtls_session *s)
+{
+    return s == NULL ? NULL : s->ctx;
+}
+
+size_t memtls_session_pending_out(const memtls_session *s)
+{
+    return s == NULL ? 0 : s->pending_out.len;
+}
+
+size_t memtls_session_queued_out(const memtls_session *s)
+{
+    return s == NULL ? 0 : s->plain_out.len;
+}
+
+int memtls_session_input_paused(const memtls_session *s)
+{
+    return s != NULL && s->input_paused;
+}
+
+void memtls_session_get_stats(const memtls_session *s, memtls_session_stats *out)
+{
+    if (out == NULL) {
+        return;
+    }
+    if (s == NULL) {
+        memset(out, 0, sizeof *out);
+        return;
+    }
+    *out = s->stats;
+}
+
+const char *memtls_state_name(memtls_state st)
+{
+    switch (st) {
+    case MEMTLS_STATE_HANDSHAKE:
+        return "handshake";
+    case MEMTLS_STATE_READY:
+        return "ready";
+    case MEMTLS_STATE_CLOSING:
+        return "closing";
+    case MEMTLS_STATE_CLOSED:
+        return "closed";
+    case MEMTLS_STATE_AUTHFAIL:
+        return "authfail";
+    case MEMTLS_STATE_ERROR:
+        return "error";
+    default:
+        return "unknown";
+    }
+}
+
+const char *memtls_reason_name(memtls_reason why)
+{
+    switch (why) {
+    case MEMTLS_REASON_NONE:
+        return "none";
+    case MEMTLS_REASON_HANDSHAKE_DONE:
+        return "handshake complete";
+    case MEMTLS_REASON_LOCAL_CLOSE:
+        return "closed cleanly";
+    case MEMTLS_REASON_PEER_CLOSED:
+        return "closed by peer";
+    case MEMTLS_REASON_TRUNCATED:
+        return "truncated (end of stream without close_notify)";
+    case MEMTLS_REASON_AUTH_FAILED:
+        return "authentication failed";
+    case MEMTLS_REASON_PROTOCOL_ERROR:
+        return "protocol error";
+    case MEMTLS_REASON_ABORTED:
+        return "closed during the handshake";
+    case MEMTLS_REASON_INPUT_OVERFLOW:
+        return "input limit exceeded";
+    default:
+        return "unknown";
+    }
+}

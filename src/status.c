@@ -1,0 +1,159 @@
+/* status.c - status names, status text and OpenSSL error-queue capture. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
+#include "context_internal.h"
+
+void memtls__strlcpy(char *dst, const char *src, size_t len)
+{
+    if (len == 0) {
+        return;
+    }
+    size_t n = strlen(src);
+    if (n >= len) {
+        n = len - 1;
+    }
+    memcpy(dst, src, n);
+    dst[n] = '\0';
+}
+
+void memtls__strlcatf(char *dst, size_t len, const char *fmt, ...)
+{
+    size_t used = strnlen(dst, len);
+    if (used + 1 >= len) {
+        return;
+    }
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(dst + used, len - used, fmt, ap);
+    va_end(ap);
+}
+
+unsigned long memtls__drain_errors(char *buf, size_t len)
+{
+    unsigned long first = 0;
+    unsigned long e;
+    const char *data = NULL;
+    int flags = 0;
+    while ((e = ERR_get_error_all(NULL, NULL, NULL, &data, &flags)) != 0) {
+        char one[256];
+        if (first == 0) {
+            first = e;
+        }
+        ERR_error_string_n(e, one, sizeof one);
+        if (buf != NULL && len > 0) {
+            memtls__strlcatf(buf, len, "%s%s", buf[0] != '\0' ? "; " : "", one);
+            if ((flags & ERR_TXT_STRING) && data != NULL && data[0] != '\0') {
+                memtls__strlcatf(buf, len, " (%s)", data);
+            }
+        }
+    }
+    return first;
+}
+
+const char *memtls_status_name(int status)
+{
+    switch (status) {
+    case 0:
+        return "OK";
+    case SSL_ERROR_SSL:
+        return "SSL_ERROR_SSL";
+    case SSL_ERROR_WANT_READ:
+        return "SSL_ERROR_WANT_READ";
+    case SSL_ERROR_WANT_WRITE:
+        return "SSL_ERROR_WANT_WRITE";
+    case SSL_ERROR_WANT_X509_LOOKUP:
+        return "SSL_ERROR_WANT_X509_LOOKUP";
+    case SSL_ERROR_SYSCALL:
+        return "SSL_ERROR_SYSCALL";
+    case SSL_ERROR_ZERO_RETURN:
+        return "SSL_ERROR_ZERO_RETURN";
+    case SSL_ERROR_WANT_CONNECT:
+        return "SSL_ERROR_WANT_CONNECT";
+    case SSL_ERROR_WANT_ACCEPT:
+        return "SSL_ERROR_WANT_ACCEPT";
+    case SSL_ERROR_WANT_ASYNC:
+        return "SSL_ERROR_WANT_ASYNC";
+    case SSL_ERROR_WANT_ASYNC_JOB:
+        return "SSL_ERROR_WANT_ASYNC_JOB";
+    case SSL_ERROR_WANT_CLIENT_HELLO_CB:
+        return "SSL_ERROR_WANT_CLIENT_HELLO_CB";
+    case MEMTLS_ERR_X509_VERIFY:
+        return "MEMTLS_ERR_X509_VERIFY";
+    case MEMTLS_ERR_INVALID:
+        return "MEMTLS_ERR_INVALID";
+    case MEMTLS_ERR_NOMEM:
+        return "MEMTLS_ERR_NOMEM";
+    case MEMTLS_ERR_CONFIG:
+        return "MEMTLS_ERR_CONFIG";
+    case MEMTLS_ERR_NO_PEER_CERT:
+        return "MEMTLS_ERR_NO_PEER_CERT";
+    case MEMTLS_ERR_TOO_SMALL:
+        return "MEMTLS_ERR_TOO_SMALL";
+    case MEMTLS_ERR_WOULD_BLOCK:
+        return "MEMTLS_ERR_WOULD_BLOCK";
+    case MEMTLS_ERR_CLOSED:
+        return "MEMTLS_ERR_CLOSED";
+    case MEMTLS_ERR_TOO_BIG:
+        return "MEMTLS_ERR_TOO_BIG";
+    default:
+        return "UNKNOWN_STATUS";
+    }
+}
+
+static const char *status_meaning(int status)
+{
+    switch (status) {
+    case 0:
+        return "success";
+    case SSL_ERROR_SSL:
+        return "TLS protocol or library failure";
+    case SSL_ERROR_WANT_READ:
+        return "needs more input from the peer";
+    case SSL_ERROR_WANT_WRITE:
+        return "needs output drained";
+    case SSL_ERROR_SYSCALL:
+        return "transport failure or end of stream without close_notify";
+    case SSL_ERROR_ZERO_RETURN:
+        return "peer closed the connection cleanly (close_notify)";
+    case MEMTLS_ERR_X509_VERIFY:
+        return "peer certificate verification failed";
+    case MEMTLS_ERR_INVALID:
+        return "invalid argument or call in the wrong state";
+    case MEMTLS_ERR_NOMEM:
+        return "out of memory";
+    case MEMTLS_ERR_CONFIG:
+        return "configuration could not be loaded";
+    case MEMTLS_ERR_NO_PEER_CERT:
+        return "peer presented no certificate";
+    case MEMTLS_ERR_TOO_SMALL:
+        return "buffer too small";
+    case MEMTLS_ERR_WOULD_BLOCK:
+        return "would block: queue full or nothing available yet";
+    case MEMTLS_ERR_CLOSED:
+        return "closed";
+    case MEMTLS_ERR_TOO_BIG:
+        return "message larger than the limit";
+    default:
+        return "unknown status";
+    }
+}
+
+const char *memtls_status_text(const memtls_ctx *ctx, int status, char *buf, size_t len)
+{
+    if (buf == NULL || len == 0) {
+        return "";
+    }
+    snprintf(buf, len, "%s: %s", memtls_status_name(status), status_meaning(status));
+    if (ctx != NULL && status == MEMTLS_ERR_X509_VERIFY) {
+        memtls__strlcatf(buf, len, ": %s", memtls_verify_error(ctx));
+    } else if (ctx != NULL && status != 0 && ctx->error[0] != '\0' &&
+               (status == SSL_ERROR_SSL || status == SSL_ERROR_SYSCALL)) {
+        memtls__strlcatf(buf, len, " [%s]", ctx->error);
+    }
+    return buf;
+}

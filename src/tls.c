@@ -1,0 +1,480 @@
+/*
+ * tls.c - the TLS implementation of the context operations (OpenSSL over
+ * two memory BIOs). See include/memtls/context.h.
+ *
+ * IMPLEMENTATION NOTES
+ *
+ * Every SSL_* call is bracketed the same way: clear the thread's error
+ * queue, make the call, and on failure turn it into a status with
+ * SSL_get_error() *before* anything else can touch the queue; then record
+ * the reason text in the context (first fatal error sticks) and clear the
+ * queue again. That is what keeps one context's failure from being
+ * reported by another on the same thread.
+ *
+ * The only status reinterpreted is a handshake SSL_ERROR_SSL caused by
+ * certificate verification: the verify result is not X509_V_OK, or the
+ * reason is CERTIFICATE_VERIFY_FAILED or PEER_DID_NOT_RETURN_A_CERTIFICATE
+ * (a required client certificate never came: nothing was verified, so the
+ * verify result stays X509_V_OK). Those become MEMTLS_ERR_X509_VERIFY.
+ */
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+
+#include "context_internal.h"
+
+static int is_ip_literal(const char *s)
+{
+    unsigned char buf[16];
+    return inet_pton(AF_INET, s, buf) == 1 || inet_pton(AF_INET6, s, buf) == 1;
+}
+
+static char *peer_subject(X509 *cert)
+{
+    BIO *b = BIO_new(BIO_s_mem());
+    char *out = NULL;
+    if (b == NULL) {
+        return NULL;
+    }
+    if (X509_NAME_print_ex(b, X509_get_subject_name(cert), 0, XN_FLAG_RFC2253) >= 0) {
+        size_t n = BIO_ctrl_pending(b);
+        out = malloc(n + 1);
+        if (out != NULL) {
+            int got = n > 0 ? BIO_read(b, out, (int)n) : 0;
+            out[got > 0 ? got : 0] = '\0';
+        }
+    }
+    BIO_free(b);
+    return out;
+}
+
+static char *peer_sans(X509 *cert)
+{
+    GENERAL_NAMES *names = X509_get_ext_d2i(cert, NID_subject_alt_name, NULL, NULL);
+    size_t cap = 1;
+    char *out = NULL;
+    if (names == NULL) {
+        return calloc(1, 1);
+    }
+    for (int i = 0; i < sk_GENERAL_NAME_num(names); i++) {
+        const GENERAL_NAME *g = sk_GENERAL_NAME_value(names, i);
+        cap += 64 + (g->type == GEN_DNS || g->type == GEN_EMAIL || g->type == GEN_URI
+                         ? (size_t)ASN1_STRING_length(g->d.ia5)
+                         : 0);
+    }
+    out = calloc(1, cap);
+    for (int i = 0; out != NULL && i < sk_GENERAL_NAME_num(names); i++) {
+        const GENERAL_NAME *g = sk_GENERAL_NAME_value(names, i);
+        const char *sep = out[0] != '\0' ? ", " : "";
+        const unsigned char *d;
+        int len;
+        char ip[INET6_ADDRSTRLEN];
+        switch (g->type) {
+        case GEN_DNS:
+        case GEN_EMAIL:
+        case GEN_URI:
+            d = ASN1_STRING_get0_data(g->d.ia5);
+            len = ASN1_STRING_length(g->d.ia5);
+            memtls__strlcatf(out, cap, "%s%s:%.*s", sep,
+                             g->type == GEN_DNS     ? "DNS"
+                             : g->type == GEN_EMAIL ? "email"
+                                                    : "URI",
+                             len, (const char *)d);
+            break;
+        case GEN_IPADD:
+            d = ASN1_STRING_get0_data(g->d.ip);
+            len = ASN1_STRING_length(g->d.ip);
+            if ((len == 4 && inet_ntop(AF_INET, d, ip, sizeof ip) != NULL) ||
+                (len == 16 && inet_ntop(AF_INET6, d, ip, sizeof ip) != NULL)) {
+                memtls__strlcatf(out, cap, "%sIP:%s", sep, ip);
+            }
+            break;
+        default:
+            break;
+        }
+    }
+    GENERAL_NAMES_free(names);
+    return out;
+}
+
+/* Called once, when the handshake is first seen complete. */
+static void on_handshake_done(memtls_ctx *c)
+{
+    const unsigned char *alpn = NULL;
+    unsigned int alpn_len = 0;
+    X509 *peer = SSL_get0_peer_certificate(c->ssl);
+
+    c->hs_done = 1;
+    c->verify_result = SSL_get_verify_result(c->ssl);
+    SSL_get0_alpn_selected(c->ssl, &alpn, &alpn_len);
+    if (alpn_len > 0 && alpn_len < sizeof c->alpn) {
+        memcpy(c->alpn, alpn, alpn_len);
+        c->alpn[alpn_len] = '\0';
+    }
+    if (peer != NULL) {
+        c->subject = peer_subject(peer);
+        c->sans = peer_sans(peer);
+    }
+}
+
+/*
+ * Turn a failed SSL call into a status (SSL_get_error must see the queue
+ * as the call left it), then record fatal errors and clear the queue.
+ */
+static int tls_status(memtls_ctx *c, int ret, const char *op)
+{
+    int err = SSL_get_error(c->ssl, ret);
+    if (err == SSL_ERROR_ZERO_RETURN) {
+        c->peer_closed = 1;
+    } else if (err == SSL_ERROR_SSL || err == SSL_ERROR_SYSCALL) {
+        unsigned long e = ERR_peek_error();
+        if ((err == SSL_ERROR_SSL && ERR_GET_LIB(e) == ERR_LIB_SSL &&
+             ERR_GET_REASON(e) == SSL_R_UNEXPECTED_EOF_WHILE_READING) ||
+            (err == SSL_ERROR_SYSCALL && e == 0 && c->eof)) {
+            c->truncated = 1;
+        }
+        memtls__ctx_fail(c, err, op);
+    }
+    ERR_clear_error();
+    return err;
+}
+
+static void note_done(memtls_ctx *c)
+{
+    if (!c->hs_done && SSL_is_init_finished(c->ssl)) {
+        on_handshake_done(c);
+    }
+}
+
+static int tls_handshake(memtls_ctx *c)
+{
+    if (c->fatal != 0) {
+        return c->auth_failed ? MEMTLS_ERR_X509_VERIFY : c->fatal;
+    }
+    ERR_clear_error();
+    int ret = SSL_do_handshake(c->ssl);
+    if (ret == 1) {
+        note_done(c);
+        return 0;
+    }
+    int err = SSL_get_error(c->ssl, ret);
+    if (err == SSL_ERROR_SSL) {
+        unsigned long e = ERR_peek_error();
+        int reason = ERR_GET_LIB(e) == ERR_LIB_SSL ? ERR_GET_REASON(e) : 0;
+        long vr = SSL_get_verify_result(c->ssl);
+        /* With verification off OpenSSL still records a verify result:
+         * it only explains a failure when we asked for verification. */
+        if (memtls__config_verify(c->cfg) == MEMTLS_VERIFY_NONE) {
+            vr = X509_V_OK;
+        }
+        if (vr != X509_V_OK || reason == SSL_R_CERTIFICATE_VERIFY_FAILED ||
+            reason == SSL_R_PEER_DID_NOT_RETURN_A_CERTIFICATE) {
+            c->auth_failed = 1;
+            c->verify_result = vr;
+            c->missing_peer_cert = reason == SSL_R_PEER_DID_NOT_RETURN_A_CERTIFICATE;
+            memtls__ctx_fail(c, SSL_ERROR_SSL, "handshake");
+            ERR_clear_error();
+            /* Later reads and writes see the generic sticky status; the
+             * sentinel is the handshake's answer only. */
+            return MEMTLS_ERR_X509_VERIFY;
+        }
+    }
+    return tls_status(c, ret, "handshake");
+}
+
+static int tls_read(memtls_ctx *c, void *buf, size_t len, size_t *n)
+{
+    if (c->fatal != 0) {
+        return c->fatal;
+    }
+    if (c->peer_closed) {
+        return SSL_ERROR_ZERO_RETURN;
+    }
+    ERR_clear_error();
+    size_t got = 0;
+    int ret = SSL_read_ex(c->ssl, buf, len, &got);
+    note_done(c);
+    if (ret == 1) {
+        *n = got;
+        return 0;
+    }
+    return tls_status(c, ret, "read");
+}
+
+static int tls_write(memtls_ctx *c, const void *buf, size_t len, size_t *n)
+{
+    if (c->fatal != 0) {
+        return c->fatal;
+    }
+    ERR_clear_error();
+    size_t done = 0;
+    int ret = SSL_write_ex(c->ssl, buf, len, &done);
+    note_done(c);
+    if (ret == 1) {
+        *n = done;
+        return 0;
+    }
+    return tls_status(c, ret, "write");
+}
+
+static int tls_close(memtls_ctx *c)
+{
+    if (c->fatal != 0) {
+        return c->fatal;
+    }
+    if (!SSL_is_init_finished(c->ssl)) {
+        /* OpenSSL refuses to shut down mid-handshake; say so without
+         * poisoning the context. */
+        return SSL_ERROR_SSL;
+    }
+    ERR_clear_error();
+    int ret = SSL_shutdown(c->ssl);
+    if (ret >= 0) {
+        /* 0: close_notify sent, peer's not yet seen. That is progress, and
+         * SSL_get_error must not be asked about it. 1: both done. */
+        ERR_clear_error();
+        return 0;
+    }
+    return tls_status(c, ret, "close");
+}
+
+static int tls_key_update(memtls_ctx *c, int update_requested)
+{
+    if (c->fatal != 0) {
+        return c->fatal;
+    }
+    if (!c->hs_done) {
+        return SSL_ERROR_SSL;
+    }
+    ERR_clear_error();
+    if (SSL_key_update(c->ssl, update_requested ? SSL_KEY_UPDATE_REQUESTED
+                                                : SSL_KEY_UPDATE_NOT_REQUESTED) != 1) {
+        ERR_clear_error(); /* not TLS 1.3, or an update already pending */
+        return SSL_ERROR_SSL;
+    }
+    return 0;
+}
+
+static void tls_free(memtls_ctx *c)
+{
+    SSL_free(c->ssl); /* frees both BIOs */
+    memtls_config_free(c->cfg);
+    free(c->hostname);
+    free(c->subject);
+    free(c->sans);
+    free(c);
+}
+
+static const struct memtls__ctx_ops tls_ops = {
+    .handshake = tls_handshake,
+    .read = tls_read,
+    .write = tls_write,
+    .close = tls_close,
+    .key_update = tls_key_update,
+    .free = tls_free,
+};
+
+memtls_ctx *memtls_ctx_new(memtls_config *cfg)
+{
+    memtls_ctx *c = NULL;
+    if (cfg == NULL) {
+        return NULL;
+    }
+    if (memtls_config_role(cfg) == MEMTLS_ROLE_SERVER && !memtls_config_has_cert(cfg)) {
+        return NULL;
+    }
+    c = calloc(1, sizeof *c);
+    if (c == NULL) {
+        return NULL;
+    }
+    ERR_clear_error();
+    c->ops = &tls_ops;
+    c->role = memtls_config_role(cfg);
+    c->ssl = SSL_new(memtls__config_freeze(cfg));
+    c->rbio = BIO_new(BIO_s_mem());
+    c->wbio = BIO_new(BIO_s_mem());
+    if (c->ssl == NULL || c->rbio == NULL || c->wbio == NULL) {
+        SSL_free(c->ssl);
+        BIO_free(c->rbio);
+        BIO_free(c->wbio);
+        free(c);
+        ERR_clear_error();
+        return NULL;
+    }
+    /* An empty read BIO must read as "retry", not EOF: that is BIO_s_mem's
+     * default (eof return -1), stated here because everything depends on
+     * it. memtls_recv_eof() switches it to 0. */
+    BIO_set_mem_eof_return(c->rbio, -1);
+    BIO_set_mem_eof_return(c->wbio, -1);
+    SSL_set_bio(c->ssl, c->rbio, c->wbio);
+    if (c->role == MEMTLS_ROLE_SERVER) {
+        SSL_set_accept_state(c->ssl);
+    } else {
+        SSL_set_connect_state(c->ssl);
+    }
+    c->verify_result = X509_V_OK;
+    c->cfg = memtls_config_ref(cfg);
+    return c;
+}
+
+int memtls_ctx_set_hostname(memtls_ctx *ctx, const char *hostname)
+{
+    if (ctx == NULL || ctx->ssl == NULL || hostname == NULL || hostname[0] == '\0' ||
+        ctx->role != MEMTLS_ROLE_CLIENT || SSL_in_before(ctx->ssl) == 0 || ctx->hostname) {
+        return MEMTLS_ERR_INVALID;
+    }
+    if (strlen(hostname) > 253 + 2) { /* allow "[v6]" brackets; DNS max 253 */
+        return MEMTLS_ERR_INVALID;
+    }
+    char *copy = strdup(hostname);
+    if (copy == NULL) {
+        return MEMTLS_ERR_NOMEM;
+    }
+    ERR_clear_error();
+    X509_VERIFY_PARAM *param = SSL_get0_param(ctx->ssl);
+    int ok;
+    if (is_ip_literal(copy)) {
+        /* RFC 6066: no IP literals in SNI. Match IP SANs instead. */
+        ok = X509_VERIFY_PARAM_set1_ip_asc(param, copy) == 1;
+    } else {
+        X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+        ok = SSL_set_tlsext_host_name(ctx->ssl, copy) == 1 && SSL_set1_host(ctx->ssl, copy) == 1;
+    }
+    ERR_clear_error();
+    if (!ok) {
+        free(copy);
+        return MEMTLS_ERR_INVALID;
+    }
+    ctx->hostname = copy;
+    return 0;
+}
+
+int memtls_peer_cert_ok(const memtls_ctx *ctx)
+{
+    return ctx != NULL && ctx->ssl != NULL && ctx->hs_done &&
+           SSL_get0_peer_certificate(ctx->ssl) != NULL &&
+           SSL_get_verify_result(ctx->ssl) == X509_V_OK &&
+           memtls__config_verify(ctx->cfg) != MEMTLS_VERIFY_NONE;
+}
+
+long memtls_verify_result(const memtls_ctx *ctx)
+{
+    if (ctx == NULL || ctx->ssl == NULL) {
+        return X509_V_OK;
+    }
+    return ctx->hs_done ? SSL_get_verify_result(ctx->ssl) : ctx->verify_result;
+}
+
+const char *memtls_verify_error(const memtls_ctx *ctx)
+{
+    if (ctx == NULL || ctx->ssl == NULL) {
+        return "no peer certificate";
+    }
+    if (ctx->missing_peer_cert) {
+        return "peer did not return a certificate";
+    }
+    long vr = memtls_verify_result(ctx);
+    if (vr != X509_V_OK) {
+        return X509_verify_cert_error_string(vr);
+    }
+    if (SSL_get0_peer_certificate(ctx->ssl) == NULL) {
+        return "no peer certificate";
+    }
+    return "ok";
+}
+
+const char *memtls_version(const memtls_ctx *ctx)
+{
+    if (ctx == NULL || ctx->ssl == NULL || !ctx->hs_done) {
+        return "";
+    }
+    return SSL_get_version(ctx->ssl);
+}
+
+const char *memtls_cipher(const memtls_ctx *ctx)
+{
+    if (ctx == NULL || ctx->ssl == NULL || !ctx->hs_done) {
+        return "";
+    }
+    const SSL_CIPHER *ci = SSL_get_current_cipher(ctx->ssl);
+    return ci == NULL ? "" : SSL_CIPHER_get_name(ci);
+}
+
+const char *memtls_alpn(const memtls_ctx *ctx)
+{
+    return ctx == NULL ? "" : ctx->alpn;
+}
+
+const char *memtls_sni(const memtls_ctx *ctx)
+{
+    if (ctx == NULL || ctx->ssl == NULL || ctx->role != MEMTLS_ROLE_SERVER) {
+        return "";
+    }
+    const char *s = SSL_get_servername(ctx->ssl, TLSEXT_NAMETYPE_host_name);
+    return s == NULL ? "" : s;
+}
+
+int memtls_peer_cert_der(const memtls_ctx *ctx, uint8_t *buf, size_t len, size_t *outlen)
+{
+    if (outlen != NULL) {
+        *outlen = 0;
+    }
+    if (ctx == NULL || outlen == NULL || (buf == NULL && len > 0)) {
+        return MEMTLS_ERR_INVALID;
+    }
+    X509 *peer = ctx->ssl == NULL ? NULL : SSL_get0_peer_certificate(ctx->ssl);
+    if (peer == NULL) {
+        return MEMTLS_ERR_NO_PEER_CERT;
+    }
+    int n = i2d_X509(peer, NULL);
+    if (n <= 0) {
+        ERR_clear_error();
+        return MEMTLS_ERR_NOMEM;
+    }
+    *outlen = (size_t)n;
+    if (len < (size_t)n) {
+        return MEMTLS_ERR_TOO_SMALL;
+    }
+    unsigned char *p = buf;
+    i2d_X509(peer, &p);
+    return 0;
+}
+
+const char *memtls_peer_subject(const memtls_ctx *ctx)
+{
+    return ctx == NULL || ctx->subject == NULL ? "" : ctx->subject;
+}
+
+const char *memtls_peer_sans(const memtls_ctx *ctx)
+{
+    return ctx == NULL || ctx->sans == NULL ? "" : ctx->sans;
+}
+
+int memtls_peer_has_name(const memtls_ctx *ctx, const char *name)
+{
+    if (ctx == NULL || ctx->ssl == NULL || name == NULL || name[0] == '\0') {
+        return 0;
+    }
+    X509 *peer = SSL_get0_peer_certificate(ctx->ssl);
+    if (peer == NULL) {
+        return 0;
+    }
+    int ok;
+    if (is_ip_literal(name)) {
+        ok = X509_check_ip_asc(peer, name, 0) == 1;
+    } else {
+        ok = X509_check_host(peer, name, 0, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS, NULL) == 1;
+    }
+    ERR_clear_error();
+    return ok;
+}
+
+struct ssl_st *memtls_ctx_ssl(memtls_ctx *ctx)
+{
+    return ctx == NULL ? NULL : ctx->ssl;
+}
