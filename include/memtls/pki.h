@@ -70,7 +70,8 @@ MEMTLS_API void memtls_pem_free(memtls_pem *pem);
 
 /*
  * Write the certificate and key to files (the key with mode 0600; either
- * path may be NULL to skip it). Returns 0 or MEMTLS_ERR_CONFIG with a
+ * path may be NULL to skip it). Returns 0, MEMTLS_ERR_INVALID (pem NULL,
+ * or a path given for a missing string), or MEMTLS_ERR_CONFIG with a
  * message naming the file in err.
  */
 MEMTLS_API int memtls_pem_write(const memtls_pem *pem, const char *cert_path,
@@ -79,7 +80,8 @@ MEMTLS_API int memtls_pem_write(const memtls_pem *pem, const char *cert_path,
 /*
  * SHA-256 fingerprint of the certificate's DER, as upper-case hex pairs
  * separated by colons (95 characters + NUL; `out` must hold 96 bytes).
- * Returns 0 or MEMTLS_ERR_INVALID.
+ * Returns 0, MEMTLS_ERR_INVALID (no or unparsable certificate) or
+ * MEMTLS_ERR_NOMEM.
  */
 MEMTLS_API int memtls_pem_fingerprint(const memtls_pem *pem, char out[96]) MEMTLS_WUR;
 
