@@ -38,7 +38,8 @@ extern "C" {
 typedef struct memtls_ring memtls_ring;
 
 /* One message, as seen by the consumer. `data` points into the ring and is
- * valid only during the handler call. */
+ * valid only during the handler call (after memtls_ring_peek(): until
+ * memtls_ring_pop()). */
 typedef struct memtls_ring_msg {
     uint32_t type;
     uint64_t conn;
@@ -75,16 +76,16 @@ MEMTLS_API size_t memtls_ring_max_message(const memtls_ring *r);
  * MEMTLS_ERR_TOO_BIG when alen + blen > memtls_ring_max_message();
  * MEMTLS_ERR_INVALID for a NULL ring, type 0, or NULL data with length.
  */
-MEMTLS_API int memtls_ring_try_write(memtls_ring *r, uint32_t type, uint64_t conn,
-                                     const void *a, size_t alen, const void *b,
-                                     size_t blen) MEMTLS_WUR;
+MEMTLS_API int memtls_ring_try_write(memtls_ring *r, uint32_t type, uint64_t conn, const void *a,
+                                     size_t alen, const void *b, size_t blen) MEMTLS_WUR;
 
 /*
  * Producer, zero copy: reserve room for a payload of up to `len` bytes and
  * get a pointer to write it to. Nothing is visible to the consumer until
- * memtls_ring_commit(). Returns NULL when there is no room now or len is
- * too big (the refusal counter counts it). At most one reservation may be
- * outstanding.
+ * memtls_ring_commit(). Returns NULL when there is no room now (the
+ * refusal counter counts it) or len is too big (or r is NULL). At most one
+ * reservation may be outstanding: a successful reserve or try_write
+ * abandons a reservation that was not committed.
  */
 MEMTLS_API void *memtls_ring_reserve(memtls_ring *r, size_t len) MEMTLS_WUR;
 
@@ -101,8 +102,7 @@ MEMTLS_API int memtls_ring_commit(memtls_ring *r, uint32_t type, uint64_t conn,
  * messages handled (0 when empty or r/fn is NULL).
  */
 typedef void (*memtls_ring_handler)(void *arg, const memtls_ring_msg *msg);
-MEMTLS_API size_t memtls_ring_read(memtls_ring *r, memtls_ring_handler fn, void *arg,
-                                   size_t max);
+MEMTLS_API size_t memtls_ring_read(memtls_ring *r, memtls_ring_handler fn, void *arg, size_t max);
 
 /*
  * Consumer, one at a time: look at the oldest message without removing it
@@ -120,10 +120,10 @@ MEMTLS_API int memtls_ring_empty(const memtls_ring *r);
 /* Counters since creation (monotonic, readable from any thread). */
 typedef struct memtls_ring_stats {
     uint64_t messages_written;
-    uint64_t bytes_written;  /* payload bytes */
+    uint64_t bytes_written; /* payload bytes */
     uint64_t messages_read;
-    uint64_t refusals;       /* try_write/reserve that found the ring full */
-    size_t high_water;       /* most bytes ever in use */
+    uint64_t refusals; /* try_write/reserve that found the ring full */
+    size_t high_water; /* most bytes ever in use */
 } memtls_ring_stats;
 MEMTLS_API void memtls_ring_get_stats(const memtls_ring *r, memtls_ring_stats *out);
 
