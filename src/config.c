@@ -49,8 +49,7 @@ static int fail(memtls_config *cfg, int status, const char *fmt, ...)
     return status;
 }
 
-static int fail_ssl(memtls_config *cfg, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
+static int fail_ssl(memtls_config *cfg, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* Append OpenSSL's reason (if any) to cfg->error and clear the queue. */
 static int fail_ssl(memtls_config *cfg, const char *fmt, ...)
@@ -232,8 +231,7 @@ static int read_file(memtls_config *cfg, const char *what, const char *path, cha
         goto out;
     }
     if ((unsigned long long)st.st_size > CONFIG_MAX_FILE) {
-        fail(cfg, MEMTLS_ERR_CONFIG, "%s %s: larger than %u bytes", what, path,
-             CONFIG_MAX_FILE);
+        fail(cfg, MEMTLS_ERR_CONFIG, "%s %s: larger than %u bytes", what, path, CONFIG_MAX_FILE);
         goto out;
     }
     buf = malloc((size_t)st.st_size + 1);
@@ -319,8 +317,7 @@ static int load_cert(memtls_config *cfg, const char *cert_name, const char *cert
     key = PEM_read_bio_PrivateKey(b, NULL, no_password, &asked);
     if (key == NULL) {
         if (asked) {
-            fail(cfg, MEMTLS_ERR_CONFIG, "%s: key is encrypted; give an unencrypted key",
-                 key_name);
+            fail(cfg, MEMTLS_ERR_CONFIG, "%s: key is encrypted; give an unencrypted key", key_name);
             ERR_clear_error();
         } else {
             fail_ssl(cfg, "%s: no PEM private key found", key_name);
@@ -485,8 +482,7 @@ int memtls_config_set_alpn(memtls_config *cfg, const char *const *protos, size_t
         return rc;
     }
     if ((protos == NULL && count > 0) || count > CONFIG_MAX_ALPN) {
-        return fail(cfg, MEMTLS_ERR_INVALID, "ALPN: give 0 to %d protocol names",
-                    CONFIG_MAX_ALPN);
+        return fail(cfg, MEMTLS_ERR_INVALID, "ALPN: give 0 to %d protocol names", CONFIG_MAX_ALPN);
     }
     for (size_t i = 0; i < count; i++) {
         size_t n = protos[i] == NULL ? 0 : strlen(protos[i]);

@@ -30,8 +30,8 @@ struct memtls__ctx_ops {
 struct memtls_ctx {
     const struct memtls__ctx_ops *ops;
     memtls_role role;
-    BIO *rbio; /* inbound ciphertext; owned by ssl for TLS, by us for twin */
-    BIO *wbio; /* outbound ciphertext; likewise */
+    BIO *rbio;       /* inbound ciphertext; owned by ssl for TLS, by us for twin */
+    BIO *wbio;       /* outbound ciphertext; likewise */
     int eof;         /* memtls_recv_eof() was called */
     int closed;      /* memtls_close() succeeded: no more writes */
     int peer_closed; /* close_notify (twin: EOF) was read */
@@ -44,10 +44,10 @@ struct memtls_ctx {
     SSL *ssl;
     memtls_config *cfg;
     char *hostname;
-    long verify_result;     /* X509_V_* captured when the handshake ended */
-    int missing_peer_cert;  /* required client certificate never came */
-    int auth_failed;        /* the handshake failed on verification */
-    char *subject;          /* cached at handshake completion */
+    long verify_result;    /* X509_V_* captured when the handshake ended */
+    int missing_peer_cert; /* required client certificate never came */
+    int auth_failed;       /* the handshake failed on verification */
+    char *subject;         /* cached at handshake completion */
     char *sans;
     char alpn[256];
 };

@@ -314,9 +314,8 @@ static void do_reads(memtls_session *s)
                 continue;
             }
         } else {
-            size_t room = s->lim.plaintext_in > s->plain_in.len
-                              ? s->lim.plaintext_in - s->plain_in.len
-                              : 0;
+            size_t room =
+                s->lim.plaintext_in > s->plain_in.len ? s->lim.plaintext_in - s->plain_in.len : 0;
             if (room == 0) {
                 break; /* the application must read first */
             }
@@ -324,8 +323,8 @@ static void do_reads(memtls_session *s)
                 fail(s, MEMTLS_STATE_ERROR, MEMTLS_REASON_PROTOCOL_ERROR, "out of memory");
                 break;
             }
-            rc = memtls_read(s->ctx, s->plain_in.data + s->plain_in.start + s->plain_in.len,
-                             room, &n);
+            rc = memtls_read(s->ctx, s->plain_in.data + s->plain_in.start + s->plain_in.len, room,
+                             &n);
             drain(s);
             if (rc == 0) {
                 s->plain_in.len += n;
@@ -391,8 +390,7 @@ static void do_writes(memtls_session *s)
 
 static void do_close(memtls_session *s)
 {
-    if ((s->close_requested || s->shutdown_write) && !s->write_closed &&
-        s->plain_out.len == 0 &&
+    if ((s->close_requested || s->shutdown_write) && !s->write_closed && s->plain_out.len == 0 &&
         (s->state == MEMTLS_STATE_READY || s->state == MEMTLS_STATE_CLOSING)) {
         int rc = memtls_close(s->ctx);
         drain(s);
@@ -651,9 +649,8 @@ int memtls_session_write(memtls_session *s, const void *data, size_t len, size_t
     if (s->state == MEMTLS_STATE_READY && s->plain_out.len == 0) {
         taken = encrypt_from(s, data, len);
     }
-    size_t room = s->lim.plaintext_out > s->plain_out.len
-                      ? s->lim.plaintext_out - s->plain_out.len
-                      : 0;
+    size_t room =
+        s->lim.plaintext_out > s->plain_out.len ? s->lim.plaintext_out - s->plain_out.len : 0;
     size_t queue = len - taken < room ? len - taken : room;
     if (bb_append(&s->plain_out, (const uint8_t *)data + taken, queue) != 0) {
         queue = 0;

@@ -15,11 +15,12 @@ static void test_round_trip(void **state)
 {
     (void)state;
     memtls_pem ca = testpki_ca(MEMTLS_KEY_EC_P256);
-    memtls_pem srv = testpki_leaf(&ca, MEMTLS_CERT_SERVER, MEMTLS_KEY_EC_P256, "localhost",
-                                  "localhost", 0, 0);
+    memtls_pem srv =
+        testpki_leaf(&ca, MEMTLS_CERT_SERVER, MEMTLS_KEY_EC_P256, "localhost", "localhost", 0, 0);
     memtls_config *scfg = memtls_config_new(MEMTLS_ROLE_SERVER);
     memtls_config *ccfg = memtls_config_new(MEMTLS_ROLE_CLIENT);
-    assert_int_equal(memtls_config_load_cert_pem(scfg, srv.cert, srv.cert_len, srv.key, srv.key_len), 0);
+    assert_int_equal(
+        memtls_config_load_cert_pem(scfg, srv.cert, srv.cert_len, srv.key, srv.key_len), 0);
     assert_int_equal(memtls_config_load_ca_pem(ccfg, ca.cert, ca.cert_len), 0);
     memtls_ctx *s = memtls_ctx_new(scfg);
     memtls_ctx *c = memtls_ctx_new(ccfg);

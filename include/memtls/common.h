@@ -62,10 +62,7 @@ extern "C" {
 /* A message does not fit a ring buffer's limit, even when empty. */
 #define MEMTLS_ERR_TOO_BIG 0x1009
 
-typedef enum memtls_role {
-    MEMTLS_ROLE_CLIENT = 0,
-    MEMTLS_ROLE_SERVER = 1
-} memtls_role;
+typedef enum memtls_role { MEMTLS_ROLE_CLIENT = 0, MEMTLS_ROLE_SERVER = 1 } memtls_role;
 
 /*
  * The symbolic name of a status ("SSL_ERROR_WANT_READ",

@@ -118,12 +118,10 @@ MEMTLS_API int memtls_config_set_alpn(memtls_config *cfg, const char *const *pro
 MEMTLS_API int memtls_config_set_alpn_strict(memtls_config *cfg, int strict) MEMTLS_WUR;
 
 /* Lowest protocol version accepted: MEMTLS_TLS1_2 (default) or _TLS1_3. */
-MEMTLS_API int memtls_config_set_min_version(memtls_config *cfg,
-                                             memtls_version_floor v) MEMTLS_WUR;
+MEMTLS_API int memtls_config_set_min_version(memtls_config *cfg, memtls_version_floor v) MEMTLS_WUR;
 
 /* Cap the highest protocol version (tests, interop): MEMTLS_TLS1_2/1_3. */
-MEMTLS_API int memtls_config_set_max_version(memtls_config *cfg,
-                                             memtls_version_floor v) MEMTLS_WUR;
+MEMTLS_API int memtls_config_set_max_version(memtls_config *cfg, memtls_version_floor v) MEMTLS_WUR;
 
 /*
  * TLS 1.2 cipher list and TLS 1.3 cipher suites, OpenSSL syntax. A list

@@ -288,8 +288,7 @@ MEMTLS_API int memtls_peer_has_name(const memtls_ctx *ctx, const char *name);
  * most len - 1 bytes into buf and returns buf. buf must not be NULL and
  * len must be at least 1; otherwise returns "" (a static string).
  */
-MEMTLS_API const char *memtls_status_text(const memtls_ctx *ctx, int status, char *buf,
-                                          size_t len);
+MEMTLS_API const char *memtls_status_text(const memtls_ctx *ctx, int status, char *buf, size_t len);
 
 /*
  * The underlying SSL object for advanced use (NULL for the twin). Calls

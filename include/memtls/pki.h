@@ -26,10 +26,7 @@ typedef struct memtls_pem {
     size_t key_len;
 } memtls_pem;
 
-typedef enum memtls_key_type {
-    MEMTLS_KEY_EC_P256 = 0,
-    MEMTLS_KEY_RSA_2048 = 1
-} memtls_key_type;
+typedef enum memtls_key_type { MEMTLS_KEY_EC_P256 = 0, MEMTLS_KEY_RSA_2048 = 1 } memtls_key_type;
 
 /* What a certificate is for: sets basicConstraints, keyUsage and EKU. */
 typedef enum memtls_cert_usage {
@@ -74,8 +71,8 @@ MEMTLS_API void memtls_pem_free(memtls_pem *pem);
  * or a path given for a missing string), or MEMTLS_ERR_CONFIG with a
  * message naming the file in err.
  */
-MEMTLS_API int memtls_pem_write(const memtls_pem *pem, const char *cert_path,
-                                const char *key_path, char *err, size_t errlen) MEMTLS_WUR;
+MEMTLS_API int memtls_pem_write(const memtls_pem *pem, const char *cert_path, const char *key_path,
+                                char *err, size_t errlen) MEMTLS_WUR;
 
 /*
  * SHA-256 fingerprint of the certificate's DER, as upper-case hex pairs

@@ -2,13 +2,14 @@
  * memtls/session.h - a TLS (or plaintext) session: a state machine over
  * one memtls_ctx that delivers every byte, in order, exactly once.
  *
- *                +-----------+  handshake ok   +-------+  close()/peer  +---------+  flushed  +--------+
- *   new -------> | HANDSHAKE | --------------> | READY | -------------> | CLOSING | --------> | CLOSED |
- *                +-----------+                 +-------+  close_notify  +---------+           +--------+
- *                      |  \ verify failed          |                         |
- *                      |   `----> AUTHFAIL         | protocol error,         |
- *                      |                           | truncation              |
- *                      `---------------------------+-----------------> ERROR
+ *             handshake ok          close() or            flushed
+ *   HANDSHAKE --------------> READY ----------------> CLOSING ---------> CLOSED
+ *     |    |                    |    peer close_notify
+ *     |    | verify failed      | protocol error,
+ *     |    `------> AUTHFAIL    | truncation
+ *     |                         v
+ *     `------------------->   ERROR
+ *     (close() during the handshake: straight to CLOSED, reason ABORTED)
  *
  * Every change is reported once through on_state with a reason.
  * AUTHFAIL, ERROR and CLOSED are terminal.

@@ -71,8 +71,7 @@ int pump_handshake(memtls_ctx *client, memtls_ctx *server, size_t chunk, int *cl
                 crc = memtls_handshake(client);
             }
         }
-        if (moved == 0 && memtls_pending_write(client) == 0 &&
-            memtls_pending_write(server) == 0) {
+        if (moved == 0 && memtls_pending_write(client) == 0 && memtls_pending_write(server) == 0) {
             break;
         }
     }

@@ -1,0 +1,329 @@
+/*
+ * memtls/server.h - a TLS terminator built as a host I/O thread and TLS
+ * worker threads joined by ring buffers (the host/enclave split of
+ * Microsoft CCF).
+ *
+ *                 +--------------------- memtls_server ----------------------+
+ *   clients ----> | host thread (libuv)          worker thread 0..N-1        |
+ *   (sockets)     |   listeners, accept,  ring    sessions (memtls_session), |
+ *                 |   socket reads/writes <====>  application (echo, proxy,  |
+ *   backend <---- |   backend connects    ring    custom callbacks)          |
+ *                 +-----------------------------------------------------------+
+ *
+ * The host thread owns every socket and never calls into TLS: it carries
+ * client traffic only as ciphertext, and plaintext only to a plaintext
+ * backend (proxy mode). Each worker owns the sessions of the connections
+ * assigned to it (by connection id) and talks to the host only through its
+ * own pair of single-producer single-consumer rings (memtls/ring.h).
+ * docs/runtime.md describes the messages, the backpressure and the memory
+ * bounds.
+ *
+ * Lifecycle: memtls_server_new() (binds the listeners) ->
+ * memtls_server_start() (threads run, connections are accepted) ->
+ * memtls_server_stop() (graceful stop, joins the threads) ->
+ * memtls_server_free(). A server is started at most once.
+ *
+ * THREADS. memtls_server_new/start/free are called from one controlling
+ * thread. memtls_server_stop, memtls_server_reload, memtls_server_get_stats,
+ * memtls_server_get_ring_stats and memtls_server_bound_port may be called
+ * from any thread (for example a thread that waits for signals with
+ * sigwait()), concurrently with each other. None of them may be called from
+ * an asynchronous signal handler, nor from a server callback.
+ *
+ * Every call that can fail returns 0 or a MEMTLS_ERR_* status (common.h).
+ */
+#ifndef MEMTLS_SERVER_H
+#define MEMTLS_SERVER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <memtls/common.h>
+#include <memtls/config.h>
+#include <memtls/context.h>
+#include <memtls/ring.h>
+#include <memtls/session.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct memtls_server memtls_server;
+
+/* --- options -------------------------------------------------------------- */
+
+/* One listening socket. */
+typedef struct memtls_listener_opts {
+    /* Numeric IPv4 or IPv6 address to bind ("127.0.0.1", "::1", "0.0.0.0",
+     * "::"). NULL means "127.0.0.1". Host names are not resolved. */
+    const char *host;
+    /* TCP port; 0 binds an ephemeral port (see memtls_server_bound_port). */
+    uint16_t port;
+    /* 1: the listener carries plaintext (the plaintext twin of context.h
+     * stands in for TLS; no certificate needed). 0: TLS. */
+    int plaintext;
+} memtls_listener_opts;
+
+/* What the server does with the plaintext of a connection. */
+typedef enum memtls_server_app_kind {
+    /* Send every byte back to the client. */
+    MEMTLS_APP_ECHO = 0,
+    /* Forward the plaintext to a plaintext TCP backend
+     * (backend_host:backend_port) and the backend's answer back to the
+     * client. The host thread opens one backend connection per client
+     * connection, when the worker asks for it after the handshake. */
+    MEMTLS_APP_PROXY = 1,
+    /* Call the application callbacks in memtls_server_opts.app. */
+    MEMTLS_APP_CUSTOM = 2
+} memtls_server_app_kind;
+
+typedef enum memtls_log_level {
+    MEMTLS_LOG_ERROR = 0,
+    MEMTLS_LOG_WARN = 1,
+    MEMTLS_LOG_INFO = 2,
+    MEMTLS_LOG_DEBUG = 3
+} memtls_log_level;
+
+/*
+ * One finished connection, handed to on_conn_log once, when the
+ * connection's id is released. Every string is non-NULL (possibly "") and
+ * valid only during the callback.
+ */
+typedef struct memtls_conn_record {
+    uint64_t id;          /* unique per server, increasing, starts at 1 */
+    size_t listener;      /* index into memtls_server_opts.listeners */
+    int plaintext;        /* 1 for a plaintext listener */
+    const char *peer;     /* "127.0.0.1:54321" or "[::1]:54321" */
+    const char *sni;      /* server name the client sent, "" if none */
+    const char *version;  /* "TLSv1.3", "" before/without a handshake */
+    const char *cipher;   /* "TLS_AES_256_GCM_SHA384", "" likewise */
+    const char *alpn;     /* negotiated ALPN protocol, "" if none */
+    const char *subject;  /* peer certificate subject (RFC 2253), "" if none */
+    uint64_t bytes_in;    /* bytes received from the client socket */
+    uint64_t bytes_out;   /* bytes handed to the host for the client socket */
+    uint64_t app_in;      /* plaintext delivered to the application */
+    uint64_t app_out;     /* plaintext the application sent */
+    uint64_t duration_ms; /* from accept (host) or start (worker) to release */
+    int clean;            /* 1 when the connection ended without an error */
+    /* Why it ended, as text: "closed cleanly", "peer closed",
+     * "truncated (EOF without close_notify)", "handshake timeout",
+     * "idle timeout", "refused: connection limit", "peer not allowed: ...",
+     * "auth failed: ...", "protocol error: ...", "server stopping", ... */
+    const char *reason;
+} memtls_conn_record;
+
+/*
+ * Callbacks for MEMTLS_APP_CUSTOM. They run on the worker thread that owns
+ * the connection, one connection's callbacks never concurrently with each
+ * other; callbacks of connections on different workers run in parallel.
+ * `arg` is memtls_server_app.arg. The memtls_server_conn_* functions below
+ * may be called only from inside these callbacks, on their own connection.
+ */
+typedef struct memtls_server_conn memtls_server_conn;
+
+typedef struct memtls_server_app {
+    void *arg;
+    /* The handshake finished (a plaintext connection: it started) and the
+     * peer passed the allow-list. Return 0 to keep the connection, any
+     * other value to close it. May be NULL. */
+    int (*on_open)(void *arg, memtls_server_conn *c);
+    /*
+     * Plaintext from the client. Return how many bytes were consumed
+     * (0..len). Bytes not consumed are kept (at most one read chunk, 16 KiB)
+     * and offered again, first, after the next on_writable or
+     * memtls_server_conn_resume(); until then no more input is read for this
+     * connection (which eventually stops reading its socket). Required.
+     */
+    size_t (*on_data)(void *arg, memtls_server_conn *c, const uint8_t *data, size_t len);
+    /* memtls_server_conn_write() accepted less than asked, and there is
+     * room again. May be NULL. */
+    void (*on_writable)(void *arg, memtls_server_conn *c);
+    /* The client finished sending (close_notify, or EOF on a plaintext
+     * connection). The connection is closing; writes already queued are
+     * still sent. May be NULL. */
+    void (*on_peer_close)(void *arg, memtls_server_conn *c);
+    /* Last call for this connection (also when on_open was never
+     * called): release what memtls_server_conn_set_data() stored. The
+     * handle is invalid afterwards. May be NULL. */
+    void (*on_close)(void *arg, memtls_server_conn *c, const char *reason);
+} memtls_server_app;
+
+typedef struct memtls_server_opts {
+    /* Listeners, at least one. The array and strings are read by
+     * memtls_server_new() only. */
+    const memtls_listener_opts *listeners;
+    size_t listener_count;
+
+    /* Server configuration (certificate, key, verification, ALPN) for the
+     * TLS listeners. The server takes its own reference (the caller may
+     * free its copy after memtls_server_new). Required when a listener is
+     * TLS; may be NULL when all listeners are plaintext. */
+    memtls_config *tls;
+
+    memtls_server_app_kind app;
+    /* MEMTLS_APP_PROXY: numeric backend address and port (the backend
+     * speaks plaintext TCP). Copied. */
+    const char *backend_host;
+    uint16_t backend_port;
+    /* MEMTLS_APP_CUSTOM: the callbacks, copied. */
+    memtls_server_app custom;
+
+    /* Worker threads; 0 means the number of online CPUs minus one, at
+     * least 1. At most 64. */
+    unsigned workers;
+    /* Hard cap on open connections (accepted, not yet released); 0 means
+     * 10000. A connection over the cap is accepted and closed at once
+     * (no data read, no worker involved) and counted as refused. */
+    unsigned max_connections;
+    /* A TLS handshake must finish within this many ms (0: 10000). */
+    unsigned handshake_timeout_ms;
+    /* A connection with no traffic in either direction for this long is
+     * closed (0: 300000). */
+    unsigned idle_timeout_ms;
+    /* After the last byte was written, a closing socket's unread input is
+     * drained (and discarded) for at most this long before the socket is
+     * closed, so the peer does not see a reset (0: 2000). */
+    unsigned linger_ms;
+    /* Capacity of each ring (one per direction per worker), a power of two
+     * in MEMTLS_RING_MIN_CAPACITY .. MEMTLS_RING_MAX_CAPACITY
+     * (0: 1 MiB). Payloads larger than memtls_ring_max_message() are split
+     * transparently. */
+    size_t ring_capacity;
+    /* Bytes the host may hold per connection and per socket waiting to be
+     * written (credit window of the worker; 0: 256 KiB). */
+    size_t write_window;
+    /* Per-session bounds (session.h); zero fields take the defaults. */
+    memtls_session_limits session_limits;
+
+    /* Allow-list of peer names, checked after the handshake with
+     * memtls_peer_has_name() (DNS/IP SAN, or CN): a peer that matches no
+     * name is closed with reason "peer not allowed". Needs a configuration
+     * that asks for client certificates (MEMTLS_VERIFY_OPTIONAL/REQUIRED).
+     * NULL/0: everyone allowed. Copied. Ignored on plaintext listeners. */
+    const char *const *allowed_peers;
+    size_t allowed_peer_count;
+
+    /* One record per finished connection (including refused ones). Called
+     * from the host or a worker thread, possibly concurrently: it must be
+     * thread-safe and must not call memtls_server_* functions. May be NULL. */
+    void (*on_conn_log)(void *arg, const memtls_conn_record *rec);
+    /* General log lines ("listening on 127.0.0.1:8443", errors, ...), any
+     * thread, same rules. Lines above log_level are not produced. May be
+     * NULL. */
+    void (*on_log)(void *arg, memtls_log_level level, const char *line);
+    memtls_log_level log_level;
+    void *log_arg; /* passed to on_conn_log and on_log */
+} memtls_server_opts;
+
+/* --- lifecycle ------------------------------------------------------------ */
+
+/*
+ * Validate `opts`, create the rings, and bind and listen on every listener
+ * (nothing is accepted before memtls_server_start). Returns the server, or
+ * NULL with a message of at most errlen - 1 bytes in `err` (when err is not
+ * NULL), naming the address for bind failures ("127.0.0.1:8443: address
+ * already in use", "::x: invalid address") and the option for invalid
+ * options.
+ */
+MEMTLS_API memtls_server *memtls_server_new(const memtls_server_opts *opts, char *err,
+                                            size_t errlen) MEMTLS_WUR;
+
+/*
+ * Start the host thread and the workers. Returns once the listeners
+ * accept connections: 0, MEMTLS_ERR_INVALID (NULL, already started), or
+ * MEMTLS_ERR_NOMEM (a thread could not be created; nothing is left
+ * running).
+ */
+MEMTLS_API int memtls_server_start(memtls_server *srv) MEMTLS_WUR;
+
+/*
+ * The port listener `index` is bound to (useful with port 0), or 0 for a
+ * NULL server or an index out of range. Valid right after
+ * memtls_server_new().
+ */
+MEMTLS_API uint16_t memtls_server_bound_port(const memtls_server *srv, size_t index);
+
+/*
+ * Stop: close the listeners, ask every connection to finish (TLS
+ * connections get close_notify after their queued data), wait up to
+ * `grace_ms` for them, then close the rest, and join all threads. Returns
+ * when the threads have exited. Safe from any thread and more than once
+ * (later calls wait for the first to finish); a no-op on a server that was
+ * never started. Returns 0, or MEMTLS_ERR_INVALID for NULL.
+ */
+MEMTLS_API int memtls_server_stop(memtls_server *srv, unsigned grace_ms);
+
+/*
+ * Use `cfg` (a server configuration with a certificate) for handshakes
+ * that start from now on; live connections keep the configuration they
+ * started with. The server takes its own reference. Safe from any thread.
+ * Returns 0 or MEMTLS_ERR_INVALID (NULL, client role, no certificate).
+ */
+MEMTLS_API int memtls_server_reload(memtls_server *srv, memtls_config *cfg) MEMTLS_WUR;
+
+/* Stop (grace 0) if still running, and free everything. NULL is a no-op. */
+MEMTLS_API void memtls_server_free(memtls_server *srv);
+
+/* --- observation -------------------------------------------------------- */
+
+typedef struct memtls_server_stats {
+    uint64_t conns_open;      /* accepted and not yet released */
+    uint64_t conns_total;     /* accepted since start (refused included) */
+    uint64_t conns_refused;   /* closed at once: connection cap, stopping */
+    uint64_t conns_failed;    /* handshake/auth/protocol failures, timeouts */
+    uint64_t bytes_in;        /* from client sockets */
+    uint64_t bytes_out;       /* written to client sockets */
+    uint64_t backend_in;      /* from backend sockets */
+    uint64_t backend_out;     /* written to backend sockets */
+    unsigned workers;         /* number of workers */
+    /* Over all rings of one direction: the highest high-water mark (bytes)
+     * and the sum of refusals (writes that found the ring full). */
+    size_t to_worker_high_water;
+    uint64_t to_worker_refusals;
+    size_t to_host_high_water;
+    uint64_t to_host_refusals;
+    size_t ring_capacity;
+} memtls_server_stats;
+
+/* Snapshot of the counters (each read atomically; the set is not one
+ * instant). Safe from any thread. Returns 0 or MEMTLS_ERR_INVALID. */
+MEMTLS_API int memtls_server_get_stats(const memtls_server *srv, memtls_server_stats *out);
+
+/* The two rings of worker `worker` (host->worker, worker->host). Returns
+ * 0 or MEMTLS_ERR_INVALID (NULL, index out of range). */
+MEMTLS_API int memtls_server_get_ring_stats(const memtls_server *srv, unsigned worker,
+                                            memtls_ring_stats *to_worker,
+                                            memtls_ring_stats *to_host);
+
+/* --- custom application: calls on a connection ---------------------------- */
+
+/* The connection's id (as in memtls_conn_record). */
+MEMTLS_API uint64_t memtls_server_conn_id(const memtls_server_conn *c);
+
+/* The context, for peer information (memtls_peer_subject, memtls_alpn...). */
+MEMTLS_API memtls_ctx *memtls_server_conn_ctx(memtls_server_conn *c);
+
+/* Application data attached to the connection (NULL at first). */
+MEMTLS_API void memtls_server_conn_set_data(memtls_server_conn *c, void *data);
+MEMTLS_API void *memtls_server_conn_get_data(const memtls_server_conn *c);
+
+/*
+ * Queue plaintext for the client. Same contract as memtls_session_write():
+ * 0 with *accepted in 1..len, or MEMTLS_ERR_WOULD_BLOCK (nothing taken;
+ * on_writable follows), MEMTLS_ERR_CLOSED, MEMTLS_ERR_INVALID.
+ */
+MEMTLS_API int memtls_server_conn_write(memtls_server_conn *c, const void *data, size_t len,
+                                        size_t *accepted) MEMTLS_WUR;
+
+/* Offer unconsumed input again (see on_data). Returns 0 or
+ * MEMTLS_ERR_INVALID. */
+MEMTLS_API int memtls_server_conn_resume(memtls_server_conn *c) MEMTLS_WUR;
+
+/* Graceful close: queued data, close_notify, then the socket is shut down
+ * and closed. on_close follows. Returns 0 or MEMTLS_ERR_INVALID. */
+MEMTLS_API int memtls_server_conn_close(memtls_server_conn *c) MEMTLS_WUR;
+
+#ifdef __cplusplus
+}
+#endif
+#endif
