@@ -1,0 +1,321 @@
+/*
+ * context_bench.c - TLS 1.3 handshakes/s and bulk MB/s through memtls
+ * (context and session) against a raw OpenSSL memory-BIO loop, in the same
+ * process, with the same SSL_CTX and certificate. Prints each figure and the
+ * ratio memtls / raw.
+ *
+ * Usage: context_bench [handshakes [megabytes]]   (defaults: 2000, 512)
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <openssl/ssl.h>
+
+#include <memtls/config.h>
+#include <memtls/context.h>
+#include <memtls/pki.h>
+#include <memtls/session.h>
+
+#define CHUNK 16384
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void die(const char *what)
+{
+    fprintf(stderr, "context_bench: %s\n", what);
+    exit(1);
+}
+
+/* --- raw OpenSSL baseline ------------------------------------------------ */
+
+typedef struct raw_end {
+    SSL *ssl;
+    BIO *rbio;
+    BIO *wbio;
+} raw_end;
+
+static void raw_new(raw_end *e, SSL_CTX *ctx, int server)
+{
+    e->ssl = SSL_new(ctx);
+    e->rbio = BIO_new(BIO_s_mem());
+    e->wbio = BIO_new(BIO_s_mem());
+    if (e->ssl == NULL || e->rbio == NULL || e->wbio == NULL) {
+        die("raw: out of memory");
+    }
+    SSL_set_bio(e->ssl, e->rbio, e->wbio);
+    if (server) {
+        SSL_set_accept_state(e->ssl);
+    } else {
+        SSL_set_connect_state(e->ssl);
+    }
+}
+
+static void raw_move(raw_end *from, raw_end *to)
+{
+    static unsigned char buf[65536];
+    int n;
+    while ((n = BIO_read(from->wbio, buf, sizeof buf)) > 0) {
+        BIO_write(to->rbio, buf, n);
+    }
+}
+
+static void raw_handshake(SSL_CTX *sctx, SSL_CTX *cctx)
+{
+    raw_end c, s;
+    raw_new(&c, cctx, 0);
+    raw_new(&s, sctx, 1);
+    int cdone = 0, sdone = 0;
+    for (int i = 0; i < 100 && !(cdone && sdone); i++) {
+        cdone = SSL_do_handshake(c.ssl) == 1;
+        raw_move(&c, &s);
+        sdone = SSL_do_handshake(s.ssl) == 1;
+        raw_move(&s, &c);
+    }
+    if (!cdone || !sdone) {
+        die("raw handshake failed");
+    }
+    SSL_free(c.ssl);
+    SSL_free(s.ssl);
+}
+
+static double raw_bulk(SSL_CTX *sctx, SSL_CTX *cctx, size_t total)
+{
+    static unsigned char data[CHUNK], out[CHUNK];
+    raw_end c, s;
+    raw_new(&c, cctx, 0);
+    raw_new(&s, sctx, 1);
+    for (int i = 0; i < 100; i++) {
+        SSL_do_handshake(c.ssl);
+        raw_move(&c, &s);
+        SSL_do_handshake(s.ssl);
+        raw_move(&s, &c);
+    }
+    memset(data, 'x', sizeof data);
+    double t0 = now();
+    size_t got = 0;
+    for (size_t sent = 0; sent < total; sent += CHUNK) {
+        size_t n = 0;
+        if (SSL_write_ex(c.ssl, data, CHUNK, &n) != 1) {
+            die("raw write failed");
+        }
+        raw_move(&c, &s);
+        while (SSL_read_ex(s.ssl, out, sizeof out, &n) == 1) {
+            got += n;
+        }
+    }
+    double dt = now() - t0;
+    if (got != total) {
+        die("raw bulk lost bytes");
+    }
+    SSL_free(c.ssl);
+    SSL_free(s.ssl);
+    return (double)total / dt / 1e6;
+}
+
+/* --- memtls context ----------------------------------------------------- */
+
+static void ctx_move(memtls_ctx *from, memtls_ctx *to)
+{
+    static unsigned char buf[65536];
+    size_t n = 0;
+    while (memtls_send(from, buf, sizeof buf, &n) == 0 && n > 0) {
+        if (memtls_recv(to, buf, n) != 0) {
+            die("memtls_recv failed");
+        }
+    }
+}
+
+static void ctx_pair(memtls_config *scfg, memtls_config *ccfg, memtls_ctx **c, memtls_ctx **s)
+{
+    *c = memtls_ctx_new(ccfg);
+    *s = memtls_ctx_new(scfg);
+    if (*c == NULL || *s == NULL) {
+        die("memtls_ctx_new failed");
+    }
+    int crc = -1, src = -1;
+    for (int i = 0; i < 100 && !(crc == 0 && src == 0); i++) {
+        crc = memtls_handshake(*c);
+        ctx_move(*c, *s);
+        src = memtls_handshake(*s);
+        ctx_move(*s, *c);
+    }
+    if (crc != 0 || src != 0) {
+        die("memtls handshake failed");
+    }
+}
+
+static double ctx_bulk(memtls_config *scfg, memtls_config *ccfg, size_t total)
+{
+    static unsigned char data[CHUNK], out[CHUNK];
+    memtls_ctx *c, *s;
+    ctx_pair(scfg, ccfg, &c, &s);
+    memset(data, 'x', sizeof data);
+    double t0 = now();
+    size_t got = 0;
+    for (size_t sent = 0; sent < total; sent += CHUNK) {
+        size_t n = 0;
+        if (memtls_write(c, data, CHUNK, &n) != 0) {
+            die("memtls write failed");
+        }
+        ctx_move(c, s);
+        while (memtls_read(s, out, sizeof out, &n) == 0) {
+            got += n;
+        }
+    }
+    double dt = now() - t0;
+    if (got != total) {
+        die("memtls bulk lost bytes");
+    }
+    memtls_ctx_free(c);
+    memtls_ctx_free(s);
+    return (double)total / dt / 1e6;
+}
+
+/* --- memtls session: transport = a buffer the loop hands to the peer ---- */
+
+typedef struct wire {
+    unsigned char *buf;
+    size_t len, cap;
+    size_t delivered;
+} wire;
+
+static size_t wire_send(void *arg, const uint8_t *data, size_t len)
+{
+    wire *w = arg;
+    if (w->len + len > w->cap) {
+        w->cap = (w->len + len) * 2;
+        w->buf = realloc(w->buf, w->cap);
+        if (w->buf == NULL) {
+            die("out of memory");
+        }
+    }
+    memcpy(w->buf + w->len, data, len);
+    w->len += len;
+    return len;
+}
+
+static void count_data(void *arg, const uint8_t *data, size_t len)
+{
+    (void)data;
+    ((wire *)arg)->delivered += len;
+}
+
+static void wire_flush(wire *w, memtls_session *to)
+{
+    if (w->len > 0) {
+        if (memtls_session_recv(to, w->buf, w->len) != 0) {
+            die("session recv refused");
+        }
+        w->len = 0;
+    }
+}
+
+static double session_bulk(memtls_config *scfg, memtls_config *ccfg, size_t total)
+{
+    static unsigned char data[CHUNK];
+    wire cw = {0}, sw = {0};
+    memtls_session_cbs ccb = {.arg = &cw, .send = wire_send, .on_data = count_data};
+    memtls_session_cbs scb = {.arg = &sw, .send = wire_send, .on_data = count_data};
+    memtls_session *c = memtls_session_new(memtls_ctx_new(ccfg), &ccb, NULL);
+    memtls_session *s = memtls_session_new(memtls_ctx_new(scfg), &scb, NULL);
+    if (c == NULL || s == NULL || memtls_session_start(c) != 0) {
+        die("session setup failed");
+    }
+    for (int i = 0; i < 10; i++) {
+        wire_flush(&cw, s);
+        wire_flush(&sw, c);
+    }
+    if (memtls_session_state(c) != MEMTLS_STATE_READY) {
+        die("session handshake failed");
+    }
+    memset(data, 'x', sizeof data);
+    double t0 = now();
+    for (size_t sent = 0; sent < total; sent += CHUNK) {
+        size_t n = 0;
+        if (memtls_session_write(c, data, CHUNK, &n) != 0 || n != CHUNK) {
+            die("session write refused");
+        }
+        wire_flush(&cw, s);
+        wire_flush(&sw, c);
+    }
+    double dt = now() - t0;
+    if (sw.delivered != total) {
+        die("session bulk lost bytes");
+    }
+    memtls_session_free(c);
+    memtls_session_free(s);
+    free(cw.buf);
+    free(sw.buf);
+    return (double)total / dt / 1e6;
+}
+
+int main(int argc, char **argv)
+{
+    int handshakes = argc > 1 ? atoi(argv[1]) : 2000;
+    size_t total = (size_t)(argc > 2 ? atoi(argv[2]) : 512) * 1024 * 1024;
+    if (handshakes <= 0 || total == 0) {
+        die("usage: context_bench [handshakes [megabytes]]");
+    }
+    const char *sans[] = {"localhost"};
+    memtls_cert_spec spec = {.key_type = MEMTLS_KEY_EC_P256,
+                             .usage = MEMTLS_CERT_SERVER,
+                             .common_name = "localhost",
+                             .sans = sans,
+                             .san_count = 1};
+    memtls_pem pem = {0};
+    char err[256];
+    if (memtls_pki_make(&spec, NULL, &pem, err, sizeof err) != 0) {
+        die(err);
+    }
+    memtls_config *scfg = memtls_config_new(MEMTLS_ROLE_SERVER);
+    memtls_config *ccfg = memtls_config_new(MEMTLS_ROLE_CLIENT);
+    if (scfg == NULL || ccfg == NULL ||
+        memtls_config_load_cert_pem(scfg, pem.cert, pem.cert_len, pem.key, pem.key_len) != 0 ||
+        memtls_config_load_ca_pem(ccfg, pem.cert, pem.cert_len) != 0 ||
+        memtls_config_set_min_version(ccfg, MEMTLS_TLS1_3) != 0) {
+        die("configuration failed");
+    }
+    /* Raw OpenSSL uses the very same SSL_CTXs. Tickets off on both paths so
+     * each handshake is a full one. */
+    SSL_CTX *sctx = memtls_config_ssl_ctx(scfg);
+    SSL_CTX *cctx = memtls_config_ssl_ctx(ccfg);
+    SSL_CTX_set_num_tickets(sctx, 0);
+
+    printf("memtls context_bench: TLS 1.3, ECDSA P-256, %s\n", OpenSSL_version(OPENSSL_VERSION));
+    double t0 = now();
+    for (int i = 0; i < handshakes; i++) {
+        raw_handshake(sctx, cctx);
+    }
+    double raw_hs = handshakes / (now() - t0);
+    t0 = now();
+    for (int i = 0; i < handshakes; i++) {
+        memtls_ctx *c, *s;
+        ctx_pair(scfg, ccfg, &c, &s);
+        memtls_ctx_free(c);
+        memtls_ctx_free(s);
+    }
+    double mt_hs = handshakes / (now() - t0);
+    printf("handshakes/s  raw OpenSSL %9.0f   memtls context %9.0f   ratio %.3f\n", raw_hs, mt_hs,
+           mt_hs / raw_hs);
+
+    double raw_mb = raw_bulk(sctx, cctx, total);
+    double ctx_mb = ctx_bulk(scfg, ccfg, total);
+    double ses_mb = session_bulk(scfg, ccfg, total);
+    printf("bulk MB/s     raw OpenSSL %9.1f   memtls context %9.1f   ratio %.3f\n", raw_mb, ctx_mb,
+           ctx_mb / raw_mb);
+    printf("bulk MB/s     raw OpenSSL %9.1f   memtls session %9.1f   ratio %.3f\n", raw_mb, ses_mb,
+           ses_mb / raw_mb);
+
+    memtls_config_free(scfg);
+    memtls_config_free(ccfg);
+    memtls_pem_free(&pem);
+    return 0;
+}
