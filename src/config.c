@@ -271,12 +271,21 @@ static int no_password(char *buf, int size, int rwflag, void *u)
     return -1;
 }
 
+/*
+ * Parse and check the certificate, chain and key completely before
+ * touching the SSL_CTX: a load that fails (a bad reload: the wrong key, a
+ * file that is not PEM) must leave the identity loaded before in place.
+ * Installing the old way, certificate first, left a new certificate
+ * without its key (OpenSSL drops a key that does not match) while
+ * has_cert still said 1, and every later handshake failed.
+ */
 static int load_cert(memtls_config *cfg, const char *cert_name, const char *cert_pem,
                      size_t cert_len, const char *key_name, const char *key_pem, size_t key_len)
 {
     BIO *b = NULL;
     X509 *leaf = NULL;
     X509 *extra = NULL;
+    STACK_OF(X509) *chain = NULL;
     EVP_PKEY *key = NULL;
     int rc = MEMTLS_ERR_CONFIG;
     int asked = 0;
@@ -285,7 +294,8 @@ static int load_cert(memtls_config *cfg, const char *cert_name, const char *cert
         return fail(cfg, MEMTLS_ERR_INVALID, "certificate or key larger than INT_MAX bytes");
     }
     b = BIO_new_mem_buf(cert_pem, (int)cert_len);
-    if (b == NULL) {
+    chain = sk_X509_new_null();
+    if (b == NULL || chain == NULL) {
         rc = fail(cfg, MEMTLS_ERR_NOMEM, "out of memory");
         goto out;
     }
@@ -294,15 +304,10 @@ static int load_cert(memtls_config *cfg, const char *cert_name, const char *cert
         fail_ssl(cfg, "%s: no PEM certificate found", cert_name);
         goto out;
     }
-    SSL_CTX_clear_chain_certs(cfg->ssl_ctx);
-    if (SSL_CTX_use_certificate(cfg->ssl_ctx, leaf) != 1) {
-        fail_ssl(cfg, "%s: certificate rejected", cert_name);
-        goto out;
-    }
     while ((extra = PEM_read_bio_X509(b, NULL, NULL, NULL)) != NULL) {
-        if (SSL_CTX_add0_chain_cert(cfg->ssl_ctx, extra) != 1) {
+        if (sk_X509_push(chain, extra) <= 0) {
             X509_free(extra);
-            fail_ssl(cfg, "%s: chain certificate rejected", cert_name);
+            rc = fail(cfg, MEMTLS_ERR_NOMEM, "out of memory");
             goto out;
         }
     }
@@ -324,9 +329,29 @@ static int load_cert(memtls_config *cfg, const char *cert_name, const char *cert
         }
         goto out;
     }
-    if (SSL_CTX_use_PrivateKey(cfg->ssl_ctx, key) != 1 ||
-        SSL_CTX_check_private_key(cfg->ssl_ctx) != 1) {
+    if (X509_check_private_key(leaf, key) != 1) {
         fail_ssl(cfg, "%s: private key does not match certificate %s", key_name, cert_name);
+        goto out;
+    }
+    /* SSL_CTX_use_certificate refuses (a key too weak for the security
+     * level) before changing anything. */
+    if (SSL_CTX_use_certificate(cfg->ssl_ctx, leaf) != 1) {
+        fail_ssl(cfg, "%s: certificate rejected", cert_name);
+        goto out;
+    }
+    /* From here a failure leaves a half-installed identity: say so by
+     * clearing has_cert, so no server context is made from it. */
+    if (SSL_CTX_use_PrivateKey(cfg->ssl_ctx, key) != 1) {
+        cfg->has_cert = 0;
+        fail_ssl(cfg, "%s: private key rejected", key_name);
+        goto out;
+    }
+    /* No chain in the file: clear (NULL) rather than set an empty one,
+     * which would stop OpenSSL from completing the chain from the store. */
+    if ((sk_X509_num(chain) > 0 ? SSL_CTX_set1_chain(cfg->ssl_ctx, chain)
+                                : SSL_CTX_clear_chain_certs(cfg->ssl_ctx)) != 1) {
+        cfg->has_cert = 0;
+        fail_ssl(cfg, "%s: chain certificate rejected", cert_name);
         goto out;
     }
     cfg->has_cert = 1;
@@ -334,6 +359,7 @@ static int load_cert(memtls_config *cfg, const char *cert_name, const char *cert
 out:
     BIO_free(b);
     X509_free(leaf);
+    sk_X509_pop_free(chain, X509_free);
     EVP_PKEY_free(key);
     return rc;
 }

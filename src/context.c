@@ -134,7 +134,10 @@ int memtls_write(memtls_ctx *ctx, const void *buf, size_t len, size_t *written)
     if (written != NULL) {
         *written = 0;
     }
-    if (ctx == NULL || written == NULL || (buf == NULL && len > 0)) {
+    /* len > INT_MAX is refused like memtls_recv() and memtls_read() do
+     * (context.h: "other statuses as memtls_read()"): a size that large is
+     * a caller bug, not a message, and nothing is queued. */
+    if (ctx == NULL || written == NULL || (buf == NULL && len > 0) || len > INT_MAX) {
         return MEMTLS_ERR_INVALID;
     }
     if (ctx->closed) {

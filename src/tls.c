@@ -123,12 +123,46 @@ static void on_handshake_done(memtls_ctx *c)
 }
 
 /*
+ * A handshake step failed with SSL_ERROR_SSL: was the cause the peer's
+ * certificate (verify result not X509_V_OK, or reason
+ * CERTIFICATE_VERIFY_FAILED / PEER_DID_NOT_RETURN_A_CERTIFICATE)? If so
+ * record why in the context and return 1. Must run before anything
+ * touches the error queue the failing call left.
+ */
+static int note_auth_failure(memtls_ctx *c)
+{
+    unsigned long e = ERR_peek_error();
+    int reason = ERR_GET_LIB(e) == ERR_LIB_SSL ? ERR_GET_REASON(e) : 0;
+    long vr = SSL_get_verify_result(c->ssl);
+    /* With verification off OpenSSL still records a verify result:
+     * it only explains a failure when we asked for verification. */
+    if (memtls__config_verify(c->cfg) == MEMTLS_VERIFY_NONE) {
+        vr = X509_V_OK;
+    }
+    if (vr == X509_V_OK && reason != SSL_R_CERTIFICATE_VERIFY_FAILED &&
+        reason != SSL_R_PEER_DID_NOT_RETURN_A_CERTIFICATE) {
+        return 0;
+    }
+    c->auth_failed = 1;
+    c->verify_result = vr;
+    c->missing_peer_cert = reason == SSL_R_PEER_DID_NOT_RETURN_A_CERTIFICATE;
+    return 1;
+}
+
+/*
  * Turn a failed SSL call into a status (SSL_get_error must see the queue
  * as the call left it), then record fatal errors and clear the queue.
  */
 static int tls_status(memtls_ctx *c, int ret, const char *op)
 {
     int err = SSL_get_error(c->ssl, ret);
+    if (err == SSL_ERROR_SSL && !c->hs_done) {
+        /* memtls_read/memtls_write run the handshake too: keep the verify
+         * result and reason of a failure they met, so memtls_verify_error()
+         * says why and memtls_handshake() later reports it as
+         * MEMTLS_ERR_X509_VERIFY. They still return SSL_ERROR_SSL. */
+        (void)note_auth_failure(c);
+    }
     if (err == SSL_ERROR_ZERO_RETURN) {
         c->peer_closed = 1;
     } else if (err == SSL_ERROR_SSL || err == SSL_ERROR_SYSCALL) {
@@ -163,28 +197,40 @@ static int tls_handshake(memtls_ctx *c)
         return 0;
     }
     int err = SSL_get_error(c->ssl, ret);
-    if (err == SSL_ERROR_SSL) {
-        unsigned long e = ERR_peek_error();
-        int reason = ERR_GET_LIB(e) == ERR_LIB_SSL ? ERR_GET_REASON(e) : 0;
-        long vr = SSL_get_verify_result(c->ssl);
-        /* With verification off OpenSSL still records a verify result:
-         * it only explains a failure when we asked for verification. */
-        if (memtls__config_verify(c->cfg) == MEMTLS_VERIFY_NONE) {
-            vr = X509_V_OK;
-        }
-        if (vr != X509_V_OK || reason == SSL_R_CERTIFICATE_VERIFY_FAILED ||
-            reason == SSL_R_PEER_DID_NOT_RETURN_A_CERTIFICATE) {
-            c->auth_failed = 1;
-            c->verify_result = vr;
-            c->missing_peer_cert = reason == SSL_R_PEER_DID_NOT_RETURN_A_CERTIFICATE;
-            memtls__ctx_fail(c, SSL_ERROR_SSL, "handshake");
-            ERR_clear_error();
-            /* Later reads and writes see the generic sticky status; the
-             * sentinel is the handshake's answer only. */
-            return MEMTLS_ERR_X509_VERIFY;
-        }
+    if (err == SSL_ERROR_SSL && note_auth_failure(c)) {
+        memtls__ctx_fail(c, SSL_ERROR_SSL, "handshake");
+        ERR_clear_error();
+        /* Later reads and writes see the generic sticky status; the
+         * sentinel is the handshake's answer only. */
+        return MEMTLS_ERR_X509_VERIFY;
     }
     return tls_status(c, ret, "handshake");
+}
+
+/*
+ * OpenSSL 3 does not answer a peer's KeyUpdate(update_requested) inside
+ * SSL_read: it only marks the answer pending and sends it at the next
+ * SSL_write, so a side that only reads never updates its sending keys.
+ * Send the answer from the read that received the request instead, so it
+ * is in the write BIO when the read returns (the DRAIN RULE in context.h
+ * promises exactly that). RFC 8446 4.6.3 only requires the answer before
+ * our next application data; sending it earlier is allowed. Nothing is
+ * sent after our close_notify. A failure here is left to OpenSSL: the
+ * update stays pending for the next write, and a broken connection is
+ * reported by the next call.
+ */
+static void send_key_update_reply(memtls_ctx *c)
+{
+    int type = SSL_get_key_update_type(c->ssl);
+    if (type == SSL_KEY_UPDATE_NONE || SSL_in_init(c->ssl) ||
+        (SSL_get_shutdown(c->ssl) & SSL_SENT_SHUTDOWN) != 0) {
+        return;
+    }
+    ERR_clear_error();
+    if (SSL_key_update(c->ssl, type) == 1) {
+        (void)SSL_do_handshake(c->ssl);
+    }
+    ERR_clear_error();
 }
 
 static int tls_read(memtls_ctx *c, void *buf, size_t len, size_t *n)
@@ -200,10 +246,15 @@ static int tls_read(memtls_ctx *c, void *buf, size_t len, size_t *n)
     int ret = SSL_read_ex(c->ssl, buf, len, &got);
     note_done(c);
     if (ret == 1) {
+        send_key_update_reply(c);
         *n = got;
         return 0;
     }
-    return tls_status(c, ret, "read");
+    int err = tls_status(c, ret, "read");
+    if (err == SSL_ERROR_WANT_READ) {
+        send_key_update_reply(c);
+    }
+    return err;
 }
 
 static int tls_write(memtls_ctx *c, const void *buf, size_t len, size_t *n)
@@ -227,13 +278,25 @@ static int tls_close(memtls_ctx *c)
     if (c->fatal != 0) {
         return c->fatal;
     }
-    if (!SSL_is_init_finished(c->ssl)) {
+    if (!c->hs_done) {
         /* OpenSSL refuses to shut down mid-handshake; say so without
          * poisoning the context. */
         return SSL_ERROR_SSL;
     }
+    int ret;
+    if (!SSL_is_init_finished(c->ssl)) {
+        /* The handshake is done, but OpenSSL is "in init" again: a
+         * KeyUpdate requested with memtls_key_update() is still unsent,
+         * and SSL_shutdown would refuse (shutdown while in init). Let the
+         * state machine write it to the write BIO first. */
+        ERR_clear_error();
+        ret = SSL_do_handshake(c->ssl);
+        if (ret != 1) {
+            return tls_status(c, ret, "close");
+        }
+    }
     ERR_clear_error();
-    int ret = SSL_shutdown(c->ssl);
+    ret = SSL_shutdown(c->ssl);
     if (ret >= 0) {
         /* 0: close_notify sent, peer's not yet seen. That is progress, and
          * SSL_get_error must not be asked about it. 1: both done. */

@@ -183,8 +183,9 @@ MEMTLS_API int memtls_read(memtls_ctx *ctx, void *buf, size_t len, size_t *readb
  * push back, so on 0 *written == len (large buffers become several
  * records). Runs the handshake first if needed: before it completes this
  * returns SSL_ERROR_WANT_READ with *written = 0. Other statuses as
- * memtls_read(); MEMTLS_ERR_CLOSED after memtls_close() (nothing sent).
- * len == 0 is a successful no-op.
+ * memtls_read(); MEMTLS_ERR_CLOSED after memtls_close() (nothing sent);
+ * MEMTLS_ERR_INVALID for NULL ctx/written, NULL buf with len > 0, or
+ * len > INT_MAX. len == 0 is a successful no-op.
  */
 MEMTLS_API int memtls_write(memtls_ctx *ctx, const void *buf, size_t len,
                             size_t *written) MEMTLS_WUR;
@@ -200,8 +201,11 @@ MEMTLS_API int memtls_close(memtls_ctx *ctx) MEMTLS_WUR;
 
 /*
  * Ask for a TLS 1.3 KeyUpdate. `update_requested`: 1 asks the peer to
- * update its keys as well. The message is written at the next
- * memtls_write() or memtls_handshake() call. Returns 0, SSL_ERROR_SSL
+ * update its keys as well. The message is written to the write BIO at the
+ * next memtls_write(), memtls_handshake() or memtls_close() call.
+ * (Conversely, a KeyUpdate the peer sends with update_requested is answered
+ * inside the memtls_read() that receives it, so a side that only reads
+ * still updates its keys: drain after reads.) Returns 0, SSL_ERROR_SSL
  * (not TLS 1.3, handshake incomplete), or MEMTLS_ERR_INVALID.
  */
 MEMTLS_API int memtls_key_update(memtls_ctx *ctx, int update_requested) MEMTLS_WUR;

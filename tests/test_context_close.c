@@ -1,0 +1,150 @@
+/*
+ * Test: close_notify each way. memtls_close() queues the alert in the
+ * write BIO; the peer's read then returns SSL_ERROR_ZERO_RETURN (a clean
+ * end of stream, not an error), after any data sent before the close.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <string.h>
+
+#include <memtls/context.h>
+
+#include "pump.h"
+#include "tlspair.h"
+
+/*
+ * `closer` sends "last words" then close_notify; `reader` must get the
+ * words, then SSL_ERROR_ZERO_RETURN on every later read. The closer may
+ * still read (half close): the reader answers, then closes too.
+ */
+static void close_one_way(memtls_ctx *closer, memtls_ctx *reader)
+{
+    uint8_t buf[256];
+    size_t n = 0;
+
+    /* Consume anything pending (TLS 1.3 tickets) so the reads below see
+     * only what this test sends. */
+    assert_int_equal(memtls_read(closer, buf, sizeof buf, &n), SSL_ERROR_WANT_READ);
+    assert_int_equal(memtls_read(reader, buf, sizeof buf, &n), SSL_ERROR_WANT_READ);
+
+    assert_int_equal(memtls_write(closer, "last words", 10, &n), 0);
+    size_t before = memtls_pending_write(closer);
+    assert_int_equal(memtls_close(closer), 0);
+    /* The alert is queued, not sent anywhere: it waits to be drained. */
+    assert_true(memtls_pending_write(closer) > before);
+    /* Writing after close is refused and sends nothing. */
+    size_t queued = memtls_pending_write(closer);
+    n = 99;
+    assert_int_equal(memtls_write(closer, "more", 4, &n), MEMTLS_ERR_CLOSED);
+    assert_int_equal(n, 0);
+    /* A second close is a no-op. */
+    assert_int_equal(memtls_close(closer), 0);
+    assert_int_equal(memtls_pending_write(closer), queued);
+
+    pump_one_way(closer, reader, 0);
+    assert_int_equal(memtls_read(reader, buf, sizeof buf, &n), 0);
+    assert_int_equal(n, 10);
+    assert_memory_equal(buf, "last words", 10);
+    assert_false(memtls_peer_closed(reader));
+
+    n = 99;
+    assert_int_equal(memtls_read(reader, buf, sizeof buf, &n), SSL_ERROR_ZERO_RETURN);
+    assert_int_equal(n, 0);
+    assert_true(memtls_peer_closed(reader));
+    assert_false(memtls_ctx_truncated(reader));
+    /* A clean close is not a failure: no error recorded. */
+    assert_string_equal(memtls_ctx_error(reader), "");
+    /* And it stays closed. */
+    n = 99;
+    assert_int_equal(memtls_read(reader, buf, sizeof buf, &n), SSL_ERROR_ZERO_RETURN);
+    assert_int_equal(n, 0);
+
+    /* Half close: the reader may still answer, the closer still reads. */
+    assert_int_equal(memtls_write(reader, "reply", 5, &n), 0);
+    assert_int_equal(n, 5);
+    assert_int_equal(memtls_close(reader), 0);
+    pump_one_way(reader, closer, 0);
+    assert_int_equal(memtls_read(closer, buf, sizeof buf, &n), 0);
+    assert_int_equal(n, 5);
+    assert_memory_equal(buf, "reply", 5);
+    assert_int_equal(memtls_read(closer, buf, sizeof buf, &n), SSL_ERROR_ZERO_RETURN);
+    assert_int_equal(n, 0);
+    assert_true(memtls_peer_closed(closer));
+    assert_false(memtls_ctx_truncated(closer));
+    assert_string_equal(memtls_ctx_error(closer), "");
+}
+
+static void run_close(int version, int client_first)
+{
+    tlspair p;
+    tlspair_opts o = {0};
+    o.version = version;
+    print_message("case: %s, %s closes first\n", version == MEMTLS_TLS1_2 ? "TLS 1.2" : "TLS 1.3",
+                  client_first ? "client" : "server");
+    tlspair_connect(&p, &o, "localhost");
+    if (client_first) {
+        close_one_way(p.c, p.s);
+    } else {
+        close_one_way(p.s, p.c);
+    }
+    tlspair_free(&p);
+}
+
+static void test_client_closes_tls12(void **state)
+{
+    (void)state;
+    run_close(MEMTLS_TLS1_2, 1);
+}
+
+static void test_server_closes_tls12(void **state)
+{
+    (void)state;
+    run_close(MEMTLS_TLS1_2, 0);
+}
+
+static void test_client_closes_tls13(void **state)
+{
+    (void)state;
+    run_close(MEMTLS_TLS1_3, 1);
+}
+
+static void test_server_closes_tls13(void **state)
+{
+    (void)state;
+    run_close(MEMTLS_TLS1_3, 0);
+}
+
+/* Test: closing before the handshake completed fails with SSL_ERROR_SSL,
+ * queues nothing, and does not poison the context: the handshake can
+ * still complete and the close then works. */
+static void test_close_before_handshake(void **state)
+{
+    (void)state;
+    tlspair p;
+    tlspair_init(&p, NULL);
+    tlspair_contexts(&p, "localhost");
+    assert_int_equal(memtls_close(p.c), SSL_ERROR_SSL);
+    assert_int_equal(memtls_pending_write(p.c), 0);
+    assert_string_equal(memtls_ctx_error(p.c), "");
+    assert_int_equal(memtls_handshake(p.c), SSL_ERROR_WANT_READ);
+    /* Mid-handshake too. */
+    assert_int_equal(memtls_close(p.c), SSL_ERROR_SSL);
+    int crc = -1;
+    int src = -1;
+    assert_true(pump_handshake(p.c, p.s, 0, &crc, &src));
+    close_one_way(p.c, p.s);
+    tlspair_free(&p);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_client_closes_tls12),    cmocka_unit_test(test_server_closes_tls12),
+        cmocka_unit_test(test_client_closes_tls13),    cmocka_unit_test(test_server_closes_tls13),
+        cmocka_unit_test(test_close_before_handshake),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
