@@ -267,15 +267,15 @@ MEMTLS_API void memtls_server_free(memtls_server *srv);
 /* --- observation -------------------------------------------------------- */
 
 typedef struct memtls_server_stats {
-    uint64_t conns_open;      /* accepted and not yet released */
-    uint64_t conns_total;     /* accepted since start (refused included) */
-    uint64_t conns_refused;   /* closed at once: connection cap, stopping */
-    uint64_t conns_failed;    /* handshake/auth/protocol failures, timeouts */
-    uint64_t bytes_in;        /* from client sockets */
-    uint64_t bytes_out;       /* written to client sockets */
-    uint64_t backend_in;      /* from backend sockets */
-    uint64_t backend_out;     /* written to backend sockets */
-    unsigned workers;         /* number of workers */
+    uint64_t conns_open;    /* accepted and not yet released */
+    uint64_t conns_total;   /* accepted since start (refused included) */
+    uint64_t conns_refused; /* closed at once: connection cap, stopping */
+    uint64_t conns_failed;  /* handshake/auth/protocol failures, timeouts */
+    uint64_t bytes_in;      /* from client sockets */
+    uint64_t bytes_out;     /* written to client sockets */
+    uint64_t backend_in;    /* from backend sockets */
+    uint64_t backend_out;   /* written to backend sockets */
+    unsigned workers;       /* number of workers */
     /* Over all rings of one direction: the highest high-water mark (bytes)
      * and the sum of refusals (writes that found the ring full). */
     size_t to_worker_high_water;

@@ -1,0 +1,72 @@
+/*
+ * msg.h - private: the messages between the host thread and a worker.
+ *
+ * Every message carries the internal connection id (the `conn` field of
+ * the ring frame: sequence number << 24 | host slot). Payload layouts are
+ * the structs below, or raw bytes for the *_DATA messages. Data bigger
+ * than memtls_ring_max_message() is split into several messages.
+ *
+ * Flow control (see docs/runtime.md):
+ *   worker -> host data is credit based: the worker may have at most
+ *   write_window bytes per socket that the host has not written yet; the
+ *   host returns credit with H_ACK.
+ *   host -> worker data is paced by W_PAUSE / W_RESUME (the worker holds
+ *   what was already in flight) and by the ring itself (a full ring stops
+ *   the host reading that socket until the worker reports room).
+ */
+#ifndef MEMTLS_RUNTIME_MSG_H
+#define MEMTLS_RUNTIME_MSG_H
+
+#include <stdint.h>
+
+enum {
+    /* host -> worker */
+    MSG_H_START = 1, /* rt_msg_start: a client connection was accepted */
+    MSG_H_DATA,      /* bytes from the client socket (ciphertext for TLS) */
+    MSG_H_EOF,       /* the client finished sending (FIN) */
+    MSG_H_RESET,     /* the client socket failed or was closed: abort */
+    MSG_H_ACK,       /* rt_msg_ack: bytes written to the sockets (credit) */
+    MSG_H_BK_RESULT, /* rt_msg_status: outcome of W_BK_CONNECT */
+    MSG_H_BK_DATA,   /* bytes from the backend socket */
+    MSG_H_BK_EOF,    /* the backend finished sending */
+    MSG_H_BK_RESET,  /* the backend socket failed */
+
+    /* worker -> host */
+    MSG_W_DATA = 32,  /* bytes for the client socket */
+    MSG_W_SHUTDOWN,   /* after queued bytes, shut the client's write side */
+    MSG_W_CLOSE,      /* rt_msg_close: the worker released the id; close
+                          the sockets (gracefully: after queued bytes) */
+    MSG_W_PAUSE,      /* rt_msg_side: stop reading a socket */
+    MSG_W_RESUME,     /* rt_msg_side: read it again */
+    MSG_W_BK_CONNECT, /* open the backend connection */
+    MSG_W_BK_DATA,    /* bytes for the backend socket */
+    MSG_W_BK_SHUTDOWN /* after queued bytes, shut the backend's write side */
+};
+
+/* Which socket of a connection. */
+enum { RT_SIDE_CLIENT = 0, RT_SIDE_BACKEND = 1 };
+
+typedef struct rt_msg_start {
+    uint32_t listener;
+    uint32_t plaintext;
+    char peer[56];
+} rt_msg_start;
+
+typedef struct rt_msg_ack {
+    uint64_t client;
+    uint64_t backend;
+} rt_msg_ack;
+
+typedef struct rt_msg_status {
+    int32_t status; /* 0 or a negative libuv error */
+} rt_msg_status;
+
+typedef struct rt_msg_close {
+    uint32_t abort; /* 1: close at once (no flush) */
+} rt_msg_close;
+
+typedef struct rt_msg_side {
+    uint32_t side; /* RT_SIDE_* */
+} rt_msg_side;
+
+#endif

@@ -1,0 +1,493 @@
+/* runtime_client.c - see runtime_client.h. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/err.h>
+#include <openssl/pem.h>
+
+#include "runtime_client.h"
+#include "testpki.h"
+
+#define IO_CHUNK (16 * 1024)
+
+uint8_t rc_byte(uint64_t seed, uint64_t i)
+{
+    uint64_t x = (i + 1) * 0x9E3779B97F4A7C15ull ^ (seed * 0xC2B2AE3D27D4EB4Full);
+    x ^= x >> 29;
+    x *= 0xBF58476D1CE4E5B9ull;
+    return (uint8_t)(x >> 56);
+}
+
+static void fill(uint64_t seed, uint64_t off, uint8_t *p, size_t n)
+{
+    for (size_t k = 0; k < n; k++) {
+        p[k] = rc_byte(seed, off + k);
+    }
+}
+
+static uint64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* --- PKI and options -------------------------------------------------------- */
+
+void rc_pki_make(rc_pki *p)
+{
+    p->ca = testpki_ca(MEMTLS_KEY_EC_P256);
+    p->server = testpki_leaf(&p->ca, MEMTLS_CERT_SERVER, MEMTLS_KEY_EC_P256, "localhost",
+                             "IP:127.0.0.1", 0, 0);
+    p->client = testpki_leaf(&p->ca, MEMTLS_CERT_CLIENT, MEMTLS_KEY_EC_P256, "client.test",
+                             "DNS:client.test", 0, 0);
+}
+
+void rc_pki_free(rc_pki *p)
+{
+    memtls_pem_free(&p->ca);
+    memtls_pem_free(&p->server);
+    memtls_pem_free(&p->client);
+}
+
+memtls_config *rc_server_config(const rc_pki *p, memtls_verify verify)
+{
+    memtls_config *cfg = memtls_config_new(MEMTLS_ROLE_SERVER);
+    assert_non_null(cfg);
+    assert_int_equal(memtls_config_load_cert_pem(cfg, p->server.cert, p->server.cert_len,
+                                                 p->server.key, p->server.key_len),
+                     0);
+    if (verify != MEMTLS_VERIFY_NONE) {
+        assert_int_equal(memtls_config_load_ca_pem(cfg, p->ca.cert, p->ca.cert_len), 0);
+        assert_int_equal(memtls_config_set_verify(cfg, verify), 0);
+    }
+    return cfg;
+}
+
+void rc_log_init(rc_log *l)
+{
+    memset(l, 0, sizeof *l);
+    pthread_mutex_init(&l->lock, NULL);
+}
+
+void rc_log_destroy(rc_log *l)
+{
+    pthread_mutex_destroy(&l->lock);
+}
+
+void rc_log_record(void *arg, const memtls_conn_record *rec)
+{
+    rc_log *l = arg;
+    pthread_mutex_lock(&l->lock);
+    if (l->count < 64) {
+        snprintf(l->reasons[l->count], sizeof l->reasons[0], "%s", rec->reason);
+    }
+    l->count++;
+    l->clean += rec->clean ? 1 : 0;
+    pthread_mutex_unlock(&l->lock);
+}
+
+int rc_log_has(rc_log *l, const char *text)
+{
+    int found = 0;
+    pthread_mutex_lock(&l->lock);
+    for (size_t i = 0; i < l->count && i < 64 && !found; i++) {
+        found = strstr(l->reasons[i], text) != NULL;
+    }
+    pthread_mutex_unlock(&l->lock);
+    return found;
+}
+
+size_t rc_log_count(rc_log *l)
+{
+    pthread_mutex_lock(&l->lock);
+    size_t n = l->count;
+    pthread_mutex_unlock(&l->lock);
+    return n;
+}
+
+void rc_opts_default(memtls_server_opts *o, memtls_listener_opts *l, int plaintext,
+                     memtls_config *cfg, rc_log *log)
+{
+    memset(o, 0, sizeof *o);
+    memset(l, 0, sizeof *l);
+    l->host = "127.0.0.1";
+    l->port = 0;
+    l->plaintext = plaintext;
+    o->listeners = l;
+    o->listener_count = 1;
+    o->tls = cfg;
+    o->app = MEMTLS_APP_ECHO;
+    o->workers = 2;
+    o->linger_ms = 500;
+    if (log != NULL) {
+        o->on_conn_log = rc_log_record;
+        o->log_arg = log;
+    }
+}
+
+int rc_wait_open(memtls_server *srv, uint64_t want, unsigned timeout_ms)
+{
+    uint64_t deadline = now_ms() + timeout_ms;
+    memtls_server_stats st;
+    for (;;) {
+        if (memtls_server_get_stats(srv, &st) == 0 && st.conns_open == want) {
+            return 0;
+        }
+        if (now_ms() > deadline) {
+            print_error("rc_wait_open: %llu open, wanted %llu\n", (unsigned long long)st.conns_open,
+                        (unsigned long long)want);
+            return -1;
+        }
+        /* No event tells the test when the host freed a connection: poll. */
+        poll(NULL, 0, 5);
+    }
+}
+
+/* --- connections ------------------------------------------------------------- */
+
+static int sockbuf;
+
+void rc_set_sockbuf(int bytes)
+{
+    sockbuf = bytes;
+}
+
+int rc_tcp_connect(uint16_t port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    if (fd < 0) {
+        return -1;
+    }
+    if (sockbuf > 0) {
+        setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &sockbuf, sizeof sockbuf);
+        setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sockbuf, sizeof sockbuf);
+    }
+    struct sockaddr_in a;
+    memset(&a, 0, sizeof a);
+    a.sin_family = AF_INET;
+    a.sin_port = htons(port);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (connect(fd, (struct sockaddr *)&a, sizeof a) != 0) {
+        close(fd);
+        return -1;
+    }
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    return fd;
+}
+
+static int wait_fd(int fd, short events, uint64_t deadline)
+{
+    uint64_t now = now_ms();
+    if (now >= deadline) {
+        return 0;
+    }
+    struct pollfd p = {fd, events, 0};
+    return poll(&p, 1, (int)(deadline - now));
+}
+
+static int load_pem_cert(SSL_CTX *ctx, const memtls_pem *pem)
+{
+    BIO *b = BIO_new_mem_buf(pem->cert, (int)pem->cert_len);
+    X509 *x = PEM_read_bio_X509(b, NULL, NULL, NULL);
+    BIO_free(b);
+    b = BIO_new_mem_buf(pem->key, (int)pem->key_len);
+    EVP_PKEY *k = PEM_read_bio_PrivateKey(b, NULL, NULL, NULL);
+    BIO_free(b);
+    int ok = x != NULL && k != NULL && SSL_CTX_use_certificate(ctx, x) == 1 &&
+             SSL_CTX_use_PrivateKey(ctx, k) == 1;
+    X509_free(x);
+    EVP_PKEY_free(k);
+    return ok ? 0 : -1;
+}
+
+int rc_connect(rc_conn *c, uint16_t port, int tls, const rc_pki *p, int with_cert,
+               unsigned timeout_ms)
+{
+    memset(c, 0, sizeof *c);
+    c->fd = rc_tcp_connect(port);
+    if (c->fd < 0) {
+        print_error("rc_connect: connect to 127.0.0.1:%u: %s\n", port, strerror(errno));
+        return -1;
+    }
+    fcntl(c->fd, F_SETFL, fcntl(c->fd, F_GETFL) | O_NONBLOCK);
+    if (!tls) {
+        return 0;
+    }
+    c->ctx = SSL_CTX_new(TLS_client_method());
+    if (c->ctx == NULL) {
+        return -1;
+    }
+    SSL_CTX_set_mode(c->ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+    if (p != NULL) {
+        BIO *b = BIO_new_mem_buf(p->ca.cert, (int)p->ca.cert_len);
+        X509 *ca = PEM_read_bio_X509(b, NULL, NULL, NULL);
+        BIO_free(b);
+        X509_STORE_add_cert(SSL_CTX_get_cert_store(c->ctx), ca);
+        X509_free(ca);
+        SSL_CTX_set_verify(c->ctx, SSL_VERIFY_PEER, NULL);
+        if (with_cert && load_pem_cert(c->ctx, &p->client) != 0) {
+            return -1;
+        }
+    }
+    c->ssl = SSL_new(c->ctx);
+    SSL_set_fd(c->ssl, c->fd);
+    uint64_t deadline = now_ms() + timeout_ms;
+    for (;;) {
+        ERR_clear_error();
+        int r = SSL_connect(c->ssl);
+        if (r == 1) {
+            return 0;
+        }
+        int e = SSL_get_error(c->ssl, r);
+        short ev = e == SSL_ERROR_WANT_READ ? POLLIN : e == SSL_ERROR_WANT_WRITE ? POLLOUT : 0;
+        if (ev == 0 || wait_fd(c->fd, ev, deadline) <= 0) {
+            print_error("rc_connect: handshake failed (ssl error %d)\n", e);
+            return -1;
+        }
+    }
+}
+
+/* 1 byte count > 0, 0 would block, -1 closed (EOF / close_notify), -2 error. */
+static long io_write(rc_conn *c, const uint8_t *p, size_t n)
+{
+    if (c->ssl == NULL) {
+        ssize_t r = send(c->fd, p, n, MSG_NOSIGNAL);
+        if (r >= 0) {
+            return (long)r;
+        }
+        return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -2;
+    }
+    ERR_clear_error();
+    int r = SSL_write(c->ssl, p, (int)n);
+    if (r > 0) {
+        return r;
+    }
+    int e = SSL_get_error(c->ssl, r);
+    return e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE ? 0 : -2;
+}
+
+static long io_read(rc_conn *c, uint8_t *p, size_t n)
+{
+    if (c->ssl == NULL) {
+        ssize_t r = recv(c->fd, p, n, 0);
+        if (r > 0) {
+            return (long)r;
+        }
+        if (r == 0) {
+            return -1;
+        }
+        return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -2;
+    }
+    ERR_clear_error();
+    int r = SSL_read(c->ssl, p, (int)n);
+    if (r > 0) {
+        return r;
+    }
+    int e = SSL_get_error(c->ssl, r);
+    if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
+        return 0;
+    }
+    return e == SSL_ERROR_ZERO_RETURN ? -1 : -2;
+}
+
+void rc_stream_init(rc_stream *s, uint64_t seed, size_t total)
+{
+    memset(s, 0, sizeof *s);
+    s->seed = seed;
+    s->total = total;
+    s->out = malloc(IO_CHUNK);
+    s->in = malloc(IO_CHUNK);
+}
+
+void rc_stream_free(rc_stream *s)
+{
+    free(s->out);
+    free(s->in);
+    memset(s, 0, sizeof *s);
+}
+
+/* One write attempt: 1 progress, 0 would block, -1 failed. A write that
+ * would block is retried later with exactly the same bytes, as OpenSSL
+ * requires. */
+static int stream_write(rc_conn *c, rc_stream *s)
+{
+    if (s->sent >= s->total) {
+        return 0;
+    }
+    if (s->pending == 0) {
+        s->pending = s->total - s->sent < IO_CHUNK ? s->total - s->sent : IO_CHUNK;
+        fill(s->seed, s->sent, s->out, s->pending);
+    }
+    long w = io_write(c, s->out, s->pending);
+    if (w < 0) {
+        print_error("stream(seed %llu): write failed after %zu bytes\n",
+                    (unsigned long long)s->seed, s->sent);
+        return -1;
+    }
+    if (w == 0) {
+        return 0;
+    }
+    s->sent += (size_t)w;
+    memmove(s->out, s->out + w, s->pending - (size_t)w);
+    s->pending -= (size_t)w;
+    return 1;
+}
+
+int rc_stream_send_until_stalled(rc_conn *c, rc_stream *s, unsigned stall_ms)
+{
+    while (s->sent < s->total) {
+        int r = stream_write(c, s);
+        if (r < 0) {
+            return -1;
+        }
+        if (r == 0 && wait_fd(c->fd, POLLOUT, now_ms() + stall_ms) <= 0) {
+            return 0;
+        }
+    }
+    return 0;
+}
+
+int rc_stream_run(rc_conn *c, rc_stream *s, unsigned timeout_ms)
+{
+    uint64_t deadline = now_ms() + timeout_ms;
+    while (s->got < s->total) {
+        short ev = POLLIN;
+        int wr = stream_write(c, s);
+        if (wr < 0) {
+            return -1;
+        }
+        if (wr == 0 && s->sent < s->total) {
+            ev |= POLLOUT;
+        }
+        long r = io_read(c, s->in, IO_CHUNK);
+        if (r < 0) {
+            print_error("stream(seed %llu): ended after %zu of %zu bytes\n",
+                        (unsigned long long)s->seed, s->got, s->total);
+            return -1;
+        }
+        for (long k = 0; k < r; k++) {
+            if (s->in[k] != rc_byte(s->seed, s->got + (size_t)k)) {
+                print_error("stream(seed %llu): byte %zu differs\n", (unsigned long long)s->seed,
+                            s->got + (size_t)k);
+                return -1;
+            }
+        }
+        s->got += (size_t)r;
+        if (r == 0 && wr <= 0 && wait_fd(c->fd, ev, deadline) <= 0) {
+            print_error("stream(seed %llu): timeout, sent %zu got %zu of %zu\n",
+                        (unsigned long long)s->seed, s->sent, s->got, s->total);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+int rc_echo(rc_conn *c, uint64_t seed, size_t total, unsigned timeout_ms)
+{
+    rc_stream s;
+    rc_stream_init(&s, seed, total);
+    int rc = rc_stream_run(c, &s, timeout_ms);
+    rc_stream_free(&s);
+    return rc;
+}
+
+int rc_read_expect(rc_conn *c, uint64_t seed, size_t total, unsigned timeout_ms)
+{
+    uint8_t *in = malloc(IO_CHUNK);
+    uint64_t deadline = now_ms() + timeout_ms;
+    size_t got = 0;
+    int rc = -1;
+    while (got < total) {
+        size_t want = total - got < IO_CHUNK ? total - got : IO_CHUNK;
+        long r = io_read(c, in, want);
+        if (r < 0) {
+            print_error("rc_read_expect(seed %llu): ended after %zu of %zu\n",
+                        (unsigned long long)seed, got, total);
+            goto out;
+        }
+        if (r == 0) {
+            if (wait_fd(c->fd, POLLIN, deadline) <= 0) {
+                print_error("rc_read_expect(seed %llu): timeout after %zu of %zu\n",
+                            (unsigned long long)seed, got, total);
+                goto out;
+            }
+            continue;
+        }
+        for (long k = 0; k < r; k++) {
+            if (in[k] != rc_byte(seed, got + (size_t)k)) {
+                print_error("rc_read_expect(seed %llu): byte %zu differs\n",
+                            (unsigned long long)seed, got + (size_t)k);
+                goto out;
+            }
+        }
+        got += (size_t)r;
+    }
+    rc = 0;
+out:
+    free(in);
+    return rc;
+}
+
+int rc_close(rc_conn *c, unsigned timeout_ms)
+{
+    uint64_t deadline = now_ms() + timeout_ms;
+    if (c->ssl != NULL) {
+        ERR_clear_error();
+        int r = SSL_shutdown(c->ssl);
+        if (r < 0) {
+            int e = SSL_get_error(c->ssl, r);
+            if (e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE) {
+                return -1;
+            }
+        }
+    } else {
+        shutdown(c->fd, SHUT_WR);
+    }
+    uint8_t buf[4096];
+    for (;;) {
+        long r = io_read(c, buf, sizeof buf);
+        if (r == -1) {
+            return 0;
+        }
+        if (r == -2) {
+            return -1;
+        }
+        if (r == 0 && wait_fd(c->fd, POLLIN, deadline) <= 0) {
+            print_error("rc_close: no close from the server within %u ms\n", timeout_ms);
+            return -1;
+        }
+    }
+}
+
+void rc_free(rc_conn *c)
+{
+    if (c->ssl != NULL) {
+        SSL_free(c->ssl);
+    }
+    if (c->ctx != NULL) {
+        SSL_CTX_free(c->ctx);
+    }
+    if (c->fd >= 0) {
+        close(c->fd);
+    }
+    memset(c, 0, sizeof *c);
+    c->fd = -1;
+}

@@ -1,0 +1,127 @@
+/*
+ * runtime_client.h - helpers for the runtime tests: a test PKI and server
+ * configuration, a server started on 127.0.0.1:0, a record collector, and
+ * a client (OpenSSL over a non-blocking socket, or plain TCP) that streams
+ * a deterministic byte sequence and checks what comes back.
+ *
+ * Failures are reported with print_error and a non-zero status, never by
+ * aborting a thread, so client threads can run them; the test thread
+ * asserts on the result.
+ */
+#ifndef MEMTLS_TEST_RUNTIME_CLIENT_H
+#define MEMTLS_TEST_RUNTIME_CLIENT_H
+
+#include <pthread.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <openssl/ssl.h>
+
+#include <memtls/pki.h>
+#include <memtls/server.h>
+
+/* A CA, a server certificate (CN localhost, SAN IP:127.0.0.1) and a client
+ * certificate (CN client.test, SAN DNS:client.test), made once. */
+typedef struct rc_pki {
+    memtls_pem ca;
+    memtls_pem server;
+    memtls_pem client;
+} rc_pki;
+
+void rc_pki_make(rc_pki *p);
+void rc_pki_free(rc_pki *p);
+
+/* A server configuration with the server certificate; verify mode as
+ * given (MEMTLS_VERIFY_NONE normally). */
+memtls_config *rc_server_config(const rc_pki *p, memtls_verify verify);
+
+/* Collects memtls_conn_record reasons (thread-safe). */
+typedef struct rc_log {
+    pthread_mutex_t lock;
+    size_t count;
+    size_t clean;
+    char reasons[64][128];
+} rc_log;
+
+void rc_log_init(rc_log *l);
+void rc_log_destroy(rc_log *l);
+/* on_conn_log callback; log_arg must be an rc_log. */
+void rc_log_record(void *arg, const memtls_conn_record *rec);
+/* 1 if some recorded reason contains `text`. */
+int rc_log_has(rc_log *l, const char *text);
+size_t rc_log_count(rc_log *l);
+
+/* Fill opts with one listener on 127.0.0.1:0 (plaintext as given), the
+ * echo application, 2 workers, and the collector (may be NULL). */
+void rc_opts_default(memtls_server_opts *o, memtls_listener_opts *l, int plaintext,
+                     memtls_config *cfg, rc_log *log);
+
+/* Wait (polling the stats every 5 ms, up to timeout_ms) until
+ * conns_open == want. Returns 0 when reached. */
+int rc_wait_open(memtls_server *srv, uint64_t want, unsigned timeout_ms);
+
+/* A client connection. */
+typedef struct rc_conn {
+    int fd;
+    SSL_CTX *ctx;
+    SSL *ssl; /* NULL for plaintext */
+} rc_conn;
+
+/* Connect to 127.0.0.1:port (blocking connect), then make the socket
+ * non-blocking. tls: run the handshake (trusting p->ca when p is not NULL,
+ * presenting the client certificate when with_cert). Returns 0. */
+int rc_connect(rc_conn *c, uint16_t port, int tls, const rc_pki *p, int with_cert,
+               unsigned timeout_ms);
+
+/* Socket buffer size (SO_RCVBUF/SO_SNDBUF) for later connections; 0
+ * (default) leaves the kernel's autotuning. Not thread-safe: set it
+ * before starting client threads. */
+void rc_set_sockbuf(int bytes);
+
+/* Plain TCP connect only (no handshake). Returns the fd or -1. */
+int rc_tcp_connect(uint16_t port);
+
+/*
+ * A full-duplex stream of `total` bytes of the sequence seeded by `seed`:
+ * sent in chunks, read back and compared. Keeps the state of a TLS write
+ * that would block, so a stalled stream can be resumed.
+ */
+typedef struct rc_stream {
+    uint64_t seed;
+    size_t total;
+    size_t sent;
+    size_t got;
+    size_t pending; /* bytes of the current write call (0: none) */
+    uint8_t *out;
+    uint8_t *in;
+} rc_stream;
+
+void rc_stream_init(rc_stream *s, uint64_t seed, size_t total);
+void rc_stream_free(rc_stream *s);
+
+/* Send without reading until the socket takes nothing for stall_ms (or all
+ * was sent). Returns 0, or -1 when the connection failed. */
+int rc_stream_send_until_stalled(rc_conn *c, rc_stream *s, unsigned stall_ms);
+
+/* Send the rest and read everything back, within timeout_ms. Returns 0
+ * when every byte came back intact. */
+int rc_stream_run(rc_conn *c, rc_stream *s, unsigned timeout_ms);
+
+/* rc_stream_init + rc_stream_run + rc_stream_free. */
+int rc_echo(rc_conn *c, uint64_t seed, size_t total, unsigned timeout_ms);
+
+/* Read exactly `total` bytes and compare with the sequence. Returns 0. */
+int rc_read_expect(rc_conn *c, uint64_t seed, size_t total, unsigned timeout_ms);
+
+/* Send close_notify (TLS) / FIN, wait for the peer's close (EOF) up to
+ * timeout_ms. Returns 0 when the peer closed cleanly (close_notify for
+ * TLS, EOF for plaintext). */
+int rc_close(rc_conn *c, unsigned timeout_ms);
+
+/* Free the connection (closes the socket). */
+void rc_free(rc_conn *c);
+
+/* Byte `i` of the sequence for `seed`. */
+uint8_t rc_byte(uint64_t seed, uint64_t i);
+
+#endif
