@@ -60,6 +60,7 @@ struct memtls_session {
     int shutdown_write;  /* half close: flush, close_notify, keep reading */
     int write_closed;    /* close_notify handed to the context */
     int eof;             /* transport EOF seen */
+    int read_closed;     /* peer closed, session kept open (on_peer_close) */
     int in_pump;
     int pump_again;
     int want_writable;
@@ -153,6 +154,29 @@ static int terminal(memtls_state st)
     return st == MEMTLS_STATE_CLOSED || st == MEMTLS_STATE_AUTHFAIL || st == MEMTLS_STATE_ERROR;
 }
 
+/*
+ * Reading stops for good (the session left HANDSHAKE/READY, or the peer
+ * closed and the application keeps the session open). Ciphertext that
+ * arrived but was never processed (the application had not read, a record
+ * was incomplete) would stay in the read BIO until the session is freed:
+ * discard it now, counted like every inbound byte after close. A transport
+ * told to pause is released: from now on it may feed (and we discard).
+ */
+static void stop_reading(memtls_session *s)
+{
+    size_t unread = memtls_pending_read(s->ctx);
+    if (unread > 0) {
+        (void)BIO_reset(s->ctx->rbio);
+        s->stats.discarded_in += unread;
+    }
+    if (s->input_paused) {
+        s->input_paused = 0;
+        if (s->cbs.on_input_paused != NULL) {
+            s->cbs.on_input_paused(s->cbs.arg, 0);
+        }
+    }
+}
+
 static void set_state(memtls_session *s, memtls_state to, memtls_reason why, const char *detail)
 {
     memtls_state from = s->state;
@@ -161,6 +185,15 @@ static void set_state(memtls_session *s, memtls_state to, memtls_reason why, con
     }
     s->state = to;
     s->reason = why;
+    if ((from == MEMTLS_STATE_HANDSHAKE || from == MEMTLS_STATE_READY) &&
+        to != MEMTLS_STATE_READY) {
+        stop_reading(s);
+    }
+    if (terminal(to) && s->plain_out.len > 0) {
+        /* Never to be sent (a failure, or a close during the handshake):
+         * give the memory back now rather than at free. */
+        bb_free(&s->plain_out);
+    }
     if ((to == MEMTLS_STATE_ERROR || to == MEMTLS_STATE_AUTHFAIL) && s->error[0] == '\0') {
         memtls__strlcpy(s->error, detail ? detail : memtls_reason_name(why), sizeof s->error);
     }
@@ -279,8 +312,11 @@ static void do_handshake(memtls_session *s)
     }
     if (rc == SSL_ERROR_WANT_READ || rc == SSL_ERROR_WANT_WRITE) {
         if (s->eof && memtls_pending_read(s->ctx) == 0) {
-            fail(s, MEMTLS_STATE_ERROR, MEMTLS_REASON_TRUNCATED,
-                 "transport closed during the handshake");
+            static const char text[] = "transport closed during the handshake";
+            if (s->cbs.on_handshake_error != NULL) {
+                s->cbs.on_handshake_error(s->cbs.arg, text);
+            }
+            fail(s, MEMTLS_STATE_ERROR, MEMTLS_REASON_TRUNCATED, text);
         }
         return;
     }
@@ -302,7 +338,7 @@ static void do_reads(memtls_session *s)
 {
     uint8_t buf[IO_CHUNK];
     int delivered = 0;
-    while (s->state == MEMTLS_STATE_READY) {
+    while (s->state == MEMTLS_STATE_READY && !s->read_closed) {
         size_t n = 0;
         int rc;
         if (s->cbs.on_data != NULL) {
@@ -337,7 +373,15 @@ static void do_reads(memtls_session *s)
             break;
         }
         if (rc == SSL_ERROR_ZERO_RETURN) {
-            on_peer_closed(s);
+            if (s->cbs.on_peer_close != NULL && !s->shutdown_write) {
+                /* Half close: the application decides when to close. */
+                s->read_closed = 1;
+                s->close_reason = MEMTLS_REASON_PEER_CLOSED;
+                stop_reading(s);
+                s->cbs.on_peer_close(s->cbs.arg);
+            } else {
+                on_peer_closed(s);
+            }
         } else {
             fail_ctx(s, rc);
         }
@@ -527,7 +571,7 @@ int memtls_session_recv(memtls_session *s, const void *data, size_t len)
         return MEMTLS_ERR_INVALID;
     }
     check_thread(s);
-    if (s->state != MEMTLS_STATE_HANDSHAKE && s->state != MEMTLS_STATE_READY) {
+    if ((s->state != MEMTLS_STATE_HANDSHAKE && s->state != MEMTLS_STATE_READY) || s->read_closed) {
         s->stats.discarded_in += len;
         pump(s); /* alerts may still be waiting for the transport */
         return MEMTLS_ERR_CLOSED;
@@ -577,6 +621,9 @@ int memtls_session_recv_eof(memtls_session *s)
 /* Status for a pull read that found nothing buffered. */
 static int empty_read_status(const memtls_session *s)
 {
+    if (s->read_closed) {
+        return SSL_ERROR_ZERO_RETURN;
+    }
     if (s->state == MEMTLS_STATE_HANDSHAKE || s->state == MEMTLS_STATE_READY) {
         return SSL_ERROR_WANT_READ;
     }
@@ -689,7 +736,7 @@ int memtls_session_close(memtls_session *s)
     }
     if (s->state == MEMTLS_STATE_READY && !s->close_requested) {
         s->close_requested = 1;
-        if (!s->shutdown_write) {
+        if (!s->shutdown_write && !s->read_closed) {
             s->close_reason = MEMTLS_REASON_LOCAL_CLOSE;
         }
         set_state(s, MEMTLS_STATE_CLOSING, s->close_reason, "close requested");
@@ -706,6 +753,10 @@ int memtls_session_shutdown_write(memtls_session *s)
     check_thread(s);
     if (s->state != MEMTLS_STATE_READY) {
         return s->state == MEMTLS_STATE_HANDSHAKE ? MEMTLS_ERR_INVALID : 0;
+    }
+    if (s->read_closed) {
+        /* The peer already closed: shutting our side ends the session. */
+        return memtls_session_close(s);
     }
     s->shutdown_write = 1;
     pump(s);

@@ -44,8 +44,11 @@
  *   plaintext_out  [256 KiB] application bytes waiting to be encrypted
  *   ciphertext_out [256 KiB] encrypted bytes refused by the transport
  *   ciphertext_in  [256 KiB] received ciphertext not yet decrypted
- * each exceeded by at most one TLS record (16 KiB + overhead) or one
- * handshake flight, plus OpenSSL's own per-connection state (~30-60 KiB).
+ * plaintext_in and ciphertext_out may be exceeded by one TLS record
+ * (16 KiB + overhead) or one handshake flight / alert, ciphertext_in by the
+ * bytes of one memtls_session_recv() call (it refuses only once the limit
+ * is reached), plaintext_out never; plus OpenSSL's own per-connection state
+ * (~30-60 KiB). A session that ends frees its output queue at once.
  *
  * THREADS. A session is used from one thread only (the thread that created
  * it); debug builds (NDEBUG not defined) assert it. Callbacks run on that
@@ -129,6 +132,20 @@ typedef struct memtls_session_cbs {
                      const char *detail);
     /* A failed handshake, as one line of text, before on_state. */
     void (*on_handshake_error)(void *arg, const char *text);
+    /*
+     * Half-close aware applications (a proxy whose client sends
+     * close_notify before the backend has answered; TLS 1.3 allows it):
+     * when set, the peer's close_notify (plaintext: EOF) does not close the
+     * session. The session stops reading (reads then return
+     * SSL_ERROR_ZERO_RETURN, later inbound bytes are discarded), calls this,
+     * and stays READY for writes until the application calls
+     * memtls_session_close(), which ends in CLOSED with
+     * MEMTLS_REASON_PEER_CLOSED. When NULL (the default), the peer's
+     * close_notify closes the session: queued writes are flushed, our
+     * close_notify follows, CLOSED. After memtls_session_shutdown_write()
+     * the peer's close_notify always completes the close.
+     */
+    void (*on_peer_close)(void *arg);
 } memtls_session_cbs;
 
 /* Per-session bounds; 0 in a field means its default (see MEMORY above). */
