@@ -71,7 +71,12 @@ typedef enum memtls_server_app_kind {
     /* Forward the plaintext to a plaintext TCP backend
      * (backend_host:backend_port) and the backend's answer back to the
      * client. The host thread opens one backend connection per client
-     * connection, when the worker asks for it after the handshake. */
+     * connection, when the worker asks for it after the handshake. The
+     * two directions close independently: the client's close_notify (or
+     * FIN) half-closes the backend socket and the backend's answer still
+     * reaches the client until the backend's EOF; a backend EOF sends
+     * close_notify and FIN to the client while the client's bytes still
+     * reach the backend until the client closes too. docs/runtime.md. */
     MEMTLS_APP_PROXY = 1,
     /* Call the application callbacks in memtls_server_opts.app. */
     MEMTLS_APP_CUSTOM = 2
@@ -138,9 +143,20 @@ typedef struct memtls_server_app {
     /* memtls_server_conn_write() accepted less than asked, and there is
      * room again. May be NULL. */
     void (*on_writable)(void *arg, memtls_server_conn *c);
-    /* The client finished sending (close_notify, or EOF on a plaintext
-     * connection). The connection is closing; writes already queued are
-     * still sent. May be NULL. */
+    /*
+     * The client finished sending (close_notify, or EOF on a plaintext
+     * connection), and every byte it sent before has been offered to
+     * on_data. Setting this callback makes the application half-close
+     * aware: the connection stays open for writing after the client's
+     * close (TLS 1.3 and TCP allow it), memtls_server_conn_write() keeps
+     * working, and the connection ends only when the application calls
+     * memtls_server_conn_close() (queued data, then close_notify; the
+     * record's reason is then "closed by the application"), here or from
+     * a later callback (on_writable), or when the idle timeout expires.
+     * When NULL, the client's close ends the connection: writes already
+     * queued are still sent, then close_notify; later writes fail with
+     * MEMTLS_ERR_CLOSED.
+     */
     void (*on_peer_close)(void *arg, memtls_server_conn *c);
     /* Last call for this connection (also when on_open was never
      * called): release what memtls_server_conn_set_data() stored. The

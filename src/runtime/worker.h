@@ -50,8 +50,11 @@ struct memtls_server_conn {
 
     int became_ready;
     int opened;
-    int peer_closed;
-    int peer_close_told;
+    int peer_closed;     /* the client finished sending (close_notify / FIN) */
+    int peer_close_told; /* ...and the application was told (custom, proxy) */
+    int bk_shut_sent;    /* W_BK_SHUTDOWN sent: the backend saw our FIN */
+    int cl_half;         /* backend finished first: 1 shutdown_write asked,
+                            2 W_SHUTDOWN sent (client socket half-closed) */
     int writable;
     int dirty;
     int finishing;

@@ -32,6 +32,19 @@
  * waits in bk_hold while W_PAUSE stops the host reading the backend. So a
  * slow reader on either side stops reading on the other side.
  *
+ * Proxy half-close: the two directions end independently, as TCP
+ * proxies do. The session runs with on_peer_close, so the client's
+ * close_notify (plaintext: FIN) only ends the client -> backend
+ * direction: once the client's last plaintext is on its way, W_BK_SHUTDOWN
+ * half-closes the backend, and backend bytes keep flowing to the client
+ * until the backend's EOF; then the session closes (queued data,
+ * close_notify). The other way round, a backend EOF (after its last bytes
+ * are queued in the session) becomes memtls_session_shutdown_write() --
+ * close_notify while still reading -- and, once that is with the host,
+ * W_SHUTDOWN (FIN) on the client socket; client bytes keep flowing to the
+ * backend until the client closes too. Either wait is bounded by the idle
+ * timeout.
+ *
  * The end: a connection is finishing when its session reached a terminal
  * state, the host reported a reset, or it could not be set up. Once the
  * session's last ciphertext (close_notify or alert) has been handed to the
@@ -206,6 +219,15 @@ static void sess_state(void *arg, memtls_state from, memtls_state to, memtls_rea
     }
 }
 
+/* Half-close aware sessions only (echo, proxy, custom with on_peer_close):
+ * the client finished sending; the session stays open for writes. */
+static void sess_peer_close(void *arg)
+{
+    rt_wconn *c = arg;
+    c->peer_closed = 1;
+    c->dirty = 1;
+}
+
 static void sess_hs_error(void *arg, const char *text)
 {
     rt_wconn *c = arg;
@@ -214,6 +236,8 @@ static void sess_hs_error(void *arg, const char *text)
 }
 
 /* --- the application ------------------------------------------------------------ */
+
+static void on_timer(uv_timer_t *t);
 
 /* Push plaintext to the backend under its credit; returns bytes taken. */
 static size_t proxy_push(rt_wconn *c, const uint8_t *data, size_t len)
@@ -309,6 +333,10 @@ static void on_ready(rt_wconn *c)
 {
     memtls_server *srv = srv_of(c);
     memtls_ctx *ctx = memtls_session_ctx(c->s);
+    /* The handshake timer is done: from now on the idle timeout counts
+     * (without this, a TLS connection idled for the handshake timeout
+     * whenever that was the longer of the two). */
+    uv_timer_start(&c->timer, on_timer, srv->idle_timeout_ms, 0);
     if (!c->plaintext && srv->nallowed > 0) {
         int ok = 0;
         for (size_t i = 0; i < srv->nallowed && !ok; i++) {
@@ -323,7 +351,11 @@ static void on_ready(rt_wconn *c)
     }
     c->opened = 1;
     if (srv->app == MEMTLS_APP_PROXY) {
+        /* Ask for the backend in the next round (send_controls): a client
+         * that waits for the backend to speak first (a banner) sends
+         * nothing that would run progress() again. */
         c->bk_state = BK_WANT;
+        c->dirty = 1;
     } else if (srv->app == MEMTLS_APP_CUSTOM && srv->custom.on_open != NULL) {
         if (srv->custom.on_open(srv->custom.arg, c) != 0) {
             set_reason(c, 0, "closed by the application", NULL);
@@ -383,10 +415,83 @@ static void feed_backend(rt_wconn *c)
     }
     c->want_pause[RT_SIDE_BACKEND] = c->bk_hold.len > 0;
     if (c->bk_hold.len == 0 && c->bk_eof_pending && !c->bk_eof_fed) {
+        /* The backend's last byte is queued in the session. */
         c->bk_eof_fed = 1;
-        set_reason(c, 0, "backend closed", NULL);
-        close_session(c);
+        if (c->peer_closed) {
+            /* Both directions are finished: the client closed first and
+             * the backend has answered. */
+            set_reason(c, 0, "peer closed", NULL);
+            close_session(c);
+        } else if (c->bk_state != BK_OPEN) {
+            /* The backend socket is gone too (it reset what the client
+             * sent after its FIN): nothing the client sends can go
+             * anywhere, so close both ways. */
+            set_reason(c, 0, "backend closed", NULL);
+            close_session(c);
+        } else {
+            /* Half-close towards the client: close_notify now, FIN once
+             * it is with the host (client_half_close), and keep relaying
+             * the client's bytes to the backend. */
+            c->cl_half = 1;
+            status_seen(memtls_session_shutdown_write(c->s));
+            c->dirty = 1;
+        }
     }
+}
+
+/* The backend finished first: once our close_notify (and everything
+ * before it) is with the host, shut the client socket's write side. */
+static void client_half_close(rt_wconn *c)
+{
+    if (c->cl_half != 1 || memtls_session_state(c->s) != MEMTLS_STATE_READY ||
+        memtls_session_queued_out(c->s) > 0 || memtls_session_pending_out(c->s) > 0) {
+        return;
+    }
+    if (memtls__wput(c->w, MSG_W_SHUTDOWN, c->id, NULL, 0, NULL, 0) != 0) {
+        memtls__wconn_block(c);
+        return;
+    }
+    c->cl_half = 2;
+}
+
+/* The client finished sending: once every byte it sent has been offered to
+ * the application (and, for the proxy, taken towards the backend), tell the
+ * application -- the proxy half-closes the backend. */
+static void client_done(rt_wconn *c)
+{
+    memtls_server *srv = srv_of(c);
+    if (!c->peer_closed || c->peer_close_told || c->app_hold.len > 0 ||
+        memtls_session_readable(c->s) > 0) {
+        return;
+    }
+    switch (srv->app) {
+    case MEMTLS_APP_PROXY:
+        if (c->bk_state == BK_WANT || c->bk_state == BK_CONNECTING) {
+            return; /* the client's bytes wait in app_hold for the backend */
+        }
+        if (c->bk_state == BK_OPEN) {
+            if (memtls__wput(c->w, MSG_W_BK_SHUTDOWN, c->id, NULL, 0, NULL, 0) != 0) {
+                memtls__wconn_block(c);
+                return;
+            }
+            c->bk_shut_sent = 1;
+        }
+        break;
+    case MEMTLS_APP_CUSTOM:
+        if (c->opened && srv->custom.on_peer_close != NULL) {
+            srv->custom.on_peer_close(srv->custom.arg, c);
+        }
+        break;
+    case MEMTLS_APP_ECHO:
+        /* Every byte the client sent before its close has been echoed
+         * (queued in the session): now flush and send close_notify. */
+        close_session(c);
+        break;
+    default:
+        break;
+    }
+    c->peer_close_told = 1;
+    c->dirty = 1;
 }
 
 /* --- control messages ------------------------------------------------------------ */
@@ -520,9 +625,7 @@ void memtls__wconn_progress(rt_wconn *c)
                 c->became_ready = 0;
                 on_ready(c);
             }
-            if (c->bk_state == BK_OPEN || srv->app != MEMTLS_APP_PROXY) {
-                feed_backend(c);
-            }
+            feed_backend(c);
             app_input(c);
             if (c->writable) {
                 c->writable = 0;
@@ -530,13 +633,9 @@ void memtls__wconn_progress(rt_wconn *c)
                     srv->custom.on_writable(srv->custom.arg, c);
                 }
             }
-            if (c->peer_closed && !c->peer_close_told) {
-                c->peer_close_told = 1;
-                if (srv->app == MEMTLS_APP_CUSTOM && c->opened && srv->custom.on_peer_close) {
-                    srv->custom.on_peer_close(srv->custom.arg, c);
-                }
-            }
+            client_done(c);
             status_seen(memtls_session_flush(c->s));
+            client_half_close(c);
             if (session_terminal(c)) {
                 c->finishing = 1;
             }
@@ -645,6 +744,13 @@ void memtls__wconn_start(rt_worker *w, uint64_t id, const memtls_ring_msg *m)
     cbs.on_input_paused = sess_input_paused;
     cbs.on_state = sess_state;
     cbs.on_handshake_error = sess_hs_error;
+    if (srv->app == MEMTLS_APP_PROXY || srv->app == MEMTLS_APP_ECHO ||
+        (srv->app == MEMTLS_APP_CUSTOM && srv->custom.on_peer_close != NULL)) {
+        /* The client's close ends only its direction (see the notes); echo
+         * uses it too, so bytes that arrive with the close_notify are
+         * still echoed before ours. */
+        cbs.on_peer_close = sess_peer_close;
+    }
     if (ctx != NULL) {
         c->s = memtls_session_new(ctx, &cbs, &srv->limits);
     }
@@ -730,8 +836,17 @@ void memtls__wconn_on_message(rt_wconn *c, const memtls_ring_msg *m)
         break;
     case MSG_H_BK_RESET:
         c->bk_state = BK_FAILED;
-        set_reason(c, 1, "backend connection reset", NULL);
-        close_session(c);
+        if (!c->bk_eof_pending) {
+            set_reason(c, 1, "backend connection reset", NULL);
+            close_session(c);
+        } else if (c->bk_eof_fed) {
+            /* After its EOF the backend closed its socket and reset what
+             * the client sent since: it has finished, not failed. */
+            set_reason(c, 0, "backend closed", NULL);
+            close_session(c);
+        }
+        /* else feed_backend closes once the backend's last bytes are
+         * queued in the session. */
         break;
     default:
         memtls__log(srv_of(c), MEMTLS_LOG_ERROR, "conn %llu: unknown message type %u",

@@ -84,10 +84,16 @@ void rc_log_init(rc_log *l)
 {
     memset(l, 0, sizeof *l);
     pthread_mutex_init(&l->lock, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&l->cond, &ca);
+    pthread_condattr_destroy(&ca);
 }
 
 void rc_log_destroy(rc_log *l)
 {
+    pthread_cond_destroy(&l->cond);
     pthread_mutex_destroy(&l->lock);
 }
 
@@ -97,9 +103,55 @@ void rc_log_record(void *arg, const memtls_conn_record *rec)
     pthread_mutex_lock(&l->lock);
     if (l->count < 64) {
         snprintf(l->reasons[l->count], sizeof l->reasons[0], "%s", rec->reason);
+        snprintf(l->peers[l->count], sizeof l->peers[0], "%s", rec->peer);
     }
     l->count++;
     l->clean += rec->clean ? 1 : 0;
+    pthread_cond_broadcast(&l->cond);
+    pthread_mutex_unlock(&l->lock);
+}
+
+int rc_log_has_peer(rc_log *l, const char *text)
+{
+    int found = 0;
+    pthread_mutex_lock(&l->lock);
+    for (size_t i = 0; i < l->count && i < 64 && !found; i++) {
+        found = strstr(l->peers[i], text) != NULL;
+    }
+    pthread_mutex_unlock(&l->lock);
+    return found;
+}
+
+int rc_log_wait(rc_log *l, size_t count, unsigned timeout_ms)
+{
+    struct timespec until;
+    clock_gettime(CLOCK_MONOTONIC, &until);
+    until.tv_sec += (time_t)(timeout_ms / 1000u);
+    until.tv_nsec += (long)(timeout_ms % 1000u) * 1000000L;
+    if (until.tv_nsec >= 1000000000L) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000L;
+    }
+    int rc = 0;
+    pthread_mutex_lock(&l->lock);
+    while (l->count < count && rc == 0) {
+        rc = pthread_cond_timedwait(&l->cond, &l->lock, &until);
+    }
+    size_t got = l->count;
+    pthread_mutex_unlock(&l->lock);
+    if (got < count) {
+        print_error("rc_log_wait: %zu records, wanted %zu\n", got, count);
+        return -1;
+    }
+    return 0;
+}
+
+void rc_log_dump(rc_log *l)
+{
+    pthread_mutex_lock(&l->lock);
+    for (size_t i = 0; i < l->count && i < 64; i++) {
+        print_message("record %zu: %s (%s)\n", i, l->reasons[i], l->peers[i]);
+    }
     pthread_mutex_unlock(&l->lock);
 }
 
@@ -171,7 +223,35 @@ void rc_set_sockbuf(int bytes)
 
 int rc_tcp_connect(uint16_t port)
 {
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    return rc_tcp_connect_host("127.0.0.1", port);
+}
+
+int rc_tcp_connect_host(const char *host, uint16_t port)
+{
+    struct sockaddr_storage ss;
+    socklen_t sslen;
+    memset(&ss, 0, sizeof ss);
+    if (host == NULL) {
+        host = "127.0.0.1";
+    }
+    if (strchr(host, ':') != NULL) {
+        struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)&ss;
+        a6->sin6_family = AF_INET6;
+        a6->sin6_port = htons(port);
+        if (inet_pton(AF_INET6, host, &a6->sin6_addr) != 1) {
+            return -1;
+        }
+        sslen = sizeof *a6;
+    } else {
+        struct sockaddr_in *a4 = (struct sockaddr_in *)&ss;
+        a4->sin_family = AF_INET;
+        a4->sin_port = htons(port);
+        if (inet_pton(AF_INET, host, &a4->sin_addr) != 1) {
+            return -1;
+        }
+        sslen = sizeof *a4;
+    }
+    int fd = socket(ss.ss_family, SOCK_STREAM, 0);
     if (fd < 0) {
         return -1;
     }
@@ -179,12 +259,7 @@ int rc_tcp_connect(uint16_t port)
         setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &sockbuf, sizeof sockbuf);
         setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sockbuf, sizeof sockbuf);
     }
-    struct sockaddr_in a;
-    memset(&a, 0, sizeof a);
-    a.sin_family = AF_INET;
-    a.sin_port = htons(port);
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (connect(fd, (struct sockaddr *)&a, sizeof a) != 0) {
+    if (connect(fd, (struct sockaddr *)&ss, sslen) != 0) {
         close(fd);
         return -1;
     }
@@ -218,13 +293,15 @@ static int load_pem_cert(SSL_CTX *ctx, const memtls_pem *pem)
     return ok ? 0 : -1;
 }
 
-int rc_connect(rc_conn *c, uint16_t port, int tls, const rc_pki *p, int with_cert,
-               unsigned timeout_ms)
+/* TCP connect (then non-blocking) and, for TLS, the handshake. */
+static int connect_common(rc_conn *c, const char *host, uint16_t port, int tls,
+                          const memtls_pem *ca_pem, const memtls_pem *cert, unsigned timeout_ms)
 {
     memset(c, 0, sizeof *c);
-    c->fd = rc_tcp_connect(port);
+    c->fd = rc_tcp_connect_host(host, port);
     if (c->fd < 0) {
-        print_error("rc_connect: connect to 127.0.0.1:%u: %s\n", port, strerror(errno));
+        print_error("rc_connect: connect to %s port %u: %s\n", host ? host : "127.0.0.1", port,
+                    strerror(errno));
         return -1;
     }
     fcntl(c->fd, F_SETFL, fcntl(c->fd, F_GETFL) | O_NONBLOCK);
@@ -236,16 +313,16 @@ int rc_connect(rc_conn *c, uint16_t port, int tls, const rc_pki *p, int with_cer
         return -1;
     }
     SSL_CTX_set_mode(c->ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
-    if (p != NULL) {
-        BIO *b = BIO_new_mem_buf(p->ca.cert, (int)p->ca.cert_len);
+    if (ca_pem != NULL) {
+        BIO *b = BIO_new_mem_buf(ca_pem->cert, (int)ca_pem->cert_len);
         X509 *ca = PEM_read_bio_X509(b, NULL, NULL, NULL);
         BIO_free(b);
         X509_STORE_add_cert(SSL_CTX_get_cert_store(c->ctx), ca);
         X509_free(ca);
         SSL_CTX_set_verify(c->ctx, SSL_VERIFY_PEER, NULL);
-        if (with_cert && load_pem_cert(c->ctx, &p->client) != 0) {
-            return -1;
-        }
+    }
+    if (cert != NULL && load_pem_cert(c->ctx, cert) != 0) {
+        return -1;
     }
     c->ssl = SSL_new(c->ctx);
     SSL_set_fd(c->ssl, c->fd);
@@ -265,8 +342,21 @@ int rc_connect(rc_conn *c, uint16_t port, int tls, const rc_pki *p, int with_cer
     }
 }
 
+int rc_connect(rc_conn *c, uint16_t port, int tls, const rc_pki *p, int with_cert,
+               unsigned timeout_ms)
+{
+    return connect_common(c, "127.0.0.1", port, tls, p != NULL ? &p->ca : NULL,
+                          p != NULL && with_cert ? &p->client : NULL, timeout_ms);
+}
+
+int rc_connect_tls(rc_conn *c, const char *host, uint16_t port, const memtls_pem *ca,
+                   const memtls_pem *cert, unsigned timeout_ms)
+{
+    return connect_common(c, host, port, 1, ca, cert, timeout_ms);
+}
+
 /* 1 byte count > 0, 0 would block, -1 closed (EOF / close_notify), -2 error. */
-static long io_write(rc_conn *c, const uint8_t *p, size_t n)
+long rc_io_write(rc_conn *c, const void *p, size_t n)
 {
     if (c->ssl == NULL) {
         ssize_t r = send(c->fd, p, n, MSG_NOSIGNAL);
@@ -284,7 +374,7 @@ static long io_write(rc_conn *c, const uint8_t *p, size_t n)
     return e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE ? 0 : -2;
 }
 
-static long io_read(rc_conn *c, uint8_t *p, size_t n)
+long rc_io_read(rc_conn *c, void *p, size_t n)
 {
     if (c->ssl == NULL) {
         ssize_t r = recv(c->fd, p, n, 0);
@@ -336,7 +426,7 @@ static int stream_write(rc_conn *c, rc_stream *s)
         s->pending = s->total - s->sent < IO_CHUNK ? s->total - s->sent : IO_CHUNK;
         fill(s->seed, s->sent, s->out, s->pending);
     }
-    long w = io_write(c, s->out, s->pending);
+    long w = rc_io_write(c, s->out, s->pending);
     if (w < 0) {
         print_error("stream(seed %llu): write failed after %zu bytes\n",
                     (unsigned long long)s->seed, s->sent);
@@ -377,7 +467,7 @@ int rc_stream_run(rc_conn *c, rc_stream *s, unsigned timeout_ms)
         if (wr == 0 && s->sent < s->total) {
             ev |= POLLOUT;
         }
-        long r = io_read(c, s->in, IO_CHUNK);
+        long r = rc_io_read(c, s->in, IO_CHUNK);
         if (r < 0) {
             print_error("stream(seed %llu): ended after %zu of %zu bytes\n",
                         (unsigned long long)s->seed, s->got, s->total);
@@ -417,7 +507,7 @@ int rc_read_expect(rc_conn *c, uint64_t seed, size_t total, unsigned timeout_ms)
     int rc = -1;
     while (got < total) {
         size_t want = total - got < IO_CHUNK ? total - got : IO_CHUNK;
-        long r = io_read(c, in, want);
+        long r = rc_io_read(c, in, want);
         if (r < 0) {
             print_error("rc_read_expect(seed %llu): ended after %zu of %zu\n",
                         (unsigned long long)seed, got, total);
@@ -463,7 +553,7 @@ int rc_close(rc_conn *c, unsigned timeout_ms)
     }
     uint8_t buf[4096];
     for (;;) {
-        long r = io_read(c, buf, sizeof buf);
+        long r = rc_io_read(c, buf, sizeof buf);
         if (r == -1) {
             return 0;
         }
@@ -472,6 +562,95 @@ int rc_close(rc_conn *c, unsigned timeout_ms)
         }
         if (r == 0 && wait_fd(c->fd, POLLIN, deadline) <= 0) {
             print_error("rc_close: no close from the server within %u ms\n", timeout_ms);
+            return -1;
+        }
+    }
+}
+
+int rc_write_all(rc_conn *c, const void *p, size_t n, unsigned timeout_ms)
+{
+    uint64_t deadline = now_ms() + timeout_ms;
+    const uint8_t *b = p;
+    size_t done = 0;
+    while (done < n) {
+        size_t chunk = n - done < IO_CHUNK ? n - done : IO_CHUNK;
+        long w = rc_io_write(c, b + done, chunk);
+        if (w < 0) {
+            print_error("rc_write_all: failed after %zu of %zu bytes\n", done, n);
+            return -1;
+        }
+        if (w == 0) {
+            /* OpenSSL wants the same buffer again: `chunk` does not move. */
+            if (wait_fd(c->fd, POLLOUT, deadline) <= 0) {
+                print_error("rc_write_all: timeout after %zu of %zu bytes\n", done, n);
+                return -1;
+            }
+            continue;
+        }
+        done += (size_t)w;
+    }
+    return 0;
+}
+
+int rc_shutdown_write(rc_conn *c, unsigned timeout_ms)
+{
+    if (c->ssl == NULL) {
+        return shutdown(c->fd, SHUT_WR) == 0 ? 0 : -1;
+    }
+    uint64_t deadline = now_ms() + timeout_ms;
+    for (;;) {
+        ERR_clear_error();
+        int r = SSL_shutdown(c->ssl);
+        if (r >= 0) {
+            return 0; /* 0: close_notify sent, the peer's not yet seen */
+        }
+        int e = SSL_get_error(c->ssl, r);
+        if (e != SSL_ERROR_WANT_WRITE || wait_fd(c->fd, POLLOUT, deadline) <= 0) {
+            print_error("rc_shutdown_write: ssl error %d\n", e);
+            return -1;
+        }
+    }
+}
+
+int rc_expect_close(rc_conn *c, unsigned timeout_ms)
+{
+    uint64_t deadline = now_ms() + timeout_ms;
+    uint8_t buf[4096];
+    for (;;) {
+        long r = rc_io_read(c, buf, sizeof buf);
+        if (r == -1) {
+            return 0;
+        }
+        if (r > 0) {
+            print_error("rc_expect_close: %ld unexpected bytes\n", r);
+            return -1;
+        }
+        if (r == -2) {
+            print_error("rc_expect_close: connection failed instead of a clean close\n");
+            return -1;
+        }
+        if (wait_fd(c->fd, POLLIN, deadline) <= 0) {
+            print_error("rc_expect_close: no close within %u ms\n", timeout_ms);
+            return -1;
+        }
+    }
+}
+
+int rc_wait_failure(rc_conn *c, unsigned timeout_ms)
+{
+    uint64_t deadline = now_ms() + timeout_ms;
+    uint8_t buf[4096];
+    for (;;) {
+        long r = rc_io_read(c, buf, sizeof buf);
+        if (r == -2) {
+            return 0;
+        }
+        if (r == -1) {
+            print_error("rc_wait_failure: clean close instead of a failure\n");
+            return -1;
+        }
+        if (r == 0 && wait_fd(c->fd, POLLIN, deadline) <= 0) {
+            print_error("rc_wait_failure: nothing within %u ms\n", timeout_ms);
             return -1;
         }
     }

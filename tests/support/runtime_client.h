@@ -35,12 +35,14 @@ void rc_pki_free(rc_pki *p);
  * given (MEMTLS_VERIFY_NONE normally). */
 memtls_config *rc_server_config(const rc_pki *p, memtls_verify verify);
 
-/* Collects memtls_conn_record reasons (thread-safe). */
+/* Collects memtls_conn_record reasons and peers (thread-safe). */
 typedef struct rc_log {
     pthread_mutex_t lock;
+    pthread_cond_t cond; /* signalled on every record */
     size_t count;
     size_t clean;
     char reasons[64][128];
+    char peers[64][64];
 } rc_log;
 
 void rc_log_init(rc_log *l);
@@ -50,6 +52,15 @@ void rc_log_record(void *arg, const memtls_conn_record *rec);
 /* 1 if some recorded reason contains `text`. */
 int rc_log_has(rc_log *l, const char *text);
 size_t rc_log_count(rc_log *l);
+/* 1 if some recorded peer address contains `text`. */
+int rc_log_has_peer(rc_log *l, const char *text);
+/* Wait (on the condition variable, up to timeout_ms) until at least
+ * `count` records arrived. Returns 0 when they did. Records are emitted by
+ * the worker when it releases an id, which may be after the host freed the
+ * connection (and conns_open dropped): wait for both. */
+int rc_log_wait(rc_log *l, size_t count, unsigned timeout_ms);
+/* Print every record reason (for failure messages). */
+void rc_log_dump(rc_log *l);
 
 /* Fill opts with one listener on 127.0.0.1:0 (plaintext as given), the
  * echo application, 2 workers, and the collector (may be NULL). */
@@ -73,6 +84,16 @@ typedef struct rc_conn {
 int rc_connect(rc_conn *c, uint16_t port, int tls, const rc_pki *p, int with_cert,
                unsigned timeout_ms);
 
+/*
+ * TLS connect with explicit identities: to `host` ("127.0.0.1", "::1";
+ * NULL: 127.0.0.1) and `port`, trusting `ca` (NULL: no verification of
+ * the server), presenting `cert` (NULL: none). The handshake as seen by
+ * the client must succeed (with TLS 1.3 the server may still reject the
+ * client's certificate afterwards). Returns 0.
+ */
+int rc_connect_tls(rc_conn *c, const char *host, uint16_t port, const memtls_pem *ca,
+                   const memtls_pem *cert, unsigned timeout_ms);
+
 /* Socket buffer size (SO_RCVBUF/SO_SNDBUF) for later connections; 0
  * (default) leaves the kernel's autotuning. Not thread-safe: set it
  * before starting client threads. */
@@ -80,6 +101,25 @@ void rc_set_sockbuf(int bytes);
 
 /* Plain TCP connect only (no handshake). Returns the fd or -1. */
 int rc_tcp_connect(uint16_t port);
+/* Same to a numeric IPv4 or IPv6 address. Returns the fd or -1. */
+int rc_tcp_connect_host(const char *host, uint16_t port);
+
+/* One non-blocking I/O attempt on the connection: > 0 bytes moved, 0 would
+ * block, -1 closed (EOF or close_notify, reads only), -2 error. */
+long rc_io_write(rc_conn *c, const void *p, size_t n);
+long rc_io_read(rc_conn *c, void *p, size_t n);
+
+/* Write all `n` bytes within timeout_ms (not reading). Returns 0. */
+int rc_write_all(rc_conn *c, const void *p, size_t n, unsigned timeout_ms);
+
+/* Half close: send close_notify (TLS) or FIN (plaintext), keep the read
+ * side open. Returns 0. */
+int rc_shutdown_write(rc_conn *c, unsigned timeout_ms);
+
+/* Read until the peer's clean close (close_notify for TLS, EOF for
+ * plaintext), expecting no more data. Returns 0 on a clean close, -1 on
+ * data, an error or timeout. */
+int rc_expect_close(rc_conn *c, unsigned timeout_ms);
 
 /*
  * A full-duplex stream of `total` bytes of the sequence seeded by `seed`:
@@ -117,6 +157,10 @@ int rc_read_expect(rc_conn *c, uint64_t seed, size_t total, unsigned timeout_ms)
  * timeout_ms. Returns 0 when the peer closed cleanly (close_notify for
  * TLS, EOF for plaintext). */
 int rc_close(rc_conn *c, unsigned timeout_ms);
+
+/* Read (discarding data) until the connection fails: a TLS alert, a
+ * reset. Returns 0 then; -1 on a clean close or timeout. */
+int rc_wait_failure(rc_conn *c, unsigned timeout_ms);
 
 /* Free the connection (closes the socket). */
 void rc_free(rc_conn *c);
