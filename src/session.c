@@ -32,19 +32,13 @@
 
 #include <memtls/session.h>
 
+#include "bytebuf.h"
 #include "context_internal.h"
 
 /* Largest plaintext handed to one memtls_write: four records. */
 #define WRITE_CHUNK (64u * 1024)
 /* Stack buffer for drains and push-mode reads: one record and change. */
 #define IO_CHUNK (17u * 1024)
-
-typedef struct bytebuf {
-    uint8_t *data;
-    size_t start;
-    size_t len;
-    size_t cap;
-} bytebuf;
 
 struct memtls_session {
     memtls_ctx *ctx;
@@ -66,76 +60,15 @@ struct memtls_session {
     int want_writable;
     int input_paused;
 
-    bytebuf pending_out; /* ciphertext refused by the transport */
-    bytebuf plain_in;    /* pull mode: decrypted, not yet read */
-    bytebuf plain_out;   /* queued application writes */
+    memtls__bytebuf pending_out; /* ciphertext refused by the transport */
+    memtls__bytebuf plain_in;    /* pull mode: decrypted, not yet read */
+    memtls__bytebuf plain_out;   /* queued application writes */
 
     memtls_session_stats stats;
 #ifndef NDEBUG
     pthread_t owner;
 #endif
 };
-
-/* --- byte buffers -------------------------------------------------------- */
-
-static uint8_t *bb_head(const bytebuf *b)
-{
-    return b->data + b->start;
-}
-
-static void bb_consume(bytebuf *b, size_t n)
-{
-    b->start += n;
-    b->len -= n;
-    if (b->len == 0) {
-        b->start = 0;
-    }
-}
-
-/* Make room for `extra` more bytes at the tail. 0 or MEMTLS_ERR_NOMEM. */
-static int bb_reserve(bytebuf *b, size_t extra)
-{
-    if (b->start + b->len + extra <= b->cap) {
-        return 0;
-    }
-    if (b->start > 0) { /* compact first */
-        memmove(b->data, bb_head(b), b->len);
-        b->start = 0;
-        if (b->len + extra <= b->cap) {
-            return 0;
-        }
-    }
-    size_t cap = b->cap ? b->cap : 4096;
-    while (cap < b->len + extra) {
-        cap *= 2;
-    }
-    uint8_t *p = realloc(b->data, cap);
-    if (p == NULL) {
-        return MEMTLS_ERR_NOMEM;
-    }
-    b->data = p;
-    b->cap = cap;
-    return 0;
-}
-
-static int bb_append(bytebuf *b, const void *data, size_t n)
-{
-    if (n == 0) {
-        return 0;
-    }
-    if (bb_reserve(b, n) != 0) {
-        return MEMTLS_ERR_NOMEM;
-    }
-    memcpy(b->data + b->start + b->len, data, n);
-    b->len += n;
-    return 0;
-}
-
-static void bb_free(bytebuf *b)
-{
-    free(b->data);
-    memset(b, 0, sizeof *b);
-}
 
 /* --- state ---------------------------------------------------------------- */
 
@@ -192,7 +125,7 @@ static void set_state(memtls_session *s, memtls_state to, memtls_reason why, con
     if (terminal(to) && s->plain_out.len > 0) {
         /* Never to be sent (a failure, or a close during the handshake):
          * give the memory back now rather than at free. */
-        bb_free(&s->plain_out);
+        memtls__bytebuf_free(&s->plain_out);
     }
     if ((to == MEMTLS_STATE_ERROR || to == MEMTLS_STATE_AUTHFAIL) && s->error[0] == '\0') {
         memtls__strlcpy(s->error, detail ? detail : memtls_reason_name(why), sizeof s->error);
@@ -230,7 +163,8 @@ static void fail_ctx(memtls_session *s, int rc)
 static int flush_pending(memtls_session *s)
 {
     while (s->pending_out.len > 0) {
-        size_t n = s->cbs.send(s->cbs.arg, bb_head(&s->pending_out), s->pending_out.len);
+        size_t n =
+            s->cbs.send(s->cbs.arg, memtls__bytebuf_head(&s->pending_out), s->pending_out.len);
         if (n > s->pending_out.len) {
             n = s->pending_out.len; /* a transport that over-reports */
         }
@@ -238,7 +172,7 @@ static int flush_pending(memtls_session *s)
             return 0;
         }
         s->stats.ciphertext_out += n;
-        bb_consume(&s->pending_out, n);
+        memtls__bytebuf_consume(&s->pending_out, n);
     }
     return 1;
 }
@@ -261,7 +195,7 @@ static void drain(memtls_session *s)
             }
             s->stats.ciphertext_out += off;
         }
-        if (off < n && bb_append(&s->pending_out, buf + off, n - off) != 0) {
+        if (off < n && memtls__bytebuf_append(&s->pending_out, buf + off, n - off) != 0) {
             /* Cannot hold the bytes: the stream is broken; say so. */
             fail(s, MEMTLS_STATE_ERROR, MEMTLS_REASON_PROTOCOL_ERROR,
                  "out of memory holding outbound ciphertext");
@@ -355,7 +289,7 @@ static void do_reads(memtls_session *s)
             if (room == 0) {
                 break; /* the application must read first */
             }
-            if (bb_reserve(&s->plain_in, room) != 0) {
+            if (memtls__bytebuf_reserve(&s->plain_in, room) != 0) {
                 fail(s, MEMTLS_STATE_ERROR, MEMTLS_REASON_PROTOCOL_ERROR, "out of memory");
                 break;
             }
@@ -419,8 +353,8 @@ static size_t encrypt_from(memtls_session *s, const uint8_t *data, size_t len)
 static void do_writes(memtls_session *s)
 {
     if (s->plain_out.len > 0 && !s->write_closed) {
-        size_t n = encrypt_from(s, bb_head(&s->plain_out), s->plain_out.len);
-        bb_consume(&s->plain_out, n);
+        size_t n = encrypt_from(s, memtls__bytebuf_head(&s->plain_out), s->plain_out.len);
+        memtls__bytebuf_consume(&s->plain_out, n);
     }
     if (s->want_writable && s->plain_out.len <= s->lim.plaintext_out / 2 &&
         (s->state == MEMTLS_STATE_READY || s->state == MEMTLS_STATE_HANDSHAKE) &&
@@ -540,9 +474,9 @@ void memtls_session_free(memtls_session *s)
         return;
     }
     memtls_ctx_free(s->ctx);
-    bb_free(&s->pending_out);
-    bb_free(&s->plain_in);
-    bb_free(&s->plain_out);
+    memtls__bytebuf_free(&s->pending_out);
+    memtls__bytebuf_free(&s->plain_in);
+    memtls__bytebuf_free(&s->plain_out);
     free(s);
 }
 
@@ -646,8 +580,8 @@ int memtls_session_read(memtls_session *s, void *buf, size_t len, size_t *readby
         return empty_read_status(s);
     }
     size_t n = len < s->plain_in.len ? len : s->plain_in.len;
-    memcpy(buf, bb_head(&s->plain_in), n);
-    bb_consume(&s->plain_in, n);
+    memcpy(buf, memtls__bytebuf_head(&s->plain_in), n);
+    memtls__bytebuf_consume(&s->plain_in, n);
     *readbytes = n;
     pump(s); /* room again: decrypt what is waiting */
     return 0;
@@ -663,8 +597,8 @@ int memtls_session_read_exact(memtls_session *s, void *buf, size_t len)
         int rc = empty_read_status(s);
         return rc == SSL_ERROR_WANT_READ || s->plain_in.len == 0 ? rc : MEMTLS_ERR_CLOSED;
     }
-    memcpy(buf, bb_head(&s->plain_in), len);
-    bb_consume(&s->plain_in, len);
+    memcpy(buf, memtls__bytebuf_head(&s->plain_in), len);
+    memtls__bytebuf_consume(&s->plain_in, len);
     pump(s);
     return 0;
 }
@@ -699,7 +633,7 @@ int memtls_session_write(memtls_session *s, const void *data, size_t len, size_t
     size_t room =
         s->lim.plaintext_out > s->plain_out.len ? s->lim.plaintext_out - s->plain_out.len : 0;
     size_t queue = len - taken < room ? len - taken : room;
-    if (bb_append(&s->plain_out, (const uint8_t *)data + taken, queue) != 0) {
+    if (memtls__bytebuf_append(&s->plain_out, (const uint8_t *)data + taken, queue) != 0) {
         queue = 0;
     }
     taken += queue;

@@ -6,15 +6,10 @@
 #ifndef MEMTLS_RUNTIME_WORKER_H
 #define MEMTLS_RUNTIME_WORKER_H
 
+#include "bytebuf.h"
 #include "runtime.h"
 
 /* A growable byte buffer for the rare case where bytes must wait. */
-typedef struct rt_buf {
-    uint8_t *data;
-    size_t start;
-    size_t len;
-    size_t cap;
-} rt_buf;
 
 enum { BK_NONE = 0, BK_WANT, BK_CONNECTING, BK_OPEN, BK_FAILED };
 
@@ -36,10 +31,10 @@ struct memtls_server_conn {
     size_t bk_inflight;  /* W_BK_DATA likewise */
     uint64_t bytes_in;   /* H_DATA bytes received */
 
-    rt_buf in_hold;  /* client bytes the session refused (input paused) */
-    rt_buf bk_hold;  /* backend plaintext the session could not queue */
-    rt_buf app_hold; /* plaintext the application did not consume */
-    int eof_pending; /* H_EOF seen, to feed after in_hold */
+    memtls__bytebuf in_hold;  /* client bytes the session refused (input paused) */
+    memtls__bytebuf bk_hold;  /* backend plaintext the session could not queue */
+    memtls__bytebuf app_hold; /* plaintext the application did not consume */
+    int eof_pending;          /* H_EOF seen, to feed after in_hold */
     int eof_fed;
     int bk_eof_pending;
     int bk_eof_fed;

@@ -60,54 +60,6 @@
 
 #define HOLD_LIMIT_MIN (1u << 20)
 
-/* --- byte buffers ------------------------------------------------------------ */
-
-static int buf_append(rt_buf *b, const void *data, size_t len)
-{
-    if (len == 0) {
-        return 0;
-    }
-    if (b->start > 0 && b->start + b->len + len > b->cap) {
-        memmove(b->data, b->data + b->start, b->len);
-        b->start = 0;
-    }
-    if (b->len + len > b->cap) {
-        size_t cap = b->cap ? b->cap : 4096;
-        while (cap < b->len + len) {
-            cap *= 2;
-        }
-        uint8_t *p = realloc(b->data, cap);
-        if (p == NULL) {
-            return MEMTLS_ERR_NOMEM;
-        }
-        b->data = p;
-        b->cap = cap;
-    }
-    memcpy(b->data + b->start + b->len, data, len);
-    b->len += len;
-    return 0;
-}
-
-static void buf_consume(rt_buf *b, size_t n)
-{
-    b->start += n;
-    b->len -= n;
-    if (b->len == 0) {
-        b->start = 0;
-    }
-}
-
-static void buf_free(rt_buf *b)
-{
-    free(b->data);
-    memset(b, 0, sizeof *b);
-}
-
-static uint8_t *buf_head(const rt_buf *b)
-{
-    return b->data + b->start;
-}
-
 /* --- helpers ------------------------------------------------------------------ */
 
 /* For calls whose status is already reflected in the session state. */
@@ -305,8 +257,8 @@ static void app_input(rt_wconn *c)
         return;
     }
     if (c->app_hold.len > 0) {
-        size_t n = app_offer(c, buf_head(&c->app_hold), c->app_hold.len);
-        buf_consume(&c->app_hold, n);
+        size_t n = app_offer(c, memtls__bytebuf_head(&c->app_hold), c->app_hold.len);
+        memtls__bytebuf_consume(&c->app_hold, n);
         if (c->app_hold.len > 0) {
             return;
         }
@@ -319,7 +271,7 @@ static void app_input(rt_wconn *c)
         }
         size_t n = app_offer(c, w->scratch, got);
         if (n < got) {
-            if (buf_append(&c->app_hold, w->scratch + n, got - n) != 0) {
+            if (memtls__bytebuf_append(&c->app_hold, w->scratch + n, got - n) != 0) {
                 set_reason(c, 1, "out of memory", NULL);
                 c->finishing = 1;
                 c->abort = 1;
@@ -372,9 +324,9 @@ static size_t hold_limit(const rt_wconn *c)
     return cap > HOLD_LIMIT_MIN ? cap : HOLD_LIMIT_MIN;
 }
 
-static void hold_or_fail(rt_wconn *c, rt_buf *b, const uint8_t *data, size_t len)
+static void hold_or_fail(rt_wconn *c, memtls__bytebuf *b, const uint8_t *data, size_t len)
 {
-    if (b->len + len > hold_limit(c) || buf_append(b, data, len) != 0) {
+    if (b->len + len > hold_limit(c) || memtls__bytebuf_append(b, data, len) != 0) {
         set_reason(c, 1, "input overflow", NULL);
         c->finishing = 1;
         c->abort = 1;
@@ -384,11 +336,11 @@ static void hold_or_fail(rt_wconn *c, rt_buf *b, const uint8_t *data, size_t len
 static void feed_input(rt_wconn *c)
 {
     while (c->in_hold.len > 0) {
-        int rc = memtls_session_recv(c->s, buf_head(&c->in_hold), c->in_hold.len);
+        int rc = memtls_session_recv(c->s, memtls__bytebuf_head(&c->in_hold), c->in_hold.len);
         if (rc == MEMTLS_ERR_WOULD_BLOCK) {
             break;
         }
-        buf_consume(&c->in_hold, c->in_hold.len);
+        memtls__bytebuf_consume(&c->in_hold, c->in_hold.len);
         c->dirty = 1;
     }
     if (c->in_hold.len == 0 && c->eof_pending && !c->eof_fed) {
@@ -403,14 +355,14 @@ static void feed_backend(rt_wconn *c)
 {
     while (c->bk_hold.len > 0) {
         size_t n = 0;
-        int rc = memtls_session_write(c->s, buf_head(&c->bk_hold), c->bk_hold.len, &n);
+        int rc = memtls_session_write(c->s, memtls__bytebuf_head(&c->bk_hold), c->bk_hold.len, &n);
         if (rc == MEMTLS_ERR_WOULD_BLOCK) {
             break;
         }
         if (rc != 0) {
             n = c->bk_hold.len; /* the session is closing: drop */
         }
-        buf_consume(&c->bk_hold, n);
+        memtls__bytebuf_consume(&c->bk_hold, n);
         c->dirty = 1;
     }
     c->want_pause[RT_SIDE_BACKEND] = c->bk_hold.len > 0;
@@ -579,9 +531,9 @@ static void release(rt_wconn *c)
     memtls__wconn_unlink(c);
     memtls_session_free(c->s);
     c->s = NULL;
-    buf_free(&c->in_hold);
-    buf_free(&c->bk_hold);
-    buf_free(&c->app_hold);
+    memtls__bytebuf_free(&c->in_hold);
+    memtls__bytebuf_free(&c->bk_hold);
+    memtls__bytebuf_free(&c->app_hold);
     uv_close((uv_handle_t *)&c->timer, on_timer_closed);
 }
 
