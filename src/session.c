@@ -58,6 +58,7 @@ struct memtls_session {
     int in_pump;
     int pump_again;
     int want_writable;
+    int in_write; /* inside memtls_session_write: on_writable held back */
     int input_paused;
 
     memtls__bytebuf pending_out; /* ciphertext refused by the transport */
@@ -356,7 +357,7 @@ static void do_writes(memtls_session *s)
         size_t n = encrypt_from(s, memtls__bytebuf_head(&s->plain_out), s->plain_out.len);
         memtls__bytebuf_consume(&s->plain_out, n);
     }
-    if (s->want_writable && s->plain_out.len <= s->lim.plaintext_out / 2 &&
+    if (s->want_writable && !s->in_write && s->plain_out.len <= s->lim.plaintext_out / 2 &&
         (s->state == MEMTLS_STATE_READY || s->state == MEMTLS_STATE_HANDSHAKE) &&
         !s->close_requested && !s->shutdown_write) {
         s->want_writable = 0;
@@ -624,23 +625,40 @@ int memtls_session_write(memtls_session *s, const void *data, size_t len, size_t
     if (len == 0) {
         return 0;
     }
+    /*
+     * on_writable must never fire inside the call that is about to say
+     * WOULD_BLOCK: the caller would see "writable" first and "blocked"
+     * second, and wait forever. So while this call runs it is held back;
+     * instead, whenever pumping makes room, the loop takes more. When the
+     * call returns with less than len taken, the queue is really full and
+     * on_writable will come from a later call.
+     */
     size_t taken = 0;
-    /* Fast path: nothing queued, so encrypting straight from the caller's
-     * buffer keeps the order and saves a copy. */
-    if (s->state == MEMTLS_STATE_READY && s->plain_out.len == 0) {
-        taken = encrypt_from(s, data, len);
+    int held = s->in_write;
+    s->in_write = 1;
+    for (;;) {
+        /* Fast path: nothing queued, so encrypting straight from the
+         * caller's buffer keeps the order and saves a copy. */
+        if (s->state == MEMTLS_STATE_READY && s->plain_out.len == 0) {
+            taken += encrypt_from(s, (const uint8_t *)data + taken, len - taken);
+        }
+        size_t room =
+            s->lim.plaintext_out > s->plain_out.len ? s->lim.plaintext_out - s->plain_out.len : 0;
+        size_t queue = len - taken < room ? len - taken : room;
+        if (memtls__bytebuf_append(&s->plain_out, (const uint8_t *)data + taken, queue) == 0) {
+            taken += queue;
+        }
+        size_t before = s->plain_out.len;
+        pump(s);
+        if (taken == len || s->plain_out.len >= before ||
+            (s->state != MEMTLS_STATE_READY && s->state != MEMTLS_STATE_HANDSHAKE)) {
+            break; /* all taken, or no room was made */
+        }
     }
-    size_t room =
-        s->lim.plaintext_out > s->plain_out.len ? s->lim.plaintext_out - s->plain_out.len : 0;
-    size_t queue = len - taken < room ? len - taken : room;
-    if (memtls__bytebuf_append(&s->plain_out, (const uint8_t *)data + taken, queue) != 0) {
-        queue = 0;
-    }
-    taken += queue;
+    s->in_write = held;
     if (taken < len) {
         s->want_writable = 1;
     }
-    pump(s);
     if (taken == 0) {
         return MEMTLS_ERR_WOULD_BLOCK;
     }

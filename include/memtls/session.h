@@ -118,7 +118,9 @@ typedef struct memtls_session_cbs {
     /* Pull mode (on_data NULL): plaintext is waiting to be read. */
     void (*on_readable)(void *arg);
     /* memtls_session_write said WOULD_BLOCK (or accepted less than given)
-     * and there is room again. */
+     * and there is room again. Never called from inside
+     * memtls_session_write itself: a write that makes room while it runs
+     * takes it, so a caller may safely mark itself blocked after the call. */
     void (*on_writable)(void *arg);
     /*
      * Inbound ciphertext buffered in the session crossed its limit

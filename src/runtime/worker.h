@@ -51,6 +51,8 @@ struct memtls_server_conn {
     int cl_half;         /* backend finished first: 1 shutdown_write asked,
                             2 W_SHUTDOWN sent (client socket half-closed) */
     int writable;
+    int stopping;    /* server stop: no more reading, answer what came in */
+    int stop_closed; /* ...all of it answered, close requested */
     int dirty;
     int finishing;
     int abort;

@@ -348,7 +348,8 @@ static void feed_input(rt_wconn *c)
         status_seen(memtls_session_recv_eof(c->s));
         c->dirty = 1;
     }
-    c->want_pause[RT_SIDE_CLIENT] = c->in_hold.len > 0 || memtls_session_input_paused(c->s);
+    c->want_pause[RT_SIDE_CLIENT] =
+        c->stopping || c->in_hold.len > 0 || memtls_session_input_paused(c->s);
 }
 
 static void feed_backend(rt_wconn *c)
@@ -565,6 +566,8 @@ static int session_terminal(const rt_wconn *c)
     return st == MEMTLS_STATE_CLOSED || st == MEMTLS_STATE_ERROR || st == MEMTLS_STATE_AUTHFAIL;
 }
 
+static void stop_when_drained(rt_wconn *c);
+
 void memtls__wconn_progress(rt_wconn *c)
 {
     memtls_server *srv = srv_of(c);
@@ -586,6 +589,7 @@ void memtls__wconn_progress(rt_wconn *c)
                 }
             }
             client_done(c);
+            stop_when_drained(c);
             status_seen(memtls_session_flush(c->s));
             client_half_close(c);
             if (session_terminal(c)) {
@@ -808,11 +812,29 @@ void memtls__wconn_on_message(rt_wconn *c, const memtls_ring_msg *m)
     memtls__wconn_progress(c);
 }
 
+/*
+ * Stopping: read no more from the client, but answer everything already
+ * received (held, buffered in the session, held by the application) before
+ * close_notify, so a stop loses no byte the server took in. A client that
+ * does not read its answers is cut off when the grace period ends.
+ */
 void memtls__wconn_stop(rt_wconn *c)
 {
     set_reason(c, 0, "server stopping", NULL);
-    close_session(c);
+    c->stopping = 1;
+    c->want_pause[RT_SIDE_CLIENT] = 1;
+    c->dirty = 1;
     memtls__wconn_progress(c);
+}
+
+/* Close a stopping connection once its received input is all answered. */
+static void stop_when_drained(rt_wconn *c)
+{
+    if (c->stopping && !c->stop_closed && c->in_hold.len == 0 && c->app_hold.len == 0 &&
+        memtls_session_readable(c->s) == 0) {
+        c->stop_closed = 1;
+        close_session(c);
+    }
 }
 
 void memtls__wconn_discard(rt_wconn *c)
