@@ -2,7 +2,8 @@
  * cmd_serve.c - `memtls serve`: the TLS terminator. Parses the options
  * into memtls_server_opts (server.h), starts the runtime, and then waits
  * for signals in the main thread with sigwait(): SIGINT/SIGTERM stop the
- * server gracefully, SIGHUP reloads the certificate. The signals are
+ * server gracefully, SIGHUP reloads the certificate, SIGUSR1 logs a
+ * status line. The signals are
  * blocked before any runtime thread exists, so they inherit the mask and
  * only the main thread ever sees them.
  */
@@ -91,7 +92,8 @@ static void serve_usage(FILE *out)
             "  -h, --help           this help\n"
             "\n"
             "Signals: SIGINT/SIGTERM stop gracefully and exit 0; SIGHUP reloads --cert,\n"
-            "--key and --ca for new handshakes (live connections are kept).\n");
+            "--key and --ca for new handshakes (live connections are kept); SIGUSR1\n"
+            "logs a status line (connections, bytes, ring high-water marks and refusals).\n");
 }
 
 /* "ADDR:PORT[,plaintext]" into listener number opts->listener_count. */
@@ -436,19 +438,25 @@ static void reload(const serve_opts *o, memtls_server *srv)
              o->cert != NULL ? o->cert : "--ca", fp[0] ? fp : "-");
 }
 
-static void log_stats(const memtls_server *srv)
+/* One status line: connections, bytes, and the rings' occupancy
+ * high-water marks and refusals (writes that found a ring full). */
+static void log_stats(const memtls_server *srv, const char *what)
 {
     memtls_server_stats st;
     if (memtls_server_get_stats(srv, &st) != 0) {
         return;
     }
     tool_log(TOOL_LOG_INFO,
-             "stopped: connections total=%llu refused=%llu failed=%llu bytes_in=%llu "
-             "bytes_out=%llu backend_in=%llu backend_out=%llu",
-             (unsigned long long)st.conns_total, (unsigned long long)st.conns_refused,
-             (unsigned long long)st.conns_failed, (unsigned long long)st.bytes_in,
-             (unsigned long long)st.bytes_out, (unsigned long long)st.backend_in,
-             (unsigned long long)st.backend_out);
+             "%s: connections open=%llu total=%llu refused=%llu failed=%llu bytes_in=%llu "
+             "bytes_out=%llu backend_in=%llu backend_out=%llu workers=%u ring=%zu "
+             "to_worker_high_water=%zu to_worker_refusals=%llu to_host_high_water=%zu "
+             "to_host_refusals=%llu",
+             what, (unsigned long long)st.conns_open, (unsigned long long)st.conns_total,
+             (unsigned long long)st.conns_refused, (unsigned long long)st.conns_failed,
+             (unsigned long long)st.bytes_in, (unsigned long long)st.bytes_out,
+             (unsigned long long)st.backend_in, (unsigned long long)st.backend_out, st.workers,
+             st.ring_capacity, st.to_worker_high_water, (unsigned long long)st.to_worker_refusals,
+             st.to_host_high_water, (unsigned long long)st.to_host_refusals);
 }
 
 /* Wait for signals until SIGINT or SIGTERM. Returns the stopping signal. */
@@ -463,6 +471,10 @@ static int wait_signals(const serve_opts *o, memtls_server *srv, const sigset_t 
         }
         if (sig == SIGHUP) {
             reload(o, srv);
+            continue;
+        }
+        if (sig == SIGUSR1) {
+            log_stats(srv, "status");
             continue;
         }
         return sig;
@@ -484,6 +496,7 @@ static int serve(serve_opts *o)
     sigaddset(&set, SIGINT);
     sigaddset(&set, SIGTERM);
     sigaddset(&set, SIGHUP);
+    sigaddset(&set, SIGUSR1);
     if (pthread_sigmask(SIG_BLOCK, &set, NULL) != 0) {
         tool_error("cannot block signals");
         return TOOL_EXIT_FAIL;
@@ -537,7 +550,7 @@ static int serve(serve_opts *o)
     tool_log(TOOL_LOG_INFO, "%s: stopping (grace %lu ms)", sig == SIGINT ? "SIGINT" : "SIGTERM",
              o->grace_ms);
     (void)memtls_server_stop(srv, (unsigned)o->grace_ms);
-    log_stats(srv);
+    log_stats(srv, "stopped");
     rc = TOOL_EXIT_OK;
 out:
     memtls_server_free(srv);

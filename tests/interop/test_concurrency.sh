@@ -18,6 +18,11 @@ wait_for "$WORK/srv.err" 'conn=200 ' 20 || fail "fewer than 200 log lines"
 timeout 120 python3 "$HERE/peers.py" slow-reader "$SERVE_PORT" --ca "$PKI/ca.pem" 30 \
   --max-seconds 20 >"$WORK/slow.log" 2>&1 || fail "slow reader (echo): $(cat "$WORK/slow.log")"
 ok "echo: $(tr '\n' ' ' <"$WORK/slow.log")"
+# The status line (SIGUSR1) shows the connections and the rings' counters.
+kill -USR1 "$SERVE_PID"
+wait_for "$WORK/srv.err" 'status: connections open=[0-9]* total=2[3-9][0-9] .*to_worker_high_water=[1-9][0-9]* to_worker_refusals=[0-9]* to_host_high_water=[1-9][0-9]* to_host_refusals=[0-9]*' 10 ||
+  fail "no SIGUSR1 status line with ring counters: $(grep status: "$WORK/srv.err")"
+ok "$(grep -o 'status: .*' "$WORK/srv.err" | head -1)"
 stop_serve "$SERVE_PID"
 
 # Through the proxy, with a backend that echoes.
