@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include <memtls/pki.h>
 #include <memtls/server.h>
@@ -481,6 +482,34 @@ static int wait_signals(const serve_opts *o, memtls_server *srv, const sigset_t 
     }
 }
 
+/*
+ * Each connection needs one descriptor (two in proxy mode). Raise the soft
+ * limit towards the hard one so --max-conns is reachable, and say so when
+ * it is not: running out of descriptors makes accept() fail instead of
+ * refusing cleanly at the cap.
+ */
+static void fit_fd_limit(const serve_opts *o)
+{
+    struct rlimit rl;
+    unsigned long conns = o->max_conns ? o->max_conns : 10000;
+    rlim_t need = (rlim_t)conns * (o->proxy ? 2 : 1) + 64;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= need) {
+        return;
+    }
+    rlim_t want = rl.rlim_max == RLIM_INFINITY || rl.rlim_max >= need ? need : rl.rlim_max;
+    if (want > rl.rlim_cur) {
+        rl.rlim_cur = want;
+        (void)setrlimit(RLIMIT_NOFILE, &rl);
+        (void)getrlimit(RLIMIT_NOFILE, &rl);
+    }
+    if (rl.rlim_cur < need) {
+        tool_log(TOOL_LOG_WARN,
+                 "file descriptor limit %llu is below what --max-conns %lu needs (%llu); "
+                 "raise it (ulimit -n) or lower --max-conns",
+                 (unsigned long long)rl.rlim_cur, conns, (unsigned long long)need);
+    }
+}
+
 static int serve(serve_opts *o)
 {
     memtls_config *cfg = NULL;
@@ -502,6 +531,7 @@ static int serve(serve_opts *o)
         return TOOL_EXIT_FAIL;
     }
     signal(SIGPIPE, SIG_IGN);
+    fit_fd_limit(o);
 
     if (needs_tls(o)) {
         if (o->cert == NULL && make_ephemeral(o) != 0) {
