@@ -6,7 +6,7 @@ set -euo pipefail
 packages=(
   build-essential cmake ninja-build pkg-config clang clang-format
   libssl-dev libuv1-dev libcmocka-dev
-  openssl gnutls-bin curl python3 valgrind
+  openssl gnutls-bin curl python3 valgrind testssl.sh
 )
 if [ "${1:-}" = "--runtime-only" ]; then
   packages=(build-essential cmake ninja-build pkg-config libssl-dev libuv1-dev libcmocka-dev openssl)

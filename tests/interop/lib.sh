@@ -80,7 +80,7 @@ need() {
   local p
   for p in "$@"; do
     command -v "$p" >/dev/null 2>&1 ||
-      fail "required peer '$p' is not installed (run scripts/deps.sh: openssl, gnutls-bin, curl, python3)"
+      fail "required peer '$p' is not installed (run scripts/deps.sh: openssl, gnutls-bin, curl, python3, testssl.sh)"
   done
 }
 need python3 timeout
