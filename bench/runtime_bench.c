@@ -238,6 +238,20 @@ static void client_close(SSL *ssl)
     close(fd);
 }
 
+static void stream_error(const char *what, int status, size_t sent, size_t got)
+{
+    char reason[256] = "";
+    unsigned long e = ERR_peek_error();
+    if (e != 0) {
+        ERR_error_string_n(e, reason, sizeof reason);
+    }
+    fprintf(
+        stderr,
+        "runtime_bench: echo stream: %s (status %d, errno %d %s) after %zu sent, %zu received\n",
+        what, status, errno, reason, sent, got);
+    ERR_clear_error();
+}
+
 /* Full duplex over a non-blocking socket: send `total` bytes, read them
  * back (the content is checked by length only: echo correctness has its
  * tests). */
@@ -260,6 +274,7 @@ static int echo_stream(SSL *ssl, size_t total)
             } else {
                 int e = SSL_get_error(ssl, 0);
                 if (e != SSL_ERROR_WANT_WRITE && e != SSL_ERROR_WANT_READ) {
+                    stream_error("write", e, sent, got);
                     return -1;
                 }
                 ev |= POLLOUT;
@@ -272,12 +287,14 @@ static int echo_stream(SSL *ssl, size_t total)
         } else {
             int e = SSL_get_error(ssl, 0);
             if (e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE) {
+                stream_error("read", e, sent, got);
                 return -1;
             }
         }
         if (!progress) {
             struct pollfd p = {fd, ev, 0};
             if (poll(&p, 1, IO_TIMEOUT_S * 1000) <= 0) {
+                stream_error("poll timeout", 0, sent, got);
                 return -1;
             }
         }

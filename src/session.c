@@ -256,13 +256,22 @@ static void do_handshake(memtls_session *s)
         return;
     }
     char text[MEMTLS__ERROR_MAX];
-    memtls_status_text(s->ctx, rc, text, sizeof text);
+    int truncated = s->eof && (memtls_ctx_truncated(s->ctx) || rc == SSL_ERROR_SYSCALL);
+    if (truncated && s->stats.ciphertext_in == 0) {
+        /* A port probe or health check: connected, sent nothing, left. */
+        memtls__strlcpy(text, "transport closed (eof) before the peer sent anything", sizeof text);
+    } else if (truncated) {
+        snprintf(text, sizeof text, "transport closed during the handshake (%s)",
+                 memtls_ctx_error(s->ctx));
+    } else {
+        memtls_status_text(s->ctx, rc, text, sizeof text);
+    }
     if (s->cbs.on_handshake_error != NULL) {
         s->cbs.on_handshake_error(s->cbs.arg, text);
     }
     if (rc == MEMTLS_ERR_X509_VERIFY) {
         fail(s, MEMTLS_STATE_AUTHFAIL, MEMTLS_REASON_AUTH_FAILED, memtls_verify_error(s->ctx));
-    } else if (s->eof && (memtls_ctx_truncated(s->ctx) || rc == SSL_ERROR_SYSCALL)) {
+    } else if (truncated) {
         fail(s, MEMTLS_STATE_ERROR, MEMTLS_REASON_TRUNCATED, text);
     } else {
         fail_ctx(s, rc);

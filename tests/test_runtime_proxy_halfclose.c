@@ -10,6 +10,9 @@
  *   makes the server send close_notify and FIN to the client, while the
  *   client's later bytes still reach the backend until the client closes.
  *
+ *   server stop: a proxied connection is not cut at the stop; it finishes
+ *   (both sides close) within the grace period.
+ *
  * Backpressure runs too: small rings and write windows, answers of a few
  * MiB.
  */
@@ -25,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "runtime_client.h"
@@ -288,6 +292,82 @@ static void test_backend_first_plaintext(void **state)
     backend_first(state, 1);
 }
 
+static uint64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+typedef struct stopper {
+    memtls_server *srv;
+    pthread_t thread;
+} stopper;
+
+static void *stop_main(void *arg)
+{
+    stopper *st = arg;
+    memtls_server_stop(st->srv, 20000);
+    return NULL;
+}
+
+/* Test: the server stops while a proxied request is in flight (a backend
+ * that answers only after EOF): the connection is not cut. The client
+ * finishes its request and half-closes after the stop began (the listener
+ * refuses new connections), the backend gets all of it and answers, the
+ * client gets the whole answer and a clean close, and the stop returns
+ * without waiting for the grace period. */
+static void test_stop_during_request(void **state)
+{
+    fixture *f = *state;
+    backend be;
+    backend_start(&be, BE_READ_THEN_ANSWER, 31, 32);
+    server_start(f, 0, be.port);
+
+    rc_conn c;
+    assert_int_equal(rc_connect(&c, f->port, 1, &f->pki, 0, 10000), 0);
+    uint8_t *req = malloc(REQUEST_BYTES);
+    assert_non_null(req);
+    for (size_t i = 0; i < REQUEST_BYTES; i++) {
+        req[i] = rc_byte(31, i);
+    }
+    assert_int_equal(rc_write_all(&c, req, REQUEST_BYTES / 2, 20000), 0);
+    /* Stop (it blocks until the connection is done: another thread), and
+     * wait until it took effect: the listener is closed. */
+    stopper st = {.srv = f->srv};
+    uint64_t t0 = now_ms();
+    assert_int_equal(pthread_create(&st.thread, NULL, stop_main, &st), 0);
+    int refused = 0;
+    for (int i = 0; i < 10000 && !refused; i++) {
+        int fd = rc_tcp_connect(f->port);
+        refused = fd < 0;
+        if (fd >= 0) {
+            close(fd);
+        }
+    }
+    assert_true(refused);
+    /* The rest of the request still goes through, then our close. */
+    assert_int_equal(
+        rc_write_all(&c, req + REQUEST_BYTES / 2, REQUEST_BYTES - REQUEST_BYTES / 2, 20000), 0);
+    free(req);
+    assert_int_equal(rc_shutdown_write(&c, 10000), 0);
+    assert_int_equal(rc_read_expect(&c, 32, ANSWER_BYTES, 30000), 0);
+    assert_int_equal(rc_expect_close(&c, 10000), 0);
+    rc_free(&c);
+    pthread_join(st.thread, NULL);
+    assert_true(now_ms() - t0 < 15000); /* well within the 20 s grace */
+
+    backend_join(&be);
+    assert_int_equal(be.got, REQUEST_BYTES);
+    assert_true(be.got_ok);
+    assert_true(be.wrote_ok);
+    rc_log_dump(&f->log);
+    /* The probes that found the listener still open are logged too (as
+     * failures): the proxied connection is the one clean record. */
+    assert_int_equal(f->log.clean, 1);
+    assert_true(rc_log_has(&f->log, "peer closed"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -295,6 +375,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_client_first_plaintext, setup, teardown),
         cmocka_unit_test_setup_teardown(test_backend_first_tls, setup, teardown),
         cmocka_unit_test_setup_teardown(test_backend_first_plaintext, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_stop_during_request, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -260,9 +260,11 @@ MEMTLS_API int memtls_server_start(memtls_server *srv) MEMTLS_WUR;
 MEMTLS_API uint16_t memtls_server_bound_port(const memtls_server *srv, size_t index);
 
 /*
- * Stop: close the listeners, ask every connection to finish (TLS
- * connections get close_notify after their queued data), wait up to
- * `grace_ms` for them, then close the rest, and join all threads. Returns
+ * Stop: close the listeners; echo and custom connections stop reading,
+ * answer what they already received and close (close_notify after their
+ * queued data); proxy connections run on until both sides close (a proxy
+ * cannot tell where a request ends). Wait up to `grace_ms` for all of
+ * them, then close the rest, and join all threads. Returns
  * when the threads have exited. Safe from any thread and more than once
  * (later calls wait for the first to finish); a no-op on a server that was
  * never started. Returns 0, or MEMTLS_ERR_INVALID for NULL.

@@ -813,13 +813,20 @@ void memtls__wconn_on_message(rt_wconn *c, const memtls_ring_msg *m)
 }
 
 /*
- * Stopping: read no more from the client, but answer everything already
- * received (held, buffered in the session, held by the application) before
- * close_notify, so a stop loses no byte the server took in. A client that
- * does not read its answers is cut off when the grace period ends.
+ * Stopping (echo, custom): read no more from the client, but answer
+ * everything already received (held, buffered in the session, held by the
+ * application) before close_notify, so a stop loses no byte the server
+ * took in. Proxy connections run on until they end. Whatever is still open
+ * when the grace period ends is cut (memtls__wconn_discard).
  */
 void memtls__wconn_stop(rt_wconn *c)
 {
+    if (srv_of(c)->app == MEMTLS_APP_PROXY && c->opened) {
+        /* A proxy cannot tell where a request ends: cutting the client's
+         * input here would hand the backend half a request. The connection
+         * runs on until either side closes, or the grace period ends. */
+        return;
+    }
     set_reason(c, 0, "server stopping", NULL);
     c->stopping = 1;
     c->want_pause[RT_SIDE_CLIENT] = 1;
@@ -839,7 +846,9 @@ static void stop_when_drained(rt_wconn *c)
 
 void memtls__wconn_discard(rt_wconn *c)
 {
-    set_reason(c, 1, "server stopped (grace period over)", NULL);
+    /* A cut connection is a failure, whatever was recorded before. */
+    snprintf(c->reason, sizeof c->reason, "server stopped (grace period over)");
+    c->failed = 1;
     release(c);
 }
 
