@@ -17,6 +17,8 @@
 #include <memtls/config.h>
 #include <memtls/context.h>
 #include <memtls/pki.h>
+
+#include "bench_tls.h"
 #include <memtls/session.h>
 
 #define CHUNK 16384
@@ -264,25 +266,9 @@ int main(int argc, char **argv)
     if (handshakes <= 0 || total == 0) {
         die("usage: context_bench [handshakes [megabytes]]");
     }
-    const char *sans[] = {"localhost"};
-    memtls_cert_spec spec = {.key_type = MEMTLS_KEY_EC_P256,
-                             .usage = MEMTLS_CERT_SERVER,
-                             .common_name = "localhost",
-                             .sans = sans,
-                             .san_count = 1};
-    memtls_pem pem = {0};
-    char err[256];
-    if (memtls_pki_make(&spec, NULL, &pem, err, sizeof err) != 0) {
-        die(err);
-    }
-    memtls_config *scfg = memtls_config_new(MEMTLS_ROLE_SERVER);
-    memtls_config *ccfg = memtls_config_new(MEMTLS_ROLE_CLIENT);
-    if (scfg == NULL || ccfg == NULL ||
-        memtls_config_load_cert_pem(scfg, pem.cert, pem.cert_len, pem.key, pem.key_len) != 0 ||
-        memtls_config_load_ca_pem(ccfg, pem.cert, pem.cert_len) != 0 ||
-        memtls_config_set_min_version(ccfg, MEMTLS_TLS1_3) != 0) {
-        die("configuration failed");
-    }
+    memtls_config *scfg = NULL;
+    memtls_config *ccfg = NULL;
+    bench_tls_configs("context_bench", "localhost", &scfg, &ccfg);
     /* Raw OpenSSL uses the very same SSL_CTXs. Tickets off on both paths so
      * each handshake is a full one. */
     SSL_CTX *sctx = memtls_config_ssl_ctx(scfg);
@@ -316,6 +302,5 @@ int main(int argc, char **argv)
 
     memtls_config_free(scfg);
     memtls_config_free(ccfg);
-    memtls_pem_free(&pem);
     return 0;
 }

@@ -43,6 +43,8 @@
 
 #include <memtls/config.h>
 #include <memtls/pki.h>
+
+#include "bench_tls.h"
 #include <memtls/server.h>
 
 #define CHUNK 16384
@@ -392,25 +394,9 @@ int main(int argc, char **argv)
     signal(SIGALRM, on_alarm);
     alarm(60);
 
-    const char *sans[] = {"IP:127.0.0.1"};
-    memtls_cert_spec spec = {.key_type = MEMTLS_KEY_EC_P256,
-                             .usage = MEMTLS_CERT_SERVER,
-                             .common_name = "localhost",
-                             .sans = sans,
-                             .san_count = 1};
-    memtls_pem pem = {0};
-    char err[256];
-    if (memtls_pki_make(&spec, NULL, &pem, err, sizeof err) != 0) {
-        die(err);
-    }
-    memtls_config *scfg = memtls_config_new(MEMTLS_ROLE_SERVER);
-    memtls_config *ccfg = memtls_config_new(MEMTLS_ROLE_CLIENT);
-    if (scfg == NULL || ccfg == NULL ||
-        memtls_config_load_cert_pem(scfg, pem.cert, pem.cert_len, pem.key, pem.key_len) != 0 ||
-        memtls_config_load_ca_pem(ccfg, pem.cert, pem.cert_len) != 0 ||
-        memtls_config_set_min_version(ccfg, MEMTLS_TLS1_3) != 0) {
-        die("configuration failed");
-    }
+    memtls_config *scfg = NULL;
+    memtls_config *ccfg = NULL;
+    bench_tls_configs("runtime_bench", "IP:127.0.0.1", &scfg, &ccfg);
     /* The baseline serves with the runtime's own SSL_CTX; the clients use
      * the client configuration's SSL_CTX, without a session cache, so every
      * handshake is a full one. */
@@ -427,6 +413,7 @@ int main(int argc, char **argv)
     o.tls = scfg;
     o.app = MEMTLS_APP_ECHO;
     o.workers = (unsigned)workers;
+    char err[256];
     memtls_server *srv = memtls_server_new(&o, err, sizeof err);
     if (srv == NULL || memtls_server_start(srv) != 0) {
         die(srv == NULL ? err : "cannot start the server");
@@ -483,6 +470,5 @@ int main(int argc, char **argv)
     memtls_server_free(srv);
     memtls_config_free(scfg);
     memtls_config_free(ccfg);
-    memtls_pem_free(&pem);
     return 0;
 }
