@@ -74,6 +74,7 @@ void memtls__wconn_unlink(rt_wconn *c);
 
 /* worker_conn.c */
 void memtls__wconn_start(rt_worker *w, uint64_t id, const memtls_ring_msg *m);
+void memtls__wconn_app_close(rt_wconn *c);
 void memtls__wconn_on_message(rt_wconn *c, const memtls_ring_msg *m);
 /* Do everything that can be done now; may free c. */
 void memtls__wconn_progress(rt_wconn *c);
