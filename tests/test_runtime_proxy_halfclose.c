@@ -292,13 +292,6 @@ static void test_backend_first_plaintext(void **state)
     backend_first(state, 1);
 }
 
-static uint64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
 typedef struct stopper {
     memtls_server *srv;
     pthread_t thread;
@@ -335,7 +328,7 @@ static void test_stop_during_request(void **state)
     /* Stop (it blocks until the connection is done: another thread), and
      * wait until it took effect: the listener is closed. */
     stopper st = {.srv = f->srv};
-    uint64_t t0 = now_ms();
+    uint64_t t0 = rc_now_ms();
     assert_int_equal(pthread_create(&st.thread, NULL, stop_main, &st), 0);
     int refused = 0;
     for (int i = 0; i < 10000 && !refused; i++) {
@@ -355,7 +348,7 @@ static void test_stop_during_request(void **state)
     assert_int_equal(rc_expect_close(&c, 10000), 0);
     rc_free(&c);
     pthread_join(st.thread, NULL);
-    assert_true(now_ms() - t0 < 15000); /* well within the 20 s grace */
+    assert_true(rc_now_ms() - t0 < 15000); /* well within the 20 s grace */
 
     backend_join(&be);
     assert_int_equal(be.got, REQUEST_BYTES);

@@ -17,13 +17,6 @@
 
 #include "runtime_client.h"
 
-static uint64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
 /* Test: start, stop, stop again, free; and free without start. */
 static void test_start_stop_empty(void **state)
 {
@@ -97,7 +90,7 @@ static void test_stop_in_flight(void **state)
 
     stopper st = {srv, 700};
     pthread_t th;
-    uint64_t t0 = now_ms();
+    uint64_t t0 = rc_now_ms();
     assert_int_equal(pthread_create(&th, NULL, stop_main, &st), 0);
     /* Idle clients get the server's close_notify (they wait for it rather
      * than closing first, so the stop is what ends them). */
@@ -106,7 +99,7 @@ static void test_stop_in_flight(void **state)
         rc_free(&idle[i]);
     }
     pthread_join(th, NULL);
-    uint64_t took = now_ms() - t0;
+    uint64_t took = rc_now_ms() - t0;
     /* The grace period bounded the stop (generously, for sanitizers). */
     assert_true(took < 700 + 5000);
     rc_stream_free(&s);

@@ -26,6 +26,13 @@
 
 #define IO_CHUNK (16 * 1024)
 
+uint64_t rc_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
 uint8_t rc_byte(uint64_t seed, uint64_t i)
 {
     uint64_t x = (i + 1) * 0x9E3779B97F4A7C15ull ^ (seed * 0xC2B2AE3D27D4EB4Full);
@@ -39,13 +46,6 @@ static void fill(uint64_t seed, uint64_t off, uint8_t *p, size_t n)
     for (size_t k = 0; k < n; k++) {
         p[k] = rc_byte(seed, off + k);
     }
-}
-
-static uint64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
 /* --- PKI and options -------------------------------------------------------- */
@@ -196,13 +196,13 @@ void rc_opts_default(memtls_server_opts *o, memtls_listener_opts *l, int plainte
 
 int rc_wait_open(memtls_server *srv, uint64_t want, unsigned timeout_ms)
 {
-    uint64_t deadline = now_ms() + timeout_ms;
+    uint64_t deadline = rc_now_ms() + timeout_ms;
     memtls_server_stats st;
     for (;;) {
         if (memtls_server_get_stats(srv, &st) == 0 && st.conns_open == want) {
             return 0;
         }
-        if (now_ms() > deadline) {
+        if (rc_now_ms() > deadline) {
             print_error("rc_wait_open: %llu open, wanted %llu\n", (unsigned long long)st.conns_open,
                         (unsigned long long)want);
             return -1;
@@ -270,7 +270,7 @@ int rc_tcp_connect_host(const char *host, uint16_t port)
 
 static int wait_fd(int fd, short events, uint64_t deadline)
 {
-    uint64_t now = now_ms();
+    uint64_t now = rc_now_ms();
     if (now >= deadline) {
         return 0;
     }
@@ -326,7 +326,7 @@ static int connect_common(rc_conn *c, const char *host, uint16_t port, int tls,
     }
     c->ssl = SSL_new(c->ctx);
     SSL_set_fd(c->ssl, c->fd);
-    uint64_t deadline = now_ms() + timeout_ms;
+    uint64_t deadline = rc_now_ms() + timeout_ms;
     for (;;) {
         ERR_clear_error();
         int r = SSL_connect(c->ssl);
@@ -448,7 +448,7 @@ int rc_stream_send_until_stalled(rc_conn *c, rc_stream *s, unsigned stall_ms)
         if (r < 0) {
             return -1;
         }
-        if (r == 0 && wait_fd(c->fd, POLLOUT, now_ms() + stall_ms) <= 0) {
+        if (r == 0 && wait_fd(c->fd, POLLOUT, rc_now_ms() + stall_ms) <= 0) {
             return 0;
         }
     }
@@ -457,7 +457,7 @@ int rc_stream_send_until_stalled(rc_conn *c, rc_stream *s, unsigned stall_ms)
 
 int rc_stream_run(rc_conn *c, rc_stream *s, unsigned timeout_ms)
 {
-    uint64_t deadline = now_ms() + timeout_ms;
+    uint64_t deadline = rc_now_ms() + timeout_ms;
     while (s->got < s->total) {
         short ev = POLLIN;
         int wr = stream_write(c, s);
@@ -502,7 +502,7 @@ int rc_echo(rc_conn *c, uint64_t seed, size_t total, unsigned timeout_ms)
 int rc_read_expect(rc_conn *c, uint64_t seed, size_t total, unsigned timeout_ms)
 {
     uint8_t *in = malloc(IO_CHUNK);
-    uint64_t deadline = now_ms() + timeout_ms;
+    uint64_t deadline = rc_now_ms() + timeout_ms;
     size_t got = 0;
     int rc = -1;
     while (got < total) {
@@ -538,7 +538,7 @@ out:
 
 int rc_close(rc_conn *c, unsigned timeout_ms)
 {
-    uint64_t deadline = now_ms() + timeout_ms;
+    uint64_t deadline = rc_now_ms() + timeout_ms;
     if (c->ssl != NULL) {
         ERR_clear_error();
         int r = SSL_shutdown(c->ssl);
@@ -569,7 +569,7 @@ int rc_close(rc_conn *c, unsigned timeout_ms)
 
 int rc_write_all(rc_conn *c, const void *p, size_t n, unsigned timeout_ms)
 {
-    uint64_t deadline = now_ms() + timeout_ms;
+    uint64_t deadline = rc_now_ms() + timeout_ms;
     const uint8_t *b = p;
     size_t done = 0;
     while (done < n) {
@@ -597,7 +597,7 @@ int rc_shutdown_write(rc_conn *c, unsigned timeout_ms)
     if (c->ssl == NULL) {
         return shutdown(c->fd, SHUT_WR) == 0 ? 0 : -1;
     }
-    uint64_t deadline = now_ms() + timeout_ms;
+    uint64_t deadline = rc_now_ms() + timeout_ms;
     for (;;) {
         ERR_clear_error();
         int r = SSL_shutdown(c->ssl);
@@ -614,7 +614,7 @@ int rc_shutdown_write(rc_conn *c, unsigned timeout_ms)
 
 int rc_expect_close(rc_conn *c, unsigned timeout_ms)
 {
-    uint64_t deadline = now_ms() + timeout_ms;
+    uint64_t deadline = rc_now_ms() + timeout_ms;
     uint8_t buf[4096];
     for (;;) {
         long r = rc_io_read(c, buf, sizeof buf);
@@ -638,7 +638,7 @@ int rc_expect_close(rc_conn *c, unsigned timeout_ms)
 
 int rc_wait_failure(rc_conn *c, unsigned timeout_ms)
 {
-    uint64_t deadline = now_ms() + timeout_ms;
+    uint64_t deadline = rc_now_ms() + timeout_ms;
     uint8_t buf[4096];
     for (;;) {
         long r = rc_io_read(c, buf, sizeof buf);

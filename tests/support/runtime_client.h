@@ -165,6 +165,9 @@ int rc_wait_failure(rc_conn *c, unsigned timeout_ms);
 /* Free the connection (closes the socket). */
 void rc_free(rc_conn *c);
 
+/* Milliseconds of CLOCK_MONOTONIC (for bounds on how long things took). */
+uint64_t rc_now_ms(void);
+
 /* Byte `i` of the sequence for `seed`. */
 uint8_t rc_byte(uint64_t seed, uint64_t i);
 
