@@ -82,6 +82,13 @@ typedef enum memtls_server_app_kind {
     MEMTLS_APP_CUSTOM = 2
 } memtls_server_app_kind;
 
+/* Where the TLS workers run: see memtls_server_opts.worker_mode. */
+typedef enum memtls_worker_mode {
+    MEMTLS_WORKERS_AUTO = 0,
+    MEMTLS_WORKERS_THREADS = 1,
+    MEMTLS_WORKERS_INLINE = 2
+} memtls_worker_mode;
+
 typedef enum memtls_log_level {
     MEMTLS_LOG_ERROR = 0,
     MEMTLS_LOG_WARN = 1,
@@ -184,9 +191,33 @@ typedef struct memtls_server_opts {
     /* MEMTLS_APP_CUSTOM: the callbacks, copied. */
     memtls_server_app custom;
 
-    /* Worker threads; 0 means the number of online CPUs minus one, at
-     * least 1. At most 64. */
+    /*
+     * Threads. The server runs `io_threads` I/O threads (hosts), each with
+     * its own event loop and its own listening sockets (several hosts
+     * share each port with SO_REUSEPORT, so the kernel spreads the
+     * connections), and `workers` TLS workers; worker i belongs to host
+     * i % io_threads and serves only that host's connections, through its
+     * own pair of rings. With `worker_mode`:
+     *   MEMTLS_WORKERS_THREADS: every worker runs on a thread of its own;
+     *   MEMTLS_WORKERS_INLINE:  every worker runs in its host's thread,
+     *       pumped by the host's loop after each batch of socket events
+     *       (co-scheduling): the messages still cross the same rings and
+     *       the host code still never touches TLS state, but no message
+     *       needs a wake-up or a thread switch;
+     *   MEMTLS_WORKERS_AUTO (0, the default): threads when every thread
+     *       can have a CPU of its own (io_threads + workers <= the CPUs
+     *       this process may run on), inline otherwise.
+     * Defaults (0): io_threads = the usable CPUs (sched_getaffinity), or
+     * fewer when `workers` is smaller; workers = io_threads, or the CPUs
+     * left over by the I/O threads when that is more. So on a machine
+     * given to the server every CPU runs one I/O thread with its worker
+     * inline (the nginx/HAProxy model, with the split kept), and
+     * `io_threads = 1` gives one I/O thread and a worker thread per
+     * remaining CPU. At most 64 of each; workers >= io_threads.
+     */
+    unsigned io_threads;
     unsigned workers;
+    memtls_worker_mode worker_mode;
     /* Hard cap on open connections (accepted, not yet released); 0 means
      * 10000. A connection over the cap is accepted and closed at once
      * (no data read, no worker involved) and counted as refused. */
@@ -194,8 +225,17 @@ typedef struct memtls_server_opts {
     /* A TLS handshake must finish within this many ms (0: 10000). */
     unsigned handshake_timeout_ms;
     /* A connection with no traffic in either direction for this long is
-     * closed (0: 300000). */
+     * closed (0: 300000). Bytes that are only discarded (sent by a peer
+     * after the connection began to close) are not traffic. */
     unsigned idle_timeout_ms;
+    /* A closing connection (our close_notify queued) reads nothing more;
+     * it is cut when its peer takes none of our last bytes for this long
+     * (0: 5000). The host's flush of the last bytes after the worker
+     * released the connection is bounded by the same time. */
+    unsigned close_timeout_ms;
+    /* Proxy: a backend connection not established within this many ms is
+     * abandoned and the client's connection closed (0: 5000). */
+    unsigned backend_connect_timeout_ms;
     /* After the last byte was written, a closing socket's unread input is
      * drained (and discarded) for at most this long before the socket is
      * closed, so the peer does not see a reset (0: 2000). */
@@ -206,7 +246,7 @@ typedef struct memtls_server_opts {
      * transparently. */
     size_t ring_capacity;
     /* Bytes the host may hold per connection and per socket waiting to be
-     * written (credit window of the worker; 0: 256 KiB). */
+     * written (credit window of the worker; 0: 64 KiB). */
     size_t write_window;
     /* Per-session bounds (session.h); zero fields take the defaults. */
     memtls_session_limits session_limits;
@@ -293,13 +333,21 @@ typedef struct memtls_server_stats {
     uint64_t bytes_out;     /* written to client sockets */
     uint64_t backend_in;    /* from backend sockets */
     uint64_t backend_out;   /* written to backend sockets */
+    uint64_t accept_errors; /* accepts that failed for want of descriptors
+                               or memory (accepting then pauses briefly) */
+    unsigned io_threads;    /* number of I/O threads */
     unsigned workers;       /* number of workers */
+    int workers_inline;     /* 1: workers run in their I/O thread */
     /* Over all rings of one direction: the highest high-water mark (bytes)
      * and the sum of refusals (writes that found the ring full). */
     size_t to_worker_high_water;
     uint64_t to_worker_refusals;
     size_t to_host_high_water;
     uint64_t to_host_refusals;
+    /* Messages that crossed the rings (both directions), and wake-ups
+     * (a signal to a sleeping thread) sent by all threads. */
+    uint64_t ring_messages;
+    uint64_t wakeups;
     size_t ring_capacity;
 } memtls_server_stats;
 

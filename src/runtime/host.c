@@ -1,291 +1,443 @@
 /*
- * host.c - the host I/O thread: a libuv loop with the listeners, the
- * consumer side of every worker->host ring, and the stop sequence.
- * The sockets of one connection are in host_conn.c.
+ * host.c - an I/O thread (a "host"): its loop, its listening sockets and
+ * accepting, its pass over the channels of its workers, and the stop
+ * sequence. The sockets of one connection are in host_conn.c.
  *
  * IMPLEMENTATION NOTES
  *
- * Wake-ups. Workers publish messages and then signal the host's uv_async
- * only when the host may be asleep (rt_waker in wake.c). The async callback
- * drains every worker's ring in batches; a ring with more left is picked
- * up again before the loop blocks (the prepare callback checks).
+ * Listeners. Each host has its own listening socket per listener address;
+ * with more than one host they share the port through SO_REUSEPORT, so
+ * the kernel spreads connections over the hosts and no host is the
+ * ceiling. The host accepts itself (accept4, at most ACCEPT_BATCH per
+ * readiness, so a connection burst cannot starve established traffic), so
+ * the peer's address comes with the accept and running out of descriptors
+ * is handled here: accepting pauses for EMFILE_PAUSE_MS (the kernel keeps
+ * the waiting connections in the backlog) instead of spinning on an
+ * accept that keeps failing, with one log line per second at most.
  *
- * Stop. memtls__host_request_stop() (any thread) sets a flag and wakes the
- * loop. The host closes its listeners, tells every worker to close its
- * connections gracefully and starts the grace timer. Connections end the
- * normal way (W_CLOSE, flush, shutdown, close). When none is left, or when
- * the grace timer fires (remaining sockets are then closed at once), the
- * workers are told to exit and the host closes its last handles, so
- * uv_run returns and the thread ends.
+ * Stop. memtls__host_request_stop() (any thread) sets a flag and rings the
+ * host's bell. The host closes its listeners, asks its workers to end
+ * their connections gracefully (channel stop = 1) and starts the grace
+ * timer. Connections end the normal way (W_CLOSE, flush, shut, close).
+ * When the grace period is over with connections left, the workers close
+ * them at once with close_notify (stop = 2) and the host gives the last
+ * bytes FINAL_FLUSH_MS to go out. Then (or as soon as no connection is
+ * left) the workers are told to exit, and once every worker has freed its
+ * connections the host closes its last handles, so uv_run returns.
  */
+#define _GNU_SOURCE /* accept4 */
+#include <arpa/inet.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "host.h"
 
+/* Messages read per channel per pass. */
 #define HOST_BATCH 1024u
+/* Connections accepted per listener readiness. */
+#define ACCEPT_BATCH 64
+/* Out of descriptors: pause accepting this long. */
+#define EMFILE_PAUSE_MS 100
+/* After the grace period: time for the close_notify of the connections
+ * closed then to reach their peers. */
+#define FINAL_FLUSH_MS 1000
 
-static rt_host *host_of(memtls_server *srv)
+/* --- listeners -------------------------------------------------------------- */
+
+static void on_accept(uv_poll_t *p, int status, int events);
+
+static void accepting(rt_host *h, int on)
 {
-    return srv->host;
+    for (size_t i = 0; i < h->nlisteners; i++) {
+        rt_listener *l = &h->listeners[i];
+        if (!l->open) {
+            continue;
+        }
+        if (on) {
+            uv_poll_start(&l->poll, UV_READABLE, on_accept);
+        } else {
+            uv_poll_stop(&l->poll);
+        }
+    }
 }
 
-/* --- listeners ------------------------------------------------------------ */
-
-static void on_connection(uv_stream_t *server, int status)
+static void on_accept_resume(uv_timer_t *t)
 {
-    rt_host *h = server->loop->data;
-    size_t index = (size_t)((uv_tcp_t *)server - h->listeners);
-    if (status < 0) {
-        memtls__log(h->srv, MEMTLS_LOG_WARN, "accept failed: %s", uv_strerror(status));
+    rt_host *h = t->data;
+    h->accept_paused = 0;
+    if (!h->stopping) {
+        accepting(h, 1);
+    }
+}
+
+static void out_of_descriptors(rt_host *h, int err)
+{
+    memtls_server *srv = h->srv;
+    atomic_fetch_add_explicit(&srv->accept_errors, 1, memory_order_relaxed);
+    memtls__log_limited(srv, &h->emfile_logged, MEMTLS_LOG_WARN,
+                        "accept: %s (out of file descriptors or memory): accepting paused for "
+                        "%d ms",
+                        uv_strerror(-err), EMFILE_PAUSE_MS);
+    if (!h->accept_paused) {
+        h->accept_paused = 1;
+        accepting(h, 0);
+        uv_timer_start(&h->accept_timer, on_accept_resume, EMFILE_PAUSE_MS, 0);
+    }
+}
+
+static void on_accept(uv_poll_t *p, int status, int events)
+{
+    rt_listener *l = p->data;
+    rt_host *h = l->host;
+    (void)events;
+    if (status < 0 || h->stopping) {
         return;
     }
-    if (memtls__hconn_accept(h, server, index, h->srv->listeners[index].plaintext) == NULL) {
-        memtls__log(h->srv, MEMTLS_LOG_ERROR, "accept: out of memory");
+    for (int i = 0; i < ACCEPT_BATCH; i++) {
+        struct sockaddr_storage ss;
+        socklen_t len = sizeof ss;
+        int fd = accept4(l->fd, (struct sockaddr *)&ss, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd >= 0) {
+            if (memtls__hconn_accept(h, l->index, fd, (struct sockaddr *)&ss, len) == NULL) {
+                memtls__log(h->srv, MEMTLS_LOG_ERROR, "accept: out of memory");
+            }
+            continue;
+        }
+        switch (errno) {
+        case EAGAIN:
+#if EWOULDBLOCK != EAGAIN
+        case EWOULDBLOCK:
+#endif
+            return;
+        case EINTR:
+        case ECONNABORTED:
+        case EPROTO:
+        case EPERM:
+        case ENETDOWN:
+        case ENETUNREACH:
+        case EHOSTDOWN:
+        case EHOSTUNREACH:
+        case EOPNOTSUPP:
+        case ENOPROTOOPT:
+        case ETIMEDOUT:
+            continue; /* that connection failed; the next may not */
+        case EMFILE:
+        case ENFILE:
+        case ENOBUFS:
+        case ENOMEM:
+            out_of_descriptors(h, errno);
+            return;
+        default:
+            memtls__log_limited(h->srv, &h->emfile_logged, MEMTLS_LOG_ERROR, "accept: %s",
+                                uv_strerror(-errno));
+            return;
+        }
     }
 }
 
-static int parse_addr(const char *host, uint16_t port, struct sockaddr_storage *ss)
+static int parse_addr(const char *host, uint16_t port, struct sockaddr_storage *ss, socklen_t *len)
 {
     memset(ss, 0, sizeof *ss);
-    if (uv_ip4_addr(host, port, (struct sockaddr_in *)ss) == 0) {
+    struct sockaddr_in *a4 = (struct sockaddr_in *)ss;
+    struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)ss;
+    if (inet_pton(AF_INET, host, &a4->sin_addr) == 1) {
+        a4->sin_family = AF_INET;
+        a4->sin_port = htons(port);
+        *len = sizeof *a4;
         return 0;
     }
-    if (uv_ip6_addr(host, port, (struct sockaddr_in6 *)ss) == 0) {
+    if (inet_pton(AF_INET6, host, &a6->sin6_addr) == 1) {
+        a6->sin6_family = AF_INET6;
+        a6->sin6_port = htons(port);
+        *len = sizeof *a6;
         return 0;
     }
     return -1;
 }
 
-static void format_addr(const char *host, uint16_t port, char *out, size_t len)
+static void format_listener(const char *host, uint16_t port, char *out, size_t len)
 {
-    if (strchr(host, ':') != NULL) {
-        snprintf(out, len, "[%s]:%u", host, (unsigned)port);
-    } else {
-        snprintf(out, len, "%s:%u", host, (unsigned)port);
-    }
+    snprintf(out, len, strchr(host, ':') != NULL ? "[%s]:%u" : "%s:%u", host, (unsigned)port);
 }
 
-static int bind_listener(rt_host *h, size_t i, char *err, size_t errlen)
+/*
+ * With several hosts the listening sockets share the port (SO_REUSEPORT),
+ * which would also let this server join a port another process already
+ * listens on, silently sharing its connections. So the first host binds
+ * the address once without SO_REUSEPORT: "address already in use" comes
+ * out as it should, and an ephemeral port (0) is chosen here. Returns 0
+ * (with *port set, ss updated) or -1 with errno.
+ */
+static int probe_port(struct sockaddr_storage *ss, socklen_t len, uint16_t *port)
+{
+    int fd = socket(ss->ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        return -1;
+    }
+    if (ss->ss_family == AF_INET6) {
+        int one = 1;
+        (void)setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+    }
+    struct sockaddr_storage bound;
+    socklen_t blen = sizeof bound;
+    if (bind(fd, (struct sockaddr *)ss, len) != 0 ||
+        getsockname(fd, (struct sockaddr *)&bound, &blen) != 0) {
+        int e = errno;
+        close(fd);
+        errno = e;
+        return -1;
+    }
+    close(fd);
+    if (ss->ss_family == AF_INET6) {
+        ((struct sockaddr_in6 *)ss)->sin6_port = ((struct sockaddr_in6 *)&bound)->sin6_port;
+        *port = ntohs(((struct sockaddr_in6 *)ss)->sin6_port);
+    } else {
+        ((struct sockaddr_in *)ss)->sin_port = ((struct sockaddr_in *)&bound)->sin_port;
+        *port = ntohs(((struct sockaddr_in *)ss)->sin_port);
+    }
+    return 0;
+}
+
+static int open_listener(rt_host *h, size_t i, uint16_t port, char *err, size_t errlen)
 {
     memtls_server *srv = h->srv;
-    const memtls_listener_opts *l = &srv->listeners[i];
+    const memtls_listener_opts *lo = &srv->listeners[i];
+    rt_listener *l = &h->listeners[i];
     char name[80];
     struct sockaddr_storage ss;
-    format_addr(l->host, l->port, name, sizeof name);
-    if (parse_addr(l->host, l->port, &ss) != 0) {
+    socklen_t sslen = 0;
+    format_listener(lo->host, port, name, sizeof name);
+    if (parse_addr(lo->host, port, &ss, &sslen) != 0) {
         snprintf(err, errlen, "%s: invalid address (numeric IPv4 or IPv6 expected)", name);
         return MEMTLS_ERR_INVALID;
     }
-    uv_tcp_t *t = &h->listeners[i];
-    int rc = uv_tcp_init(&h->loop, t);
-    if (rc != 0) {
-        snprintf(err, errlen, "%s: %s", name, uv_strerror(rc));
-        return MEMTLS_ERR_NOMEM;
+    if (srv->nio > 1 && h->index == 0 && probe_port(&ss, sslen, &port) != 0) {
+        snprintf(err, errlen, "%s: %s", name, uv_strerror(-errno));
+        return MEMTLS_ERR_INVALID;
     }
-    t->data = h;
-    h->nlisteners = i + 1;
-    rc = uv_tcp_bind(t, (const struct sockaddr *)&ss,
-                     ss.ss_family == AF_INET6 ? UV_TCP_IPV6ONLY : 0);
-    if (rc == 0) {
-        rc = uv_listen((uv_stream_t *)t, 511, on_connection);
+    int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        snprintf(err, errlen, "%s: %s", name, uv_strerror(-errno));
+        return MEMTLS_ERR_INVALID;
     }
-    if (rc != 0) {
-        snprintf(err, errlen, "%s: %s", name, uv_strerror(rc));
+    int one = 1;
+    (void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (srv->nio > 1) {
+        (void)setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
+    }
+    if (ss.ss_family == AF_INET6) {
+        (void)setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+    }
+    if (bind(fd, (struct sockaddr *)&ss, sslen) != 0 || listen(fd, SOMAXCONN) != 0) {
+        snprintf(err, errlen, "%s: %s", name, uv_strerror(-errno));
+        close(fd);
         return MEMTLS_ERR_INVALID;
     }
     struct sockaddr_storage bound;
-    int blen = sizeof bound;
+    socklen_t blen = sizeof bound;
     memset(&bound, 0, sizeof bound);
-    if (uv_tcp_getsockname(t, (struct sockaddr *)&bound, &blen) == 0) {
+    if (getsockname(fd, (struct sockaddr *)&bound, &blen) == 0) {
         h->ports[i] = ntohs(bound.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&bound)->sin6_port
                                                         : ((struct sockaddr_in *)&bound)->sin_port);
     }
+    l->host = h;
+    l->index = i;
+    l->fd = fd;
+    if (uv_poll_init(&h->loop.uv, &l->poll, fd) != 0) {
+        snprintf(err, errlen, "%s: cannot watch the socket", name);
+        close(fd);
+        return MEMTLS_ERR_NOMEM;
+    }
+    l->poll.data = l;
+    l->open = 1;
+    h->nlisteners = i + 1;
     return 0;
 }
 
-uint16_t memtls__host_port(const memtls_server *srv, size_t index)
+static void close_listeners(rt_host *h)
 {
-    if (srv == NULL || srv->host == NULL || index >= srv->host->nlisteners) {
+    for (size_t i = 0; i < h->nlisteners; i++) {
+        rt_listener *l = &h->listeners[i];
+        if (l->open) {
+            l->open = 0;
+            uv_close((uv_handle_t *)&l->poll, NULL);
+            close(l->fd);
+            l->fd = -1;
+        }
+    }
+}
+
+uint16_t memtls__host_port(const rt_host *h, size_t index)
+{
+    if (h == NULL || index >= h->nlisteners) {
         return 0;
     }
-    return srv->host->ports[index];
+    return h->ports[index];
 }
 
-/* --- messages from the workers ------------------------------------------- */
+/* --- stop ------------------------------------------------------------------------ */
 
-static void on_message(void *arg, const memtls_ring_msg *m)
+static void tell_workers(rt_host *h, atomic_int *(*flag)(rt_channel *), int value)
 {
-    rt_host *h = arg;
-    uint32_t slot = rt_slot(m->conn);
-    if (slot >= h->srv->max_conns) {
-        return;
+    for (unsigned i = 0; i < h->nw; i++) {
+        atomic_store_explicit(flag(h->ch[i]), value, memory_order_release);
+        memtls__bell_force(h->ch[i]->bell[RT_TO_WORKER]);
     }
-    hconn *c = h->conns[slot];
-    if (c == NULL || c->id != m->conn || c->worker_done) {
-        return; /* a late message for a finished connection */
-    }
-    memtls__hconn_on_message(c, m);
 }
 
-static int host_has_work(rt_host *h)
+static atomic_int *stop_flag(rt_channel *ch)
 {
-    memtls_server *srv = h->srv;
-    if (atomic_load_explicit(&h->stop_requested, memory_order_relaxed) && !h->stopping) {
-        return 1;
-    }
-    for (unsigned i = 0; i < srv->nworkers; i++) {
-        rt_worker *w = &srv->workers[i];
-        if (!memtls_ring_empty(w->to_host) ||
-            atomic_load_explicit(&w->room_for_host, memory_order_relaxed)) {
-            return 1;
-        }
-    }
-    return 0;
+    return &ch->stop;
 }
 
-static void begin_stop(rt_host *h);
-
-static void on_wake(uv_async_t *a)
+static atomic_int *exit_flag(rt_channel *ch)
 {
-    rt_host *h = a->data;
-    memtls_server *srv = h->srv;
-    atomic_store_explicit(&h->waker.asleep, 0, memory_order_relaxed);
-    for (unsigned i = 0; i < srv->nworkers; i++) {
-        rt_worker *w = &srv->workers[i];
-        if (atomic_exchange_explicit(&w->room_for_host, 0, memory_order_acq_rel)) {
-            memtls__hconn_retry_blocked(h, i);
-        }
-        if (h->exiting) {
-            continue;
-        }
-        memtls_ring_read(w->to_host, on_message, h, HOST_BATCH);
-        memtls__ring_room(&w->w2h_waiting, &w->room_for_worker, &w->waker);
-    }
-    if (atomic_load_explicit(&h->stop_requested, memory_order_acquire) && !h->stopping) {
-        begin_stop(h);
-    }
+    return &ch->exit;
 }
-
-static void on_prepare(uv_prepare_t *p)
-{
-    rt_host *h = p->data;
-    atomic_store_explicit(&h->waker.asleep, 1, memory_order_seq_cst);
-    atomic_thread_fence(memory_order_seq_cst);
-    if (!h->exiting && host_has_work(h)) {
-        atomic_store_explicit(&h->waker.asleep, 0, memory_order_relaxed);
-        uv_async_send(&h->waker.async);
-    }
-}
-
-static void on_check(uv_check_t *c)
-{
-    rt_host *h = c->data;
-    atomic_store_explicit(&h->waker.asleep, 0, memory_order_relaxed);
-}
-
-/* --- stop --------------------------------------------------------------------- */
 
 static void finish(rt_host *h)
 {
-    memtls_server *srv = h->srv;
     if (h->exiting) {
         return;
     }
     h->exiting = 1;
-    for (unsigned i = 0; i < srv->nworkers; i++) {
-        atomic_store_explicit(&srv->workers[i].exit, 1, memory_order_release);
-        memtls__worker_wake(&srv->workers[i]);
-    }
-    /* Whatever still closes (refused connections) is cut short. */
-    hconn *c = h->all;
-    while (c != NULL) {
-        hconn *next = c->next_all;
+    tell_workers(h, exit_flag, 1);
+    /* Whatever still closes (refused connections, last flushes) is cut;
+     * the connections are freed by their handles' close callbacks. */
+    for (hconn *c = h->all, *next; c != NULL; c = next) {
+        next = c->next_all;
         memtls__hconn_force_close(c);
-        c = next;
     }
-    uv_close((uv_handle_t *)&h->grace, NULL);
-    uv_close((uv_handle_t *)&h->waker.async, NULL);
-    uv_close((uv_handle_t *)&h->waker.prepare, NULL);
-    uv_close((uv_handle_t *)&h->waker.check, NULL);
+    uv_timer_stop(&h->grace);
+    uv_timer_stop(&h->accept_timer);
 }
 
-static void maybe_finish(rt_host *h)
+static void on_final(uv_timer_t *t)
 {
-    if (h->stopping && h->live == 0) {
-        finish(h);
-    }
+    finish(t->data);
 }
 
 static void on_grace(uv_timer_t *t)
 {
     rt_host *h = t->data;
     memtls__log(h->srv, MEMTLS_LOG_INFO, "grace period over: closing %u connection(s)", h->live);
-    finish(h);
+    tell_workers(h, stop_flag, 2);
+    uv_timer_start(&h->grace, on_final, FINAL_FLUSH_MS, 0);
 }
 
 static void begin_stop(rt_host *h)
 {
     memtls_server *srv = h->srv;
     h->stopping = 1;
-    for (size_t i = 0; i < h->nlisteners; i++) {
-        uv_close((uv_handle_t *)&h->listeners[i], NULL);
-    }
-    for (unsigned i = 0; i < srv->nworkers; i++) {
-        atomic_store_explicit(&srv->workers[i].stop, 1, memory_order_release);
-        memtls__worker_wake(&srv->workers[i]);
-    }
+    close_listeners(h);
+    tell_workers(h, stop_flag, 1);
     unsigned grace = atomic_load_explicit(&srv->grace_ms, memory_order_relaxed);
-    memtls__log(srv, MEMTLS_LOG_INFO, "stopping: %u connection(s) open, grace %u ms", h->live,
-                grace);
-    if (h->live == 0) {
-        finish(h);
-        return;
+    if (h->index == 0) {
+        memtls__log(srv, MEMTLS_LOG_INFO, "stopping: %llu connection(s) open, grace %u ms",
+                    (unsigned long long)atomic_load(&srv->conns_open), grace);
     }
-    uv_timer_start(&h->grace, on_grace, grace, 0);
+    uv_timer_start(&h->grace, on_grace, grace > 0 ? grace : 1, 0);
 }
 
-void memtls__host_conn_freed(rt_host *h)
+void memtls__host_request_stop(rt_host *h)
 {
-    maybe_finish(h);
-}
-
-void memtls__host_request_stop(memtls_server *srv)
-{
-    rt_host *h = host_of(srv);
     atomic_store_explicit(&h->stop_requested, 1, memory_order_release);
-    uv_async_send(&h->waker.async);
+    memtls__bell_force(&h->loop.bell);
 }
 
-/* --- thread ---------------------------------------------------------------- */
+/* --- the pass over the channels -------------------------------------------------- */
+
+static int all_workers_exited(rt_host *h)
+{
+    for (unsigned i = 0; i < h->nw; i++) {
+        if (!atomic_load_explicit(&h->ch[i]->exited, memory_order_acquire)) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+static int host_pump(void *arg)
+{
+    rt_host *h = arg;
+    int work = 0;
+    if (!h->stopping && atomic_load_explicit(&h->stop_requested, memory_order_acquire)) {
+        begin_stop(h);
+        work = 1;
+    }
+    for (unsigned i = 0; i < h->nw && !h->exiting; i++) {
+        rt_channel *ch = h->ch[i];
+        if (memtls__chan_take_room(ch, RT_TO_WORKER)) {
+            memtls__hconn_retry_blocked(h, i);
+            work = 1;
+        }
+        work |= memtls__chan_read(ch, RT_TO_HOST, memtls__hconn_on_message, h, HOST_BATCH) > 0;
+    }
+    if (h->stopping && !h->exiting && h->live == 0) {
+        finish(h);
+    }
+    if (h->exiting && !h->loop.closing && all_workers_exited(h)) {
+        uv_close((uv_handle_t *)&h->grace, NULL);
+        uv_close((uv_handle_t *)&h->accept_timer, NULL);
+        memtls__loop_close_handles(&h->loop);
+    }
+    return work;
+}
+
+static int host_has_work(void *arg)
+{
+    rt_host *h = arg;
+    if (!h->stopping && atomic_load_explicit(&h->stop_requested, memory_order_relaxed)) {
+        return 1;
+    }
+    if (h->exiting) {
+        return !h->loop.closing && all_workers_exited(h);
+    }
+    for (unsigned i = 0; i < h->nw; i++) {
+        if (memtls__chan_has_work(h->ch[i], RT_TO_HOST)) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* --- thread ------------------------------------------------------------------------ */
 
 void *memtls__host_main(void *arg)
 {
-    memtls_server *srv = arg;
-    uv_run(&host_of(srv)->loop, UV_RUN_DEFAULT);
+    rt_host *h = arg;
+    uv_run(&h->loop.uv, UV_RUN_DEFAULT);
     return NULL;
 }
 
-int memtls__host_new(memtls_server *srv, char *err, size_t errlen)
+int memtls__host_new(memtls_server *srv, unsigned index, char *err, size_t errlen)
 {
     rt_host *h = calloc(1, sizeof *h);
     if (h == NULL) {
         snprintf(err, errlen, "out of memory");
         return MEMTLS_ERR_NOMEM;
     }
-    srv->host = h;
-    srv->host_waker = &h->waker;
+    srv->hosts[index] = h;
     h->srv = srv;
+    h->index = index;
     atomic_init(&h->stop_requested, 0);
-    atomic_init(&h->waker.asleep, 0);
     h->listeners = calloc(srv->nlisteners, sizeof *h->listeners);
     h->ports = calloc(srv->nlisteners, sizeof *h->ports);
     h->conns = calloc(srv->max_conns, sizeof *h->conns);
     h->free_slots = calloc(srv->max_conns, sizeof *h->free_slots);
-    h->rbuf = malloc(RT_READ_CHUNK);
+    h->scratch = malloc(RT_READ_CHUNK);
+    unsigned nw = 0;
+    for (unsigned i = index; i < srv->nworkers; i += srv->nio) {
+        nw++;
+    }
+    h->ch = calloc(nw, sizeof *h->ch);
+    h->blocked = calloc(nw, sizeof *h->blocked);
     if (h->listeners == NULL || h->ports == NULL || h->conns == NULL || h->free_slots == NULL ||
-        h->rbuf == NULL) {
+        h->scratch == NULL || h->ch == NULL || h->blocked == NULL) {
         snprintf(err, errlen, "out of memory");
         return MEMTLS_ERR_NOMEM;
     }
@@ -294,65 +446,65 @@ int memtls__host_new(memtls_server *srv, char *err, size_t errlen)
         h->free_slots[i] = srv->max_conns - 1 - i;
     }
     h->nfree = srv->max_conns;
-    if (uv_loop_init(&h->loop) != 0) {
+    if (memtls__loop_init(&h->loop, 1) != 0) {
         snprintf(err, errlen, "cannot create the event loop");
         return MEMTLS_ERR_NOMEM;
     }
-    h->loop_init = 1;
-    h->loop.data = h;
-    uv_async_init(&h->loop, &h->waker.async, on_wake);
-    uv_prepare_init(&h->loop, &h->waker.prepare);
-    uv_check_init(&h->loop, &h->waker.check);
-    h->waker.async.data = h;
-    h->waker.prepare.data = h;
-    h->waker.check.data = h;
-    uv_prepare_start(&h->waker.prepare, on_prepare);
-    uv_check_start(&h->waker.check, on_check);
-    uv_unref((uv_handle_t *)&h->waker.prepare);
-    uv_unref((uv_handle_t *)&h->waker.check);
-    uv_timer_init(&h->loop, &h->grace);
+    uv_timer_init(&h->loop.uv, &h->grace);
+    uv_timer_init(&h->loop.uv, &h->accept_timer);
     h->grace.data = h;
-    h->waker_init = 1;
+    h->accept_timer.data = h;
     for (size_t i = 0; i < srv->nlisteners; i++) {
-        int rc = bind_listener(h, i, err, errlen);
+        /* The first host picks ephemeral ports; the others share them. */
+        uint16_t port = index == 0 ? srv->listeners[i].port : memtls__host_port(srv->hosts[0], i);
+        int rc = open_listener(h, i, port, err, errlen);
         if (rc != 0) {
             return rc;
         }
-        char name[80];
-        format_addr(srv->listeners[i].host, h->ports[i], name, sizeof name);
-        memtls__log(srv, MEMTLS_LOG_INFO, "listening on %s (%s)", name,
-                    srv->listeners[i].plaintext ? "plaintext" : "TLS");
+        if (index == 0) {
+            char name[80];
+            format_listener(srv->listeners[i].host, h->ports[i], name, sizeof name);
+            memtls__log(srv, MEMTLS_LOG_INFO, "listening on %s (%s)", name,
+                        srv->listeners[i].plaintext ? "plaintext" : "TLS");
+        }
     }
     return 0;
 }
 
-static void close_walk(uv_handle_t *handle, void *arg)
+void memtls__host_attach(rt_host *h, rt_channel *ch)
 {
-    (void)arg;
-    if (!uv_is_closing(handle)) {
-        uv_close(handle, NULL);
-    }
+    h->ch[h->nw++] = ch;
 }
 
-void memtls__host_free(memtls_server *srv)
+/* Start accepting and add the host to its loop, after its inline workers
+ * (so each pass serves the workers' messages first). */
+int memtls__host_ready(rt_host *h)
 {
-    rt_host *h = srv->host;
+    if (memtls__loop_add(&h->loop, host_pump, host_has_work, h) != 0) {
+        return MEMTLS_ERR_INVALID;
+    }
+    accepting(h, 1);
+    return 0;
+}
+
+void memtls__host_free(rt_host *h)
+{
     if (h == NULL) {
         return;
     }
-    if (h->loop_init) {
-        /* Never started, or started and finished: close what is left. */
-        uv_walk(&h->loop, close_walk, NULL);
-        uv_run(&h->loop, UV_RUN_DEFAULT);
-        /* Connections are freed by their close callbacks above. */
-        uv_loop_close(&h->loop);
+    close_listeners(h);
+    for (hconn *c = h->all, *next; c != NULL; c = next) {
+        next = c->next_all;
+        memtls__hconn_force_close(c);
     }
+    memtls__loop_free(&h->loop); /* runs the close callbacks */
     memtls__pool_free(&h->pool);
     free(h->listeners);
     free(h->ports);
     free(h->conns);
     free(h->free_slots);
-    free(h->rbuf);
+    free(h->scratch);
+    free(h->ch);
+    free(h->blocked);
     free(h);
-    srv->host = NULL;
 }

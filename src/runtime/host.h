@@ -1,13 +1,19 @@
 /*
- * host.h - private: the host I/O thread's connection objects, shared by
- * host.c (loop, listeners, messages) and host_conn.c (sockets of one
- * connection). Host thread only, except where noted.
+ * host.h - private: one I/O thread (a "host") and its connections, shared
+ * by host.c (thread, listeners, accepting, stop), host_conn.c (a
+ * connection and the worker's messages) and host_sock.c (one socket).
+ * Host thread only, except where noted.
  *
- * The host never calls into TLS: it moves bytes between sockets and rings.
+ * The host never calls into TLS: it moves bytes between sockets and the
+ * channels of its workers.
  */
 #ifndef MEMTLS_RUNTIME_HOST_H
 #define MEMTLS_RUNTIME_HOST_H
 
+#include <netinet/in.h>
+
+#include "fifo.h"
+#include "loop.h"
 #include "outq.h"
 #include "runtime.h"
 
@@ -25,75 +31,86 @@ enum {
 struct hconn;
 
 /* One socket of a connection: the client, or its backend. */
-typedef struct hside {
+typedef struct hsock {
     struct hconn *conn;
-    int which; /* RT_SIDE_* */
-    uv_tcp_t tcp;
-    uv_timer_t linger;
-    uv_write_t wreq;
-    uv_shutdown_t sreq;
-    uv_connect_t creq;
-    int open;         /* handles initialised: they must be closed */
-    int connected;    /* usable for reads and writes */
-    int reading;      /* uv_read_start in effect */
-    int paused;       /* the worker asked us not to read */
-    int eof;          /* read side finished (FIN or error) */
-    int write_active; /* a uv_write is in flight */
-    size_t write_len; /* its size */
-    int shut_wanted;  /* shut the write side once the queue is empty */
-    int shut_started;
+    int fd;         /* -1 before open and after close */
+    uv_poll_t poll; /* watches fd while it is open */
+    uv_poll_cb cb;
+    int which;       /* RT_SIDE_* */
+    int events;      /* UV_READABLE | UV_WRITABLE being watched */
+    int connecting;  /* backend: non-blocking connect in progress */
+    int paused;      /* the worker asked us not to read */
+    int blocked;     /* the ring was full when we wanted to read */
+    int eof;         /* read side finished (FIN or error) */
+    int shut_wanted; /* shut the write side once the queue is empty */
     int shut_done;
-    int close_wanted; /* graceful close: flush, shutdown, drain, close */
-    int closing;      /* uv_close called */
-    int discard;      /* reading only to drain before the close */
-    int lingering;    /* the drain timer runs */
-    uint8_t *hold;    /* bytes read but refused by the full ring */
-    size_t hold_off;
-    size_t hold_len;
-    rt_outq q;    /* bytes waiting to be written */
-    uint64_t ack; /* written, not yet acknowledged to the worker */
-} hside;
+    int close_wanted;         /* graceful close: flush, shut, drain, close */
+    int discard;              /* reading only to drain before the close */
+    rt_outq q;                /* bytes waiting for the socket to take them */
+    uint64_t ack;             /* written, not yet acknowledged to the worker */
+    struct sockaddr_in6 peer; /* the client's address (client socket) */
+    socklen_t peer_len;
+} hsock;
 
 typedef struct hconn {
     uint64_t id; /* seq << RT_SLOT_BITS | slot; 0 for refused ones */
     uint32_t slot;
-    unsigned worker;
+    unsigned wi; /* index of the worker (channel) in the host */
     struct rt_host *host;
-    size_t listener;
+    rt_channel *ch;
+    uint32_t listener;
     int plaintext;
     int refused;
-    uint64_t accepted_ms;
-    char peer[56];
-    hside side[2];
-    unsigned handles;  /* open libuv handles; freed when 0 and worker_done */
-    int worker_done;   /* the worker released the id (or never had it) */
-    unsigned pend;     /* PEND_* */
-    int32_t bk_status; /* for PEND_BK_RESULT */
-    int blocked;       /* on the worker's blocked list */
-    struct hconn *next_blocked;
+    hsock cl;
+    hsock *bk;            /* allocated when the worker asks for a backend */
+    uv_timer_t timer;     /* close deadline, linger, backend connect timeout */
+    int timer_what;       /* HT_* */
+    unsigned handles;     /* open libuv handles; freed when 0 and worker_done */
+    int worker_done;      /* the worker released the id (or never had it) */
+    unsigned pend;        /* PEND_* */
+    int32_t bk_status;    /* for PEND_BK_RESULT */
+    rt_fifo_link blocked; /* on its channel's blocked list */
     struct hconn *prev_all;
     struct hconn *next_all;
 } hconn;
 
+enum { HT_NONE = 0, HT_CONNECT, HT_FLUSH, HT_LINGER };
+
+typedef struct rt_listener {
+    struct rt_host *host;
+    size_t index;
+    int fd;
+    uv_poll_t poll;
+    int open;
+} rt_listener;
+
 typedef struct rt_host {
     memtls_server *srv;
-    uv_loop_t loop;
-    int loop_init;
-    rt_waker waker;
-    int waker_init;
-    uv_tcp_t *listeners;
+    unsigned index;
+    rt_loop loop;
+    pthread_t thread;
+    int thread_started;
+    rt_listener *listeners;
     uint16_t *ports;
     size_t nlisteners;
+    uv_timer_t accept_timer; /* accepting paused: out of descriptors */
+    int accept_paused;
+    uint64_t emfile_logged;
+    uint64_t cap_logged;
     uv_timer_t grace;
+    /* The workers this host serves, and their channels. */
+    unsigned nw;
+    struct rt_worker **w; /* inline workers only (pumped by this loop) */
+    rt_channel **ch;
+    rt_fifo *blocked; /* per channel: connections waiting for room */
+    /* Connections. */
     hconn **conns; /* by slot */
     uint32_t *free_slots;
     uint32_t nfree;
     uint64_t next_seq;
-    hconn *blocked_head[RT_MAX_WORKERS];
-    hconn *blocked_tail[RT_MAX_WORKERS];
     hconn *all;
     rt_pool pool;
-    uint8_t *rbuf;
+    uint8_t *scratch; /* discarded reads */
     int stopping;
     int exiting;
     unsigned live;             /* connections in the table */
@@ -101,14 +118,47 @@ typedef struct rt_host {
     atomic_int stop_requested; /* any thread */
 } rt_host;
 
-/* host.c: a connection was freed (ends a stop when it was the last). */
-void memtls__host_conn_freed(rt_host *h);
+/* host.c */
+/* Host `index` (srv->hosts[index]) with its listeners bound (the first
+ * host picks ephemeral ports, the others share them). */
+int memtls__host_new(memtls_server *srv, unsigned index, char *err, size_t errlen);
+/* Serve one more worker, through `ch` (workers k = index, index + nio...). */
+void memtls__host_attach(rt_host *h, rt_channel *ch);
+/* Add the host to its loop (after its inline workers) and accept. */
+int memtls__host_ready(rt_host *h);
+void *memtls__host_main(void *arg);
+void memtls__host_request_stop(rt_host *h); /* any thread */
+void memtls__host_free(rt_host *h);
+uint16_t memtls__host_port(const rt_host *h, size_t index);
 
 /* host_conn.c */
-hconn *memtls__hconn_accept(rt_host *h, uv_stream_t *server, size_t listener, int plaintext);
-void memtls__hconn_flush(hconn *c); /* send what is owed to the worker */
-void memtls__hconn_on_message(hconn *c, const memtls_ring_msg *m);
+hconn *memtls__hconn_accept(rt_host *h, size_t listener, int fd, const struct sockaddr *sa,
+                            socklen_t salen);
+/* Messages from a worker (memtls_ring_handler; arg is the host). */
+void memtls__hconn_on_message(void *arg, const memtls_ring_msg *m);
+/* The worker's ring has room again: resend what connections owe it. */
+void memtls__hconn_retry_blocked(rt_host *h, unsigned wi);
+/* Close at once, tell the worker nothing (the host is exiting). */
 void memtls__hconn_force_close(hconn *c);
-void memtls__hconn_retry_blocked(rt_host *h, unsigned worker);
+
+/* host_sock.c: system calls on one socket, no policy. Errors are negative
+ * errno values (libuv's UV_E* codes on Unix, so uv_strerror names them). */
+int memtls__hsock_init(hsock *s, uv_loop_t *loop, int fd, uv_poll_cb cb, void *data);
+/* Watch for UV_READABLE / UV_WRITABLE (0: nothing); a no-op if unchanged. */
+void memtls__hsock_watch(hsock *s, int events);
+/* Bytes read, 0 at EOF, -EAGAIN when nothing is there, or -errno. */
+ssize_t memtls__hsock_recv(hsock *s, void *buf, size_t len);
+/* Send now what the kernel takes (*written) and queue the rest. 0 or
+ * -errno (the socket failed; nothing queued). */
+int memtls__hsock_send(hsock *s, rt_pool *pool, const uint8_t *data, size_t len, size_t *written);
+/* Write queued bytes while the kernel takes them. 0 or -errno. */
+int memtls__hsock_flush(hsock *s, rt_pool *pool, size_t *written);
+int memtls__hsock_shut(hsock *s);
+/* Stop watching and close the descriptor; `cb` when the handle is gone. */
+void memtls__hsock_close(hsock *s, uv_close_cb cb);
+/* Start a non-blocking connect: 0 with *fd, or -errno. */
+int memtls__hsock_connect(const struct sockaddr *sa, socklen_t len, int *fd);
+/* After writability: 0 (connected) or -errno. */
+int memtls__hsock_connect_result(hsock *s);
 
 #endif

@@ -46,10 +46,13 @@ enum {
 /* Which socket of a connection. */
 enum { RT_SIDE_CLIENT = 0, RT_SIDE_BACKEND = 1 };
 
+/* The client's address, as accept() gave it (the worker formats it for
+ * its log record; the host never needs it as text). */
 typedef struct rt_msg_start {
     uint32_t listener;
     uint32_t plaintext;
-    char peer[56];
+    uint8_t peer[28]; /* a struct sockaddr_in or sockaddr_in6 */
+    uint32_t peer_len;
 } rt_msg_start;
 
 typedef struct rt_msg_ack {

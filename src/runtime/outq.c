@@ -1,9 +1,8 @@
 /*
  * outq.c - chunked write queue; see outq.h.
  *
- * Appending never moves bytes that are already queued: a uv_write in
- * flight points into the chunks, and new bytes only go after them (into
- * the free end of the tail chunk, or a new chunk).
+ * Appending never moves bytes that are already queued: new bytes only go
+ * after them (into the free end of the tail chunk, or a new chunk).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -87,18 +86,16 @@ int memtls__outq_append(rt_outq *q, rt_pool *pool, const uint8_t *data, size_t l
     return 0;
 }
 
-unsigned memtls__outq_iov(const rt_outq *q, uv_buf_t *iov, unsigned max, size_t *bytes)
+unsigned memtls__outq_iov(const rt_outq *q, struct iovec *iov, unsigned max)
 {
     unsigned n = 0;
-    size_t total = 0;
     for (const rt_chunk *c = q->head; c != NULL && n < max; c = c->next) {
         if (c->len > c->start) {
-            iov[n] = uv_buf_init((char *)(c->data + c->start), (unsigned)(c->len - c->start));
-            total += c->len - c->start;
+            iov[n].iov_base = (void *)(c->data + c->start);
+            iov[n].iov_len = c->len - c->start;
             n++;
         }
     }
-    *bytes = total;
     return n;
 }
 

@@ -9,7 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include <uv.h>
+#include <sys/uio.h>
 
 #define RT_CHUNK_SIZE (16u * 1024)
 /* Chunks kept in the pool for reuse (4 MiB); more are freed. */
@@ -34,12 +34,11 @@ typedef struct rt_outq {
 } rt_outq;
 
 /* Append `len` bytes (copied). Returns 0 or MEMTLS_ERR_NOMEM (nothing
- * appended). Bytes already handed to uv_write stay where they are. */
+ * appended). Bytes already queued never move. */
 int memtls__outq_append(rt_outq *q, rt_pool *pool, const uint8_t *data, size_t len);
 
-/* Fill up to `max` buffers with the oldest queued bytes; returns the number
- * of buffers and their total size in *bytes. */
-unsigned memtls__outq_iov(const rt_outq *q, uv_buf_t *iov, unsigned max, size_t *bytes);
+/* Fill up to `max` buffers with the oldest queued bytes; returns how many. */
+unsigned memtls__outq_iov(const rt_outq *q, struct iovec *iov, unsigned max);
 
 /* Drop the oldest `n` bytes (they were written). */
 void memtls__outq_consume(rt_outq *q, rt_pool *pool, size_t n);

@@ -1,7 +1,13 @@
 /*
- * runtime.h - private: what the host thread, the workers and server.c
- * share. See include/memtls/server.h for the public contract and
+ * runtime.h - private: the server object and what every runtime file
+ * needs. See include/memtls/server.h for the public contract and
  * docs/runtime.md for the design.
+ *
+ * Who sees what. server.c creates the I/O threads (host.c: sockets, never
+ * TLS) and the workers (worker.c: sessions and applications), and joins
+ * each worker to its host with one channel (channel.h). The host side and
+ * the worker side each see the channel and the read-only options below,
+ * never each other's objects.
  */
 #ifndef MEMTLS_RUNTIME_H
 #define MEMTLS_RUNTIME_H
@@ -10,22 +16,22 @@
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
-
-#include <uv.h>
+#include <sys/socket.h>
 
 #include <memtls/ring.h>
 #include <memtls/server.h>
 
+#include "channel.h"
 #include "msg.h"
 
-/* Host: one socket read goes into this shared buffer, then into the ring. */
+/* Host: one socket read, at most (it goes straight into the ring). */
 #define RT_READ_CHUNK (64u * 1024)
 /* Worker: plaintext handed to the application per call. */
 #define RT_APP_CHUNK (16u * 1024)
 /* Slot bits in an internal connection id: id = (seq << RT_SLOT_BITS) | slot. */
 #define RT_SLOT_BITS 24u
 #define RT_SLOT_MASK ((1u << RT_SLOT_BITS) - 1u)
-#define RT_MAX_WORKERS 64u
+#define RT_MAX_THREADS 64u
 /* Refused connections being closed gracefully at once; more are reset. */
 #define RT_MAX_REFUSING 256u
 
@@ -39,80 +45,27 @@ static inline uint64_t rt_seq(uint64_t id)
     return id >> RT_SLOT_BITS;
 }
 
-/*
- * A thread that sleeps in a libuv loop and can be woken by others. The
- * sleeper sets `asleep` before it may block (uv_prepare) and clears it when
- * it wakes (uv_check); producers signal only when it is set, so a busy
- * consumer is never signalled (batched wake-ups).
- */
-typedef struct rt_waker {
-    uv_async_t async;
-    uv_prepare_t prepare;
-    uv_check_t check;
-    atomic_int asleep;
-} rt_waker;
-
-/* Producer side, after publishing work: wake the consumer if it may sleep. */
-void memtls__waker_notify(rt_waker *w);
-
-/*
- * Producer: write a message; when the ring is full, raise `waiting` (the
- * consumer then reports room) and try once more so a consumer that emptied
- * the ring in between is not missed. Returns 0, MEMTLS_ERR_WOULD_BLOCK or
- * MEMTLS_ERR_TOO_BIG / _INVALID.
- */
-int memtls__ring_put(memtls_ring *r, atomic_int *waiting, uint32_t type, uint64_t id, const void *a,
-                     size_t alen, const void *b, size_t blen);
-
-/*
- * Consumer, after releasing space: if the producer was waiting for room,
- * set its `room` flag and wake it.
- */
-void memtls__ring_room(atomic_int *waiting, atomic_int *room, rt_waker *producer);
-
 struct rt_host;
-struct memtls_server_conn;
-
-typedef struct rt_worker {
-    memtls_server *srv;
-    unsigned index;
-    pthread_t thread;
-    int thread_started;
-    int loop_ok;
-    uv_loop_t loop;
-    rt_waker waker;
-
-    memtls_ring *to_worker; /* host produces, worker consumes */
-    memtls_ring *to_host;   /* worker produces, host consumes */
-    atomic_int h2w_waiting; /* host found to_worker full */
-    atomic_int w2h_waiting; /* worker found to_host full */
-    atomic_int room_for_host;
-    atomic_int room_for_worker;
-    atomic_int stop; /* close every connection gracefully */
-    atomic_int exit; /* free everything and leave the loop */
-
-    /* Worker-private. */
-    struct memtls_server_conn **conns;  /* by slot */
-    struct memtls_server_conn *all;     /* every live connection */
-    struct memtls_server_conn *blocked; /* waiting for room in to_host */
-    uint8_t *scratch;                   /* RT_APP_CHUNK */
-    size_t max_msg;
-    int stopping;
-    unsigned live;
-} rt_worker;
+struct rt_worker;
 
 struct memtls_server {
-    /* Options, copied. */
+    /* Options, copied and resolved (defaults applied); read-only once the
+     * threads run. */
     size_t nlisteners;
     memtls_listener_opts *listeners;
     char **listener_hosts;
     memtls_server_app_kind app;
     struct sockaddr_storage backend;
+    socklen_t backend_len;
     memtls_server_app custom;
-    unsigned nworkers;
+    unsigned nio;       /* I/O threads (hosts) */
+    unsigned nworkers;  /* workers in all */
+    int worker_threads; /* 1: workers run on threads of their own */
     unsigned max_conns;
     unsigned hs_timeout_ms;
     unsigned idle_timeout_ms;
+    unsigned close_timeout_ms;
+    unsigned connect_timeout_ms;
     unsigned linger_ms;
     size_t ring_capacity;
     size_t write_window;
@@ -127,20 +80,24 @@ struct memtls_server {
     pthread_mutex_t cfg_lock;
     memtls_config *cfg;
 
-    struct rt_host *host;
-    rt_waker *host_waker; /* the host's, for workers to wake it */
-    rt_worker *workers;
+    struct rt_host **hosts;     /* nio */
+    struct rt_worker **workers; /* nworkers; worker i belongs to host i % nio */
+    rt_channel **chans;         /* nworkers: worker i's channel */
 
     pthread_mutex_t life_lock;
     int started;
     int stopped;
-    pthread_t host_thread;
     atomic_uint grace_ms;
+    atomic_uint hosts_running;
 
+    atomic_uint_fast64_t next_id; /* connection ids, all hosts */
+
+    /* Statistics, updated by any thread (relaxed). */
     atomic_uint_fast64_t conns_open;
     atomic_uint_fast64_t conns_total;
     atomic_uint_fast64_t conns_refused;
     atomic_uint_fast64_t conns_failed;
+    atomic_uint_fast64_t accept_errors;
     atomic_uint_fast64_t bytes_in;
     atomic_uint_fast64_t bytes_out;
     atomic_uint_fast64_t backend_in;
@@ -151,23 +108,19 @@ struct memtls_server {
 void memtls__log(memtls_server *srv, memtls_log_level level, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* Like memtls__log, at most once per second per `last` stamp (ms of a
+ * monotonic clock, owned by the caller's thread); returns 1 if logged. */
+int memtls__log_limited(memtls_server *srv, uint64_t *last, memtls_log_level level, const char *fmt,
+                        ...) __attribute__((format(printf, 4, 5)));
+
+/* Monotonic milliseconds. */
+uint64_t memtls__now_ms(void);
+
+/* Format a socket address as "127.0.0.1:443" / "[::1]:443". */
+void memtls__format_addr(const struct sockaddr *sa, char *out, size_t len);
+
 /* The configuration for a new TLS session, with a reference for the caller
- * (NULL when none). */
+ * (NULL when none). Any thread. */
 memtls_config *memtls__server_cfg(memtls_server *srv);
-
-/* Host (host.c): create/bind (in memtls_server_new), run (host thread),
- * request stop (any thread), free (after the thread ended). */
-int memtls__host_new(memtls_server *srv, char *err, size_t errlen);
-void *memtls__host_main(void *arg);
-void memtls__host_request_stop(memtls_server *srv);
-void memtls__host_free(memtls_server *srv);
-uint16_t memtls__host_port(const memtls_server *srv, size_t index);
-
-/* Worker (worker.c). */
-int memtls__worker_init(rt_worker *w, memtls_server *srv, unsigned index);
-void *memtls__worker_main(void *arg);
-void memtls__worker_free(rt_worker *w);
-/* Wake a worker after setting one of its flags (any thread). */
-void memtls__worker_wake(rt_worker *w);
 
 #endif

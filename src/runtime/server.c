@@ -1,21 +1,34 @@
 /*
- * server.c - the public server API: options, lifecycle, reload, stats.
- * See include/memtls/server.h. The threads are in host.c and worker.c.
+ * server.c - the public server API: options and their defaults, building
+ * the hosts, workers and channels, the threads' lifecycle, reload, stats.
+ * See include/memtls/server.h. The threads' work is in host.c (I/O) and
+ * worker.c (TLS).
  */
+#define _GNU_SOURCE
+#include <sched.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
-#include "runtime.h"
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include "host.h"
+#include "worker.h"
 
 #define DEFAULT_MAX_CONNS 10000u
 #define DEFAULT_HS_TIMEOUT_MS 10000u
 #define DEFAULT_IDLE_TIMEOUT_MS 300000u
+#define DEFAULT_CLOSE_TIMEOUT_MS 5000u
+#define DEFAULT_CONNECT_TIMEOUT_MS 5000u
 #define DEFAULT_LINGER_MS 2000u
 #define DEFAULT_RING_CAPACITY (1u << 20)
-#define DEFAULT_WRITE_WINDOW (256u * 1024)
+#define DEFAULT_WRITE_WINDOW (64u * 1024)
+
+/* --- helpers every runtime file uses ---------------------------------------- */
 
 void memtls__log(memtls_server *srv, memtls_log_level level, const char *fmt, ...)
 {
@@ -30,6 +43,49 @@ void memtls__log(memtls_server *srv, memtls_log_level level, const char *fmt, ..
     srv->on_log(srv->log_arg, level, line);
 }
 
+uint64_t memtls__now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+int memtls__log_limited(memtls_server *srv, uint64_t *last, memtls_log_level level, const char *fmt,
+                        ...)
+{
+    if (srv->on_log == NULL || level > srv->log_level) {
+        return 0;
+    }
+    uint64_t now = memtls__now_ms();
+    if (*last != 0 && now - *last < 1000) {
+        return 0;
+    }
+    *last = now;
+    char line[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    srv->on_log(srv->log_arg, level, line);
+    return 1;
+}
+
+void memtls__format_addr(const struct sockaddr *sa, char *out, size_t len)
+{
+    char ip[INET6_ADDRSTRLEN] = "?";
+    if (sa->sa_family == AF_INET6) {
+        const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)sa;
+        inet_ntop(AF_INET6, &a->sin6_addr, ip, sizeof ip);
+        snprintf(out, len, "[%s]:%u", ip, (unsigned)ntohs(a->sin6_port));
+    } else if (sa->sa_family == AF_INET) {
+        const struct sockaddr_in *a = (const struct sockaddr_in *)sa;
+        inet_ntop(AF_INET, &a->sin_addr, ip, sizeof ip);
+        snprintf(out, len, "%s:%u", ip, (unsigned)ntohs(a->sin_port));
+    } else {
+        snprintf(out, len, "unknown");
+    }
+}
+
 memtls_config *memtls__server_cfg(memtls_server *srv)
 {
     pthread_mutex_lock(&srv->cfg_lock);
@@ -37,6 +93,8 @@ memtls_config *memtls__server_cfg(memtls_server *srv)
     pthread_mutex_unlock(&srv->cfg_lock);
     return cfg;
 }
+
+/* --- options ------------------------------------------------------------------- */
 
 static char *dup_str(const char *s)
 {
@@ -82,8 +140,21 @@ static int check_opts(const memtls_server_opts *o, char *err, size_t errlen)
         snprintf(err, errlen, "app: unknown application kind %d", (int)o->app);
         return MEMTLS_ERR_INVALID;
     }
-    if (o->workers > RT_MAX_WORKERS) {
-        snprintf(err, errlen, "workers: at most %u", RT_MAX_WORKERS);
+    if (o->workers > RT_MAX_THREADS || o->io_threads > RT_MAX_THREADS) {
+        snprintf(err, errlen, "%s: at most %u",
+                 o->workers > RT_MAX_THREADS ? "workers" : "io_threads", RT_MAX_THREADS);
+        return MEMTLS_ERR_INVALID;
+    }
+    if (o->workers != 0 && o->io_threads != 0 && o->workers < o->io_threads) {
+        snprintf(err, errlen,
+                 "workers: %u is fewer than io_threads (%u): every I/O thread needs "
+                 "a worker",
+                 o->workers, o->io_threads);
+        return MEMTLS_ERR_INVALID;
+    }
+    if (o->worker_mode != MEMTLS_WORKERS_AUTO && o->worker_mode != MEMTLS_WORKERS_THREADS &&
+        o->worker_mode != MEMTLS_WORKERS_INLINE) {
+        snprintf(err, errlen, "worker_mode: unknown mode %d", (int)o->worker_mode);
         return MEMTLS_ERR_INVALID;
     }
     if (o->max_connections > RT_SLOT_MASK) {
@@ -100,13 +171,76 @@ static int check_opts(const memtls_server_opts *o, char *err, size_t errlen)
     return 0;
 }
 
-static unsigned default_workers(void)
+/* CPUs this process may run on (its affinity mask, e.g. under taskset). */
+static unsigned usable_cpus(void)
 {
-    long n = sysconf(_SC_NPROCESSORS_ONLN);
-    if (n <= 2) {
-        return 1;
+    cpu_set_t set;
+    if (sched_getaffinity(0, sizeof set, &set) == 0) {
+        int n = CPU_COUNT(&set);
+        if (n > 0) {
+            return (unsigned)n;
+        }
     }
-    return n - 1 > (long)RT_MAX_WORKERS ? RT_MAX_WORKERS : (unsigned)(n - 1);
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n > 0 ? (unsigned)n : 1;
+}
+
+static unsigned clamp_threads(unsigned n)
+{
+    return n < 1 ? 1 : n > RT_MAX_THREADS ? RT_MAX_THREADS : n;
+}
+
+/* The thread layout; see memtls_server_opts in server.h. */
+static void resolve_threads(memtls_server *srv, const memtls_server_opts *o)
+{
+    unsigned cpus = usable_cpus();
+    unsigned io = o->io_threads;
+    if (io == 0) {
+        io = o->workers != 0 && o->workers < cpus ? o->workers : cpus;
+    }
+    io = clamp_threads(io);
+    unsigned workers = o->workers;
+    if (workers == 0) {
+        workers = cpus > io && cpus - io > io ? cpus - io : io;
+    }
+    workers = clamp_threads(workers);
+    srv->nio = io;
+    srv->nworkers = workers;
+    switch (o->worker_mode) {
+    case MEMTLS_WORKERS_THREADS:
+        srv->worker_threads = 1;
+        break;
+    case MEMTLS_WORKERS_INLINE:
+        srv->worker_threads = 0;
+        break;
+    case MEMTLS_WORKERS_AUTO:
+    default:
+        srv->worker_threads = io + workers <= cpus;
+        break;
+    }
+}
+
+static int resolve_backend(memtls_server *srv, const memtls_server_opts *o, char *err,
+                           size_t errlen)
+{
+    struct sockaddr_in *a4 = (struct sockaddr_in *)&srv->backend;
+    struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)&srv->backend;
+    memset(&srv->backend, 0, sizeof srv->backend);
+    if (inet_pton(AF_INET, o->backend_host, &a4->sin_addr) == 1) {
+        a4->sin_family = AF_INET;
+        a4->sin_port = htons(o->backend_port);
+        srv->backend_len = sizeof *a4;
+        return 0;
+    }
+    if (inet_pton(AF_INET6, o->backend_host, &a6->sin6_addr) == 1) {
+        a6->sin6_family = AF_INET6;
+        a6->sin6_port = htons(o->backend_port);
+        srv->backend_len = sizeof *a6;
+        return 0;
+    }
+    snprintf(err, errlen, "backend %s: invalid address (numeric IPv4 or IPv6 expected)",
+             o->backend_host);
+    return MEMTLS_ERR_INVALID;
 }
 
 static int copy_opts(memtls_server *srv, const memtls_server_opts *o, char *err, size_t errlen)
@@ -127,22 +261,17 @@ static int copy_opts(memtls_server *srv, const memtls_server_opts *o, char *err,
         srv->listeners[i].host = srv->listener_hosts[i];
     }
     srv->app = o->app;
-    if (o->app == MEMTLS_APP_PROXY) {
-        memset(&srv->backend, 0, sizeof srv->backend);
-        if (uv_ip4_addr(o->backend_host, o->backend_port, (struct sockaddr_in *)&srv->backend) !=
-                0 &&
-            uv_ip6_addr(o->backend_host, o->backend_port, (struct sockaddr_in6 *)&srv->backend) !=
-                0) {
-            snprintf(err, errlen, "backend %s: invalid address (numeric IPv4 or IPv6 expected)",
-                     o->backend_host);
-            return MEMTLS_ERR_INVALID;
-        }
+    if (o->app == MEMTLS_APP_PROXY && resolve_backend(srv, o, err, errlen) != 0) {
+        return MEMTLS_ERR_INVALID;
     }
     srv->custom = o->custom;
-    srv->nworkers = o->workers ? o->workers : default_workers();
+    resolve_threads(srv, o);
     srv->max_conns = o->max_connections ? o->max_connections : DEFAULT_MAX_CONNS;
     srv->hs_timeout_ms = o->handshake_timeout_ms ? o->handshake_timeout_ms : DEFAULT_HS_TIMEOUT_MS;
     srv->idle_timeout_ms = o->idle_timeout_ms ? o->idle_timeout_ms : DEFAULT_IDLE_TIMEOUT_MS;
+    srv->close_timeout_ms = o->close_timeout_ms ? o->close_timeout_ms : DEFAULT_CLOSE_TIMEOUT_MS;
+    srv->connect_timeout_ms =
+        o->backend_connect_timeout_ms ? o->backend_connect_timeout_ms : DEFAULT_CONNECT_TIMEOUT_MS;
     srv->linger_ms = o->linger_ms ? o->linger_ms : DEFAULT_LINGER_MS;
     srv->ring_capacity = o->ring_capacity ? o->ring_capacity : DEFAULT_RING_CAPACITY;
     srv->write_window = o->write_window ? o->write_window : DEFAULT_WRITE_WINDOW;
@@ -173,6 +302,69 @@ nomem:
     return MEMTLS_ERR_NOMEM;
 }
 
+static const rt_app_ops *app_ops(const memtls_server *srv)
+{
+    switch (srv->app) {
+    case MEMTLS_APP_PROXY:
+        return &memtls__app_proxy;
+    case MEMTLS_APP_CUSTOM:
+        return srv->custom.on_peer_close != NULL ? &memtls__app_custom_half : &memtls__app_custom;
+    case MEMTLS_APP_ECHO:
+    default:
+        return &memtls__app_echo;
+    }
+}
+
+/* Workers first (each host needs its workers' channels), then the hosts;
+ * inline workers go on their host's loop before the host itself. */
+static int build(memtls_server *srv, char *err, size_t errlen)
+{
+    srv->hosts = calloc(srv->nio, sizeof *srv->hosts);
+    srv->workers = calloc(srv->nworkers, sizeof *srv->workers);
+    srv->chans = calloc(srv->nworkers, sizeof *srv->chans);
+    if (srv->hosts == NULL || srv->workers == NULL || srv->chans == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return MEMTLS_ERR_NOMEM;
+    }
+    const rt_app_ops *app = app_ops(srv);
+    for (unsigned h = 0; h < srv->nio; h++) {
+        int rc = memtls__host_new(srv, h, err, errlen);
+        if (rc != 0) {
+            return rc;
+        }
+    }
+    for (unsigned i = 0; i < srv->nworkers; i++) {
+        rt_host *h = srv->hosts[i % srv->nio];
+        rt_worker *w = NULL;
+        if (memtls__worker_new(srv, i, app, srv->worker_threads ? NULL : &h->loop.uv, &w) != 0) {
+            snprintf(err, errlen, "out of memory (worker %u)", i);
+            return MEMTLS_ERR_NOMEM;
+        }
+        srv->workers[i] = w;
+        srv->chans[i] = memtls__chan_new(srv->ring_capacity, &h->loop.bell, memtls__worker_bell(w));
+        if (srv->chans[i] == NULL) {
+            snprintf(err, errlen, "out of memory (worker %u)", i);
+            return MEMTLS_ERR_NOMEM;
+        }
+        w->ch = srv->chans[i];
+        memtls__host_attach(h, srv->chans[i]);
+        if (!srv->worker_threads &&
+            memtls__loop_add(&h->loop, memtls__worker_pump, memtls__worker_has_work, w) != 0) {
+            snprintf(err, errlen, "too many workers for one I/O thread");
+            return MEMTLS_ERR_INVALID;
+        }
+    }
+    for (unsigned h = 0; h < srv->nio; h++) {
+        if (memtls__host_ready(srv->hosts[h]) != 0) {
+            snprintf(err, errlen, "cannot start I/O thread %u", h);
+            return MEMTLS_ERR_INVALID;
+        }
+    }
+    return 0;
+}
+
+/* --- lifecycle ------------------------------------------------------------------ */
+
 memtls_server *memtls_server_new(const memtls_server_opts *opts, char *err, size_t errlen)
 {
     char dummy[8];
@@ -195,36 +387,36 @@ memtls_server *memtls_server_new(const memtls_server_opts *opts, char *err, size
     }
     pthread_mutex_init(&srv->cfg_lock, NULL);
     pthread_mutex_init(&srv->life_lock, NULL);
-    if (copy_opts(srv, opts, err, errlen) != 0) {
-        goto fail;
-    }
-    srv->workers = calloc(srv->nworkers, sizeof *srv->workers);
-    if (srv->workers == NULL) {
-        snprintf(err, errlen, "out of memory");
-        goto fail;
-    }
-    for (unsigned i = 0; i < srv->nworkers; i++) {
-        if (memtls__worker_init(&srv->workers[i], srv, i) != 0) {
-            snprintf(err, errlen, "out of memory (worker %u)", i);
-            goto fail;
-        }
-    }
-    if (memtls__host_new(srv, err, errlen) != 0) {
-        goto fail;
+    if (copy_opts(srv, opts, err, errlen) != 0 || build(srv, err, errlen) != 0) {
+        memtls_server_free(srv);
+        return NULL;
     }
     return srv;
-fail:
-    memtls_server_free(srv);
-    return NULL;
 }
 
-static void join_workers(memtls_server *srv)
+static void join_all(memtls_server *srv)
 {
+    for (unsigned i = 0; i < srv->nio; i++) {
+        rt_host *h = srv->hosts[i];
+        if (h != NULL && h->thread_started) {
+            pthread_join(h->thread, NULL);
+            h->thread_started = 0;
+        }
+    }
     for (unsigned i = 0; i < srv->nworkers; i++) {
-        rt_worker *w = &srv->workers[i];
-        if (w->thread_started) {
+        rt_worker *w = srv->workers[i];
+        if (w != NULL && w->thread_started) {
             pthread_join(w->thread, NULL);
             w->thread_started = 0;
+        }
+    }
+}
+
+static void request_stop_all(memtls_server *srv)
+{
+    for (unsigned i = 0; i < srv->nio; i++) {
+        if (srv->hosts[i] != NULL) {
+            memtls__host_request_stop(srv->hosts[i]);
         }
     }
 }
@@ -239,34 +431,46 @@ int memtls_server_start(memtls_server *srv)
         pthread_mutex_unlock(&srv->life_lock);
         return MEMTLS_ERR_INVALID;
     }
-    for (unsigned i = 0; i < srv->nworkers; i++) {
-        rt_worker *w = &srv->workers[i];
+    for (unsigned i = 0; i < srv->nworkers && srv->worker_threads; i++) {
+        rt_worker *w = srv->workers[i];
         if (pthread_create(&w->thread, NULL, memtls__worker_main, w) != 0) {
             goto fail;
         }
         w->thread_started = 1;
     }
-    if (pthread_create(&srv->host_thread, NULL, memtls__host_main, srv) != 0) {
-        goto fail;
+    for (unsigned i = 0; i < srv->nio; i++) {
+        rt_host *h = srv->hosts[i];
+        if (pthread_create(&h->thread, NULL, memtls__host_main, h) != 0) {
+            goto fail;
+        }
+        h->thread_started = 1;
     }
     srv->started = 1;
     pthread_mutex_unlock(&srv->life_lock);
     return 0;
 fail:
+    /* Stop what runs: hosts end their workers; workers without a running
+     * host are told to exit directly. */
+    atomic_store_explicit(&srv->grace_ms, 0, memory_order_relaxed);
+    request_stop_all(srv);
     for (unsigned i = 0; i < srv->nworkers; i++) {
-        atomic_store_explicit(&srv->workers[i].exit, 1, memory_order_release);
-        if (srv->workers[i].thread_started) {
-            memtls__worker_wake(&srv->workers[i]);
+        rt_host *h = srv->hosts[i % srv->nio];
+        if (!h->thread_started) {
+            atomic_store_explicit(&srv->chans[i]->exit, 1, memory_order_release);
+            memtls__bell_force(srv->chans[i]->bell[RT_TO_WORKER]);
         }
     }
-    join_workers(srv);
+    join_all(srv);
     pthread_mutex_unlock(&srv->life_lock);
     return MEMTLS_ERR_NOMEM;
 }
 
 uint16_t memtls_server_bound_port(const memtls_server *srv, size_t index)
 {
-    return memtls__host_port(srv, index);
+    if (srv == NULL || srv->hosts == NULL || srv->hosts[0] == NULL) {
+        return 0;
+    }
+    return memtls__host_port(srv->hosts[0], index);
 }
 
 int memtls_server_stop(memtls_server *srv, unsigned grace_ms)
@@ -278,9 +482,8 @@ int memtls_server_stop(memtls_server *srv, unsigned grace_ms)
     pthread_mutex_lock(&srv->life_lock);
     if (srv->started && !srv->stopped) {
         atomic_store_explicit(&srv->grace_ms, grace_ms, memory_order_relaxed);
-        memtls__host_request_stop(srv);
-        pthread_join(srv->host_thread, NULL);
-        join_workers(srv);
+        request_stop_all(srv);
+        join_all(srv);
         srv->stopped = 1;
     }
     pthread_mutex_unlock(&srv->life_lock);
@@ -308,13 +511,20 @@ void memtls_server_free(memtls_server *srv)
         return;
     }
     (void)memtls_server_stop(srv, 0);
-    memtls__host_free(srv);
-    if (srv->workers != NULL) {
-        for (unsigned i = 0; i < srv->nworkers; i++) {
-            memtls__worker_free(&srv->workers[i]);
-        }
-        free(srv->workers);
+    /* Workers first: an inline worker's handles live on its host's loop,
+     * which the host frees. */
+    for (unsigned i = 0; srv->workers != NULL && i < srv->nworkers; i++) {
+        memtls__worker_free(srv->workers[i]);
     }
+    for (unsigned i = 0; srv->hosts != NULL && i < srv->nio; i++) {
+        memtls__host_free(srv->hosts[i]);
+    }
+    for (unsigned i = 0; srv->chans != NULL && i < srv->nworkers; i++) {
+        memtls__chan_free(srv->chans[i]);
+    }
+    free(srv->workers);
+    free(srv->hosts);
+    free(srv->chans);
     for (size_t i = 0; i < srv->nlisteners && srv->listener_hosts != NULL; i++) {
         free(srv->listener_hosts[i]);
     }
@@ -330,27 +540,37 @@ void memtls_server_free(memtls_server *srv)
     free(srv);
 }
 
+/* --- observation ---------------------------------------------------------------- */
+
+static uint64_t load(const atomic_uint_fast64_t *v)
+{
+    return atomic_load_explicit((atomic_uint_fast64_t *)v, memory_order_relaxed);
+}
+
 int memtls_server_get_stats(const memtls_server *srv, memtls_server_stats *out)
 {
     if (srv == NULL || out == NULL) {
         return MEMTLS_ERR_INVALID;
     }
-    memtls_server *m = (memtls_server *)srv; /* atomic loads only */
     memset(out, 0, sizeof *out);
-    out->conns_open = atomic_load_explicit(&m->conns_open, memory_order_relaxed);
-    out->conns_total = atomic_load_explicit(&m->conns_total, memory_order_relaxed);
-    out->conns_refused = atomic_load_explicit(&m->conns_refused, memory_order_relaxed);
-    out->conns_failed = atomic_load_explicit(&m->conns_failed, memory_order_relaxed);
-    out->bytes_in = atomic_load_explicit(&m->bytes_in, memory_order_relaxed);
-    out->bytes_out = atomic_load_explicit(&m->bytes_out, memory_order_relaxed);
-    out->backend_in = atomic_load_explicit(&m->backend_in, memory_order_relaxed);
-    out->backend_out = atomic_load_explicit(&m->backend_out, memory_order_relaxed);
+    out->conns_open = load(&srv->conns_open);
+    out->conns_total = load(&srv->conns_total);
+    out->conns_refused = load(&srv->conns_refused);
+    out->conns_failed = load(&srv->conns_failed);
+    out->accept_errors = load(&srv->accept_errors);
+    out->bytes_in = load(&srv->bytes_in);
+    out->bytes_out = load(&srv->bytes_out);
+    out->backend_in = load(&srv->backend_in);
+    out->backend_out = load(&srv->backend_out);
+    out->io_threads = srv->nio;
     out->workers = srv->nworkers;
+    out->workers_inline = !srv->worker_threads;
     out->ring_capacity = srv->ring_capacity;
     for (unsigned i = 0; i < srv->nworkers; i++) {
+        rt_channel *ch = srv->chans[i];
         memtls_ring_stats a, b;
-        memtls_ring_get_stats(srv->workers[i].to_worker, &a);
-        memtls_ring_get_stats(srv->workers[i].to_host, &b);
+        memtls_ring_get_stats(ch->ring[RT_TO_WORKER], &a);
+        memtls_ring_get_stats(ch->ring[RT_TO_HOST], &b);
         if (a.high_water > out->to_worker_high_water) {
             out->to_worker_high_water = a.high_water;
         }
@@ -359,6 +579,11 @@ int memtls_server_get_stats(const memtls_server *srv, memtls_server_stats *out)
         }
         out->to_worker_refusals += a.refusals;
         out->to_host_refusals += b.refusals;
+        out->ring_messages += load(&ch->messages);
+        out->wakeups += load(&ch->bell[RT_TO_WORKER]->signals);
+    }
+    for (unsigned i = 0; i < srv->nio; i++) {
+        out->wakeups += load(&srv->hosts[i]->loop.bell.signals);
     }
     return 0;
 }
@@ -370,10 +595,10 @@ int memtls_server_get_ring_stats(const memtls_server *srv, unsigned worker,
         return MEMTLS_ERR_INVALID;
     }
     if (to_worker != NULL) {
-        memtls_ring_get_stats(srv->workers[worker].to_worker, to_worker);
+        memtls_ring_get_stats(srv->chans[worker]->ring[RT_TO_WORKER], to_worker);
     }
     if (to_host != NULL) {
-        memtls_ring_get_stats(srv->workers[worker].to_host, to_host);
+        memtls_ring_get_stats(srv->chans[worker]->ring[RT_TO_HOST], to_host);
     }
     return 0;
 }

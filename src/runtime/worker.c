@@ -1,77 +1,19 @@
 /*
- * worker.c - a TLS worker thread: its libuv loop (sleeping when idle), the
- * consumer side of its host->worker ring, and the list of its connections
- * waiting for room in the worker->host ring. The per-connection logic is
- * in worker_conn.c.
+ * worker.c - a TLS worker: its pass over its channel (messages from the
+ * host, room for its own messages, stop and exit), its lists of
+ * connections waiting for room or with work left over, and, when it runs
+ * on a thread of its own, that thread's loop. The life of one connection
+ * is in wconn.c.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "worker.h"
 
-#define WORKER_BATCH 1024u
-
-int memtls__wput(rt_worker *w, uint32_t type, uint64_t id, const void *a, size_t alen,
-                 const void *b, size_t blen)
-{
-    int rc = memtls__ring_put(w->to_host, &w->w2h_waiting, type, id, a, alen, b, blen);
-    if (rc == 0) {
-        memtls__waker_notify(w->srv->host_waker);
-    }
-    return rc;
-}
-
-void memtls__wconn_block(rt_wconn *c)
-{
-    if (c->blocked) {
-        return;
-    }
-    c->blocked = 1;
-    c->next_blocked = c->w->blocked;
-    c->w->blocked = c;
-}
-
-/* Take c out of the worker's table and lists. */
-void memtls__wconn_unlink(rt_wconn *c)
-{
-    rt_worker *w = c->w;
-    if (c->blocked) {
-        rt_wconn **pp = &w->blocked;
-        while (*pp != NULL && *pp != c) {
-            pp = &(*pp)->next_blocked;
-        }
-        if (*pp == c) {
-            *pp = c->next_blocked;
-        }
-        c->blocked = 0;
-    }
-    if (c->prev_all != NULL) {
-        c->prev_all->next_all = c->next_all;
-    } else {
-        w->all = c->next_all;
-    }
-    if (c->next_all != NULL) {
-        c->next_all->prev_all = c->prev_all;
-    }
-    c->prev_all = c->next_all = NULL;
-    if (w->conns[rt_slot(c->id)] == c) {
-        w->conns[rt_slot(c->id)] = NULL;
-    }
-    w->live--;
-}
-
-static void retry_blocked(rt_worker *w)
-{
-    rt_wconn *c = w->blocked;
-    w->blocked = NULL;
-    while (c != NULL) {
-        rt_wconn *next = c->next_blocked;
-        c->blocked = 0;
-        c->next_blocked = NULL;
-        memtls__wconn_progress(c);
-        c = next;
-    }
-}
+/* Messages read from the ring per pass (then each touched connection makes
+ * progress once). */
+#define WORKER_BATCH 256u
 
 static void on_message(void *arg, const memtls_ring_msg *m)
 {
@@ -95,140 +37,163 @@ static void on_message(void *arg, const memtls_ring_msg *m)
          * the way). A reset is still answered, so no close is ignored. */
         if (m->type == MSG_H_RESET) {
             rt_msg_close cm = {1};
-            (void)memtls__wput(w, MSG_W_CLOSE, m->conn, &cm, sizeof cm, NULL, 0);
+            (void)memtls__chan_put(w->ch, RT_TO_HOST, MSG_W_CLOSE, m->conn, &cm, sizeof cm, NULL,
+                                   0);
         }
         return;
     }
     memtls__wconn_on_message(c, m);
 }
 
-static void close_loop_handles(rt_worker *w)
+/* Connections that found the ring full retry in the order they blocked. */
+static void retry_blocked(rt_worker *w)
 {
-    uv_close((uv_handle_t *)&w->waker.async, NULL);
-    uv_close((uv_handle_t *)&w->waker.prepare, NULL);
-    uv_close((uv_handle_t *)&w->waker.check, NULL);
+    rt_fifo list = rt_fifo_take(&w->blocked);
+    rt_fifo_link *l;
+    while ((l = rt_fifo_pop(&list)) != NULL) {
+        memtls__wconn_touch(RT_FIFO_ENTRY(l, rt_wconn, blocked));
+    }
 }
 
-static void on_wake(uv_async_t *a)
+/* Every connection with something to do makes progress once (a
+ * connection that stays busy re-queues itself at the back). */
+static int run_ready(rt_worker *w)
 {
-    rt_worker *w = a->data;
-    atomic_store_explicit(&w->waker.asleep, 0, memory_order_relaxed);
-    if (atomic_load_explicit(&w->exit, memory_order_acquire)) {
-        while (w->all != NULL) {
-            memtls__wconn_discard(w->all);
-        }
-        close_loop_handles(w);
-        return;
+    rt_fifo list = rt_fifo_take(&w->ready);
+    rt_fifo_link *l;
+    int any = 0;
+    while ((l = rt_fifo_pop(&list)) != NULL) {
+        memtls__wconn_progress(RT_FIFO_ENTRY(l, rt_wconn, ready));
+        any = 1;
     }
-    if (atomic_exchange_explicit(&w->room_for_worker, 0, memory_order_acq_rel)) {
+    return any;
+}
+
+static void exit_now(rt_worker *w)
+{
+    while (w->all != NULL) {
+        memtls__wconn_discard(w->all);
+    }
+    w->exited = 1;
+    if (!w->inline_) {
+        memtls__loop_close_handles(&w->own);
+    }
+    atomic_store_explicit(&w->ch->exited, 1, memory_order_release);
+    memtls__bell_force(w->ch->bell[RT_TO_HOST]);
+}
+
+static void begin_stop(rt_worker *w, int now)
+{
+    for (rt_wconn *c = w->all, *next; c != NULL; c = next) {
+        next = c->next_all;
+        if (now) {
+            /* Grace period over: close_notify now (after what is queued),
+             * and the record says the connection was cut. */
+            snprintf(c->reason, sizeof c->reason, "server stopped (grace period over)");
+            c->failed = 1;
+            memtls__wconn_close(c);
+        } else if (w->app->stop != NULL) {
+            w->app->stop(c);
+        }
+    }
+}
+
+int memtls__worker_pump(void *arg)
+{
+    rt_worker *w = arg;
+    rt_channel *ch = w->ch;
+    if (w->exited) {
+        return 0;
+    }
+    if (atomic_load_explicit(&ch->exit, memory_order_acquire)) {
+        exit_now(w);
+        return 0;
+    }
+    int work = 0;
+    if (memtls__chan_take_room(ch, RT_TO_HOST)) {
         retry_blocked(w);
+        work = 1;
     }
-    memtls_ring_read(w->to_worker, on_message, w, WORKER_BATCH);
-    memtls__ring_room(&w->h2w_waiting, &w->room_for_host, w->srv->host_waker);
-    if (!w->stopping && atomic_load_explicit(&w->stop, memory_order_acquire)) {
-        w->stopping = 1;
-        rt_wconn *c = w->all;
-        while (c != NULL) {
-            rt_wconn *next = c->next_all;
-            memtls__wconn_stop(c);
-            c = next;
-        }
+    work |= memtls__chan_read(ch, RT_TO_WORKER, on_message, w, WORKER_BATCH) > 0;
+    int stop = atomic_load_explicit(&ch->stop, memory_order_acquire);
+    if (stop > w->stopping) {
+        begin_stop(w, stop > 1);
+        w->stopping = stop;
+        work = 1;
     }
+    work |= run_ready(w);
+    return work;
 }
 
-static void on_prepare(uv_prepare_t *p)
+int memtls__worker_has_work(void *arg)
 {
-    rt_worker *w = p->data;
-    atomic_store_explicit(&w->waker.asleep, 1, memory_order_seq_cst);
-    atomic_thread_fence(memory_order_seq_cst);
-    if (!memtls_ring_empty(w->to_worker) ||
-        atomic_load_explicit(&w->room_for_worker, memory_order_relaxed) ||
-        atomic_load_explicit(&w->exit, memory_order_relaxed) ||
-        (!w->stopping && atomic_load_explicit(&w->stop, memory_order_relaxed))) {
-        atomic_store_explicit(&w->waker.asleep, 0, memory_order_relaxed);
-        uv_async_send(&w->waker.async);
+    rt_worker *w = arg;
+    rt_channel *ch = w->ch;
+    if (w->exited) {
+        return 0;
     }
-}
-
-static void on_check(uv_check_t *c)
-{
-    rt_worker *w = c->data;
-    atomic_store_explicit(&w->waker.asleep, 0, memory_order_relaxed);
-}
-
-void memtls__worker_wake(rt_worker *w)
-{
-    uv_async_send(&w->waker.async);
+    return memtls__chan_has_work(ch, RT_TO_WORKER) || !rt_fifo_empty(&w->ready) ||
+           atomic_load_explicit(&ch->stop, memory_order_relaxed) > w->stopping ||
+           atomic_load_explicit(&ch->exit, memory_order_relaxed);
 }
 
 void *memtls__worker_main(void *arg)
 {
     rt_worker *w = arg;
-    uv_run(&w->loop, UV_RUN_DEFAULT);
+    uv_run(w->uv, UV_RUN_DEFAULT);
     return NULL;
 }
 
-int memtls__worker_init(rt_worker *w, memtls_server *srv, unsigned index)
+int memtls__worker_new(memtls_server *srv, unsigned index, const rt_app_ops *app,
+                       uv_loop_t *host_loop, rt_worker **out)
 {
+    *out = NULL;
+    rt_worker *w = calloc(1, sizeof *w);
+    if (w == NULL) {
+        return MEMTLS_ERR_NOMEM;
+    }
     w->srv = srv;
     w->index = index;
-    atomic_init(&w->h2w_waiting, 0);
-    atomic_init(&w->w2h_waiting, 0);
-    atomic_init(&w->room_for_host, 0);
-    atomic_init(&w->room_for_worker, 0);
-    atomic_init(&w->stop, 0);
-    atomic_init(&w->exit, 0);
-    atomic_init(&w->waker.asleep, 0);
-    w->to_worker = memtls_ring_new(srv->ring_capacity);
-    w->to_host = memtls_ring_new(srv->ring_capacity);
+    w->app = app;
     w->conns = calloc(srv->max_conns, sizeof *w->conns);
     w->scratch = malloc(RT_APP_CHUNK);
-    if (w->to_worker == NULL || w->to_host == NULL || w->conns == NULL || w->scratch == NULL) {
+    if (w->conns == NULL || w->scratch == NULL) {
+        memtls__worker_free(w);
         return MEMTLS_ERR_NOMEM;
     }
-    w->max_msg = memtls_ring_max_message(w->to_host);
-    if (uv_loop_init(&w->loop) != 0) {
-        return MEMTLS_ERR_NOMEM;
+    if (host_loop != NULL) {
+        w->inline_ = 1;
+        w->uv = host_loop;
+        (void)memtls__bell_init(&w->own.bell, 0); /* never signalled */
+    } else {
+        if (memtls__loop_init(&w->own, 1) != 0 ||
+            memtls__loop_add(&w->own, memtls__worker_pump, memtls__worker_has_work, w) != 0) {
+            memtls__worker_free(w);
+            return MEMTLS_ERR_NOMEM;
+        }
+        w->uv = &w->own.uv;
     }
-    w->loop.data = w;
-    uv_async_init(&w->loop, &w->waker.async, on_wake);
-    uv_prepare_init(&w->loop, &w->waker.prepare);
-    uv_check_init(&w->loop, &w->waker.check);
-    w->waker.async.data = w;
-    w->waker.prepare.data = w;
-    w->waker.check.data = w;
-    uv_prepare_start(&w->waker.prepare, on_prepare);
-    uv_check_start(&w->waker.check, on_check);
-    uv_unref((uv_handle_t *)&w->waker.prepare);
-    uv_unref((uv_handle_t *)&w->waker.check);
-    w->loop_ok = 1;
+    *out = w;
     return 0;
 }
 
-static void close_walk(uv_handle_t *handle, void *arg)
+rt_bell *memtls__worker_bell(rt_worker *w)
 {
-    (void)arg;
-    if (!uv_is_closing(handle)) {
-        uv_close(handle, NULL);
-    }
+    return &w->own.bell;
 }
 
 void memtls__worker_free(rt_worker *w)
 {
-    if (w->loop_ok) {
-        while (w->all != NULL) {
-            memtls__wconn_discard(w->all);
-        }
-        uv_walk(&w->loop, close_walk, NULL);
-        uv_run(&w->loop, UV_RUN_DEFAULT);
-        uv_loop_close(&w->loop);
-        w->loop_ok = 0;
+    if (w == NULL) {
+        return;
     }
-    memtls_ring_free(w->to_worker);
-    memtls_ring_free(w->to_host);
+    while (w->all != NULL) {
+        memtls__wconn_discard(w->all);
+    }
+    if (!w->inline_) {
+        memtls__loop_free(&w->own);
+    }
     free(w->conns);
     free(w->scratch);
-    w->to_worker = w->to_host = NULL;
-    w->conns = NULL;
-    w->scratch = NULL;
+    free(w);
 }

@@ -1,0 +1,274 @@
+/*
+ * app_proxy.c - the proxy application: the client's plaintext goes to a
+ * plaintext TCP backend that the host connects to, the backend's bytes go
+ * back through the session.
+ *
+ * IMPLEMENTATION NOTES
+ *
+ * Flow. Client plaintext becomes W_BK_DATA under the backend's credit
+ * (write_window bytes not yet written by the host, returned by H_ACK);
+ * H_BK_DATA is written into the session, and what it cannot queue waits
+ * in the hold buffer while W_PAUSE stops the host reading the backend. So
+ * a slow reader on either side stops reading on the other side.
+ *
+ * Half-close: the two directions end independently, as TCP proxies do.
+ * The session runs with on_peer_close, so the client's close_notify
+ * (plaintext: FIN) only ends the client -> backend direction: once the
+ * client's last plaintext is on its way, W_BK_SHUTDOWN half-closes the
+ * backend, and backend bytes keep flowing to the client until the
+ * backend's EOF; then the session closes (queued data, close_notify). The
+ * other way round, a backend EOF (after its last bytes are queued in the
+ * session) becomes memtls_session_shutdown_write() -- close_notify while
+ * still reading -- and, once that is with the host, W_SHUTDOWN (FIN) on
+ * the client socket; client bytes keep flowing to the backend until the
+ * client closes too. Either wait is bounded by the idle timeout.
+ *
+ * Backend failures are all logged with the word "backend": it refused or
+ * could not be reached ("backend connect failed: ..."), it reset the
+ * connection before its EOF ("backend reset the connection": a failure,
+ * its bytes not yet queued are lost), or it closed its socket after its
+ * EOF and reset what the client sent since ("backend closed": it had
+ * finished, not failed).
+ */
+#include <string.h>
+
+#include "worker.h"
+
+static void status_seen(int rc)
+{
+    (void)rc; /* the session's state reflects it */
+}
+
+static rt_proxy *px(rt_wconn *c)
+{
+    return &c->px;
+}
+
+static int proxy_open(rt_wconn *c)
+{
+    /* Ask for the backend in the next round: a client that waits for the
+     * backend to speak first (a banner) sends nothing that would run
+     * progress again. */
+    px(c)->state = BK_WANT;
+    memtls__wconn_touch(c);
+    return 0;
+}
+
+/* Push plaintext to the backend under its credit; returns bytes taken. */
+static size_t proxy_input(rt_wconn *c, const uint8_t *data, size_t len)
+{
+    rt_proxy *p = px(c);
+    size_t window = c->w->srv->write_window;
+    size_t max = c->w->ch->max_msg;
+    if (p->state == BK_FAILED) {
+        return len; /* nowhere to go; the connection is closing */
+    }
+    if (p->state != BK_OPEN) {
+        return 0;
+    }
+    size_t done = 0;
+    while (done < len && p->inflight < window) {
+        size_t n = len - done;
+        if (n > max) {
+            n = max;
+        }
+        if (n > window - p->inflight) {
+            n = window - p->inflight;
+        }
+        if (memtls__wconn_put(c, MSG_W_BK_DATA, data + done, n) != 0) {
+            break;
+        }
+        done += n;
+        p->inflight += n;
+    }
+    return done;
+}
+
+static int proxy_client_done(rt_wconn *c)
+{
+    rt_proxy *p = px(c);
+    if (p->state == BK_WANT || p->state == BK_CONNECTING) {
+        return 1; /* the client's bytes wait in app_hold for the backend */
+    }
+    if (p->state == BK_OPEN) {
+        if (memtls__wconn_put(c, MSG_W_BK_SHUTDOWN, NULL, 0) != 0) {
+            return 1;
+        }
+        p->shut_sent = 1;
+    }
+    return 0;
+}
+
+static void hold_backend(rt_wconn *c, const uint8_t *data, size_t len)
+{
+    if (memtls__bytebuf_append(&px(c)->hold, data, len) != 0) {
+        memtls__wconn_abort(c, "out of memory");
+    }
+}
+
+static void proxy_message(rt_wconn *c, const memtls_ring_msg *m)
+{
+    rt_proxy *p = px(c);
+    switch (m->type) {
+    case MSG_H_ACK: {
+        rt_msg_ack ack;
+        memset(&ack, 0, sizeof ack);
+        memcpy(&ack, m->data, m->len < sizeof ack ? m->len : sizeof ack);
+        if (ack.backend > 0) {
+            memtls__wconn_activity(c); /* the backend is reading */
+        }
+        p->inflight -= ack.backend < p->inflight ? (size_t)ack.backend : p->inflight;
+        break;
+    }
+    case MSG_H_BK_RESULT: {
+        rt_msg_status st = {0};
+        memcpy(&st, m->data, m->len < sizeof st ? m->len : sizeof st);
+        if (st.status == 0) {
+            p->state = BK_OPEN;
+        } else {
+            p->state = BK_FAILED;
+            memtls__wconn_reason(c, 1, "backend connect failed: ", uv_strerror(st.status));
+            memtls__wconn_close(c);
+        }
+        break;
+    }
+    case MSG_H_BK_DATA:
+        if (c->s == NULL || c->finishing || c->close_ms != 0) {
+            break; /* the connection is ending: dropped, not activity */
+        }
+        memtls__wconn_activity(c);
+        if (p->hold.len == 0) {
+            size_t n = 0;
+            int rc = memtls_session_write(c->s, m->data, m->len, &n);
+            if (rc != 0 && rc != MEMTLS_ERR_WOULD_BLOCK) {
+                break; /* closing: dropped */
+            }
+            if (n < m->len) {
+                hold_backend(c, m->data + n, m->len - n);
+            }
+        } else {
+            hold_backend(c, m->data, m->len);
+        }
+        break;
+    case MSG_H_BK_EOF:
+        p->eof_pending = 1;
+        break;
+    case MSG_H_BK_RESET:
+        p->state = BK_FAILED;
+        if (!p->eof_pending) {
+            memtls__wconn_reason(c, 1, "backend reset the connection", NULL);
+            memtls__wconn_close(c);
+        } else if (p->eof_fed) {
+            /* After its EOF the backend closed its socket and reset what
+             * the client sent since: it has finished, not failed. */
+            memtls__wconn_reason(c, 0, "backend closed", NULL);
+            memtls__wconn_close(c);
+        }
+        /* else the round closes once the backend's last bytes are queued
+         * in the session. */
+        break;
+    default:
+        break;
+    }
+}
+
+/* Backend bytes into the session; at the backend's EOF, end that
+ * direction. */
+static void feed_backend(rt_wconn *c)
+{
+    rt_proxy *p = px(c);
+    while (p->hold.len > 0) {
+        size_t n = 0;
+        int rc = memtls_session_write(c->s, memtls__bytebuf_head(&p->hold), p->hold.len, &n);
+        if (rc == MEMTLS_ERR_WOULD_BLOCK) {
+            break;
+        }
+        if (rc != 0) {
+            n = p->hold.len; /* the session is closing: drop */
+        }
+        memtls__bytebuf_consume(&p->hold, n);
+        c->dirty = 1;
+    }
+    if (p->hold.len == 0) {
+        memtls__bytebuf_free(&p->hold);
+    }
+    if (c->close_ms == 0) {
+        c->want_pause[RT_SIDE_BACKEND] = p->hold.len > 0;
+    }
+    if (p->hold.len > 0 || !p->eof_pending || p->eof_fed) {
+        return;
+    }
+    /* The backend's last byte is queued in the session. */
+    p->eof_fed = 1;
+    if (c->peer_closed) {
+        /* Both directions are finished: the client closed first and the
+         * backend has answered. */
+        memtls__wconn_reason(c, 0, "peer closed", NULL);
+        memtls__wconn_close(c);
+    } else if (p->state != BK_OPEN) {
+        /* The backend socket is gone too (it reset what the client sent
+         * after its FIN): nothing the client sends can go anywhere. */
+        memtls__wconn_reason(c, 0, "backend closed", NULL);
+        memtls__wconn_close(c);
+    } else {
+        /* Half-close towards the client: close_notify now, FIN once it is
+         * with the host, and keep relaying the client's bytes. */
+        p->client_half = 1;
+        status_seen(memtls_session_shutdown_write(c->s));
+        c->dirty = 1;
+    }
+}
+
+/* The backend finished first: once our close_notify (and everything
+ * before it) is with the host, shut the client socket's write side. */
+static void client_half_close(rt_wconn *c)
+{
+    rt_proxy *p = px(c);
+    if (p->client_half != 1 || memtls_session_state(c->s) != MEMTLS_STATE_READY ||
+        memtls_session_queued_out(c->s) > 0 || memtls_session_pending_out(c->s) > 0) {
+        return;
+    }
+    if (memtls__wconn_put(c, MSG_W_SHUTDOWN, NULL, 0) != 0) {
+        return;
+    }
+    p->client_half = 2;
+}
+
+static void proxy_round(rt_wconn *c)
+{
+    rt_proxy *p = px(c);
+    if (p->state == BK_WANT && memtls__wconn_put(c, MSG_W_BK_CONNECT, NULL, 0) == 0) {
+        p->state = BK_CONNECTING;
+    }
+    feed_backend(c);
+    client_half_close(c);
+}
+
+static int proxy_can_release(rt_wconn *c)
+{
+    /* The client's last plaintext still goes to the backend. */
+    return !(px(c)->state == BK_OPEN && (c->app_hold.len > 0 || memtls_session_readable(c->s) > 0));
+}
+
+static void proxy_stop(rt_wconn *c)
+{
+    if (c->opened) {
+        /* A proxy cannot tell where a request ends: cutting the client's
+         * input here would hand the backend half a request. The
+         * connection runs on until either side closes, or the grace
+         * period ends. */
+        return;
+    }
+    memtls__wconn_stop_reading(c);
+}
+
+const rt_app_ops memtls__app_proxy = {
+    .open = proxy_open,
+    .input = proxy_input,
+    .client_done = proxy_client_done,
+    .message = proxy_message,
+    .round = proxy_round,
+    .can_release = proxy_can_release,
+    .stop = proxy_stop,
+    .half_close = 1,
+};

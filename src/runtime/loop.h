@@ -1,0 +1,59 @@
+/*
+ * loop.h - private: the event loop of one runtime thread (a host I/O
+ * thread, or a worker thread), with its doorbell.
+ *
+ * A loop runs one or more runners: a host, a worker, or a host and the
+ * workers it runs inline (co-scheduled in its thread: see server.h).
+ * Every pass of the libuv loop ends with a call to each runner's `pump`
+ * (in uv_check, after the socket and timer callbacks of the pass): the
+ * runner reads its rings and does what the messages ask, in batches.
+ * Before the loop may block (uv_prepare) the runners pump once more, then
+ * the loop marks itself asleep and asks them for work one last time
+ * (`has_work`; see channel.h for why this order loses no wake-up). Work
+ * left over after a bounded number of rounds keeps the loop from blocking
+ * (a uv_idle handle) so that socket events still get their turn between
+ * rounds.
+ */
+#ifndef MEMTLS_RUNTIME_LOOP_H
+#define MEMTLS_RUNTIME_LOOP_H
+
+#include <uv.h>
+
+#include "channel.h"
+
+/* A host and every worker it may run inline. */
+#define RT_LOOP_MAX_RUNNERS 65u
+
+typedef struct rt_loop {
+    uv_loop_t uv;
+    rt_bell bell;
+    uv_poll_t bell_poll;
+    uv_prepare_t prepare;
+    uv_check_t check;
+    uv_idle_t idle;
+    int init;
+    int closing;
+    unsigned nrunners;
+    struct rt_runner {
+        /* Do a bounded amount of work; return nonzero if any was done. */
+        int (*pump)(void *arg);
+        /* Is there work (a cheap check; other threads may produce it)? */
+        int (*has_work)(void *arg);
+        void *arg;
+    } runners[RT_LOOP_MAX_RUNNERS];
+} rt_loop;
+
+/* Set up the loop and its bell (with an eventfd when `signalled`, i.e.
+ * when other threads must be able to wake it). 0 or MEMTLS_ERR_NOMEM. */
+int memtls__loop_init(rt_loop *l, int signalled);
+/* Add a runner (before the loop runs); runners pump in the order added.
+ * 0 or MEMTLS_ERR_INVALID when there are too many. */
+int memtls__loop_add(rt_loop *l, int (*pump)(void *), int (*has_work)(void *), void *arg);
+/* Stop the loop's own handles so uv_run can return once the owner's
+ * handles are closed too. Loop thread only. */
+void memtls__loop_close_handles(rt_loop *l);
+/* Close every remaining handle, run the loop until they are gone, free
+ * the loop. After the thread ended (or was never started). */
+void memtls__loop_free(rt_loop *l);
+
+#endif

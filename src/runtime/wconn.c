@@ -1,0 +1,718 @@
+/*
+ * wconn.c - one connection on its worker: the session, the flow of bytes
+ * between the channel, the session and the application, the timers, and
+ * the end of the connection. The application (echo, proxy, custom) plugs
+ * in through rt_app_ops (worker.h).
+ *
+ * IMPLEMENTATION NOTES
+ *
+ * Session callbacks only record what happened (flags) and hand ciphertext
+ * to the channel; the work is done by progress(), which runs once per
+ * pass for every connection that had a message (the ready list), and
+ * loops until nothing changes. So the session is never re-entered from
+ * its own callbacks, and there is one place that decides what to do next.
+ *
+ * Flow, client -> application: H_DATA goes straight into the session
+ * (memtls_session_recv) from the ring. When the session refuses (its
+ * inbound buffer is over its limit because the application is not
+ * consuming), the bytes wait in in_hold, and W_PAUSE stops the host
+ * reading that socket; the bytes already in flight are bounded by the
+ * ring. Plaintext is pulled with memtls_session_read in chunks of
+ * RT_APP_CHUNK and offered to the application; what it does not consume
+ * waits in app_hold, and nothing more is read until it does.
+ *
+ * Flow, application -> client: the session's send callback writes W_DATA
+ * messages while the connection has credit (write_window bytes not yet
+ * written by the host) and the ring has room; the rest stays in the
+ * session's pending_out, which pauses encryption, which makes
+ * memtls_session_write push back on the application. H_ACK (credit) and
+ * ring room resume it.
+ *
+ * Fairness. progress() makes at most PROGRESS_ROUNDS rounds; a connection
+ * with work left goes to the back of the worker's ready list and is
+ * continued after the others had their turn, so one busy connection
+ * cannot hold its worker.
+ *
+ * The end: a connection is finishing when its session reached a terminal
+ * state, the host reported a reset, or it could not be set up. Once the
+ * session's last ciphertext (close_notify or alert) has been handed to the
+ * host, W_CLOSE releases the id; the host then flushes and closes the
+ * sockets. The only message a released id still gets an answer to is
+ * H_RESET (see worker.c). A closing connection reads nothing more from
+ * either socket, and is cut when its peer takes none of our last bytes for
+ * close_timeout_ms: bytes it keeps sending are not activity.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "worker.h"
+
+/* Rounds of progress() per pass; see "Fairness" above. */
+#define PROGRESS_ROUNDS 8
+#define HOLD_LIMIT_MIN (1u << 20)
+
+static memtls_server *srv_of(const rt_wconn *c)
+{
+    return c->w->srv;
+}
+
+static const rt_app_ops *app_of(const rt_wconn *c)
+{
+    return c->w->app;
+}
+
+static void status_seen(int rc)
+{
+    (void)rc; /* the session's state reflects it */
+}
+
+void memtls__wconn_reason(rt_wconn *c, int failed, const char *text, const char *detail)
+{
+    if (c->reason[0] != '\0') {
+        return;
+    }
+    snprintf(c->reason, sizeof c->reason, "%s%s", text, detail != NULL ? detail : "");
+    c->failed = failed;
+}
+
+void memtls__wconn_touch(rt_wconn *c)
+{
+    c->dirty = 1;
+    rt_fifo_push(&c->w->ready, &c->ready);
+}
+
+void memtls__wconn_activity(rt_wconn *c)
+{
+    c->last_ms = uv_now(c->w->uv);
+}
+
+int memtls__wconn_put(rt_wconn *c, uint32_t type, const void *data, size_t len)
+{
+    int rc = memtls__chan_put(c->w->ch, RT_TO_HOST, type, c->id, data, len, NULL, 0);
+    if (rc != 0) {
+        rt_fifo_push(&c->w->blocked, &c->blocked);
+        return MEMTLS_ERR_WOULD_BLOCK;
+    }
+    return 0;
+}
+
+static int closing(const rt_wconn *c)
+{
+    if (c->finishing || c->s == NULL) {
+        return 1;
+    }
+    memtls_state st = memtls_session_state(c->s);
+    return st != MEMTLS_STATE_HANDSHAKE && st != MEMTLS_STATE_READY;
+}
+
+static void arm_timer(rt_wconn *c);
+
+/* The connection is ending: stop reading both sockets, and from now on
+ * only the peer taking our last bytes counts as activity. */
+static void note_closing(rt_wconn *c)
+{
+    if (c->close_ms != 0 || !closing(c)) {
+        return;
+    }
+    c->close_ms = uv_now(c->w->uv);
+    c->last_ms = c->close_ms;
+    c->want_pause[RT_SIDE_CLIENT] = 1;
+    c->want_pause[RT_SIDE_BACKEND] = 1;
+    arm_timer(c);
+}
+
+void memtls__wconn_close(rt_wconn *c)
+{
+    if (c->s != NULL) {
+        status_seen(memtls_session_close(c->s));
+    }
+    memtls__wconn_touch(c);
+}
+
+void memtls__wconn_abort(rt_wconn *c, const char *why)
+{
+    memtls__wconn_reason(c, 1, why, NULL);
+    c->finishing = 1;
+    c->abort = 1;
+    memtls__wconn_touch(c);
+}
+
+/* --- session callbacks ------------------------------------------------------ */
+
+static size_t sess_send(void *arg, const uint8_t *data, size_t len)
+{
+    rt_wconn *c = arg;
+    size_t window = srv_of(c)->write_window;
+    size_t max = c->w->ch->max_msg;
+    size_t done = 0;
+    while (done < len && c->out_inflight < window) {
+        size_t n = len - done;
+        if (n > max) {
+            n = max;
+        }
+        if (n > window - c->out_inflight) {
+            n = window - c->out_inflight;
+        }
+        if (memtls__wconn_put(c, MSG_W_DATA, data + done, n) != 0) {
+            break;
+        }
+        done += n;
+        c->out_inflight += n;
+    }
+    return done;
+}
+
+static void sess_dirty(void *arg)
+{
+    rt_wconn *c = arg;
+    c->dirty = 1;
+}
+
+static void sess_writable(void *arg)
+{
+    rt_wconn *c = arg;
+    c->writable = 1;
+    c->dirty = 1;
+}
+
+static void sess_input_paused(void *arg, int paused)
+{
+    (void)paused;
+    sess_dirty(arg);
+}
+
+static void sess_state(void *arg, memtls_state from, memtls_state to, memtls_reason why,
+                       const char *detail)
+{
+    rt_wconn *c = arg;
+    (void)from;
+    c->dirty = 1;
+    switch (to) {
+    case MEMTLS_STATE_READY:
+        c->became_ready = 1;
+        break;
+    case MEMTLS_STATE_CLOSING:
+        if (why == MEMTLS_REASON_PEER_CLOSED) {
+            c->peer_closed = 1;
+        }
+        break;
+    case MEMTLS_STATE_CLOSED:
+        memtls__wconn_reason(
+            c, 0, why == MEMTLS_REASON_PEER_CLOSED ? "peer closed" : "closed cleanly", NULL);
+        break;
+    case MEMTLS_STATE_AUTHFAIL:
+        memtls__wconn_reason(c, 1, "auth failed: ", detail);
+        break;
+    case MEMTLS_STATE_ERROR:
+        memtls__wconn_reason(
+            c, 1, why == MEMTLS_REASON_TRUNCATED ? "truncated: " : "protocol error: ", detail);
+        break;
+    case MEMTLS_STATE_HANDSHAKE:
+    default:
+        break;
+    }
+}
+
+/* Half-close aware sessions only: the client finished sending; the
+ * session stays open for writes. */
+static void sess_peer_close(void *arg)
+{
+    rt_wconn *c = arg;
+    c->peer_closed = 1;
+    c->dirty = 1;
+}
+
+static void sess_hs_error(void *arg, const char *text)
+{
+    rt_wconn *c = arg;
+    char peer[64];
+    memtls__format_addr((const struct sockaddr *)c->start.peer, peer, sizeof peer);
+    memtls__log(srv_of(c), MEMTLS_LOG_DEBUG, "conn %llu (%s): handshake failed: %s",
+                (unsigned long long)rt_seq(c->id), peer, text);
+}
+
+/* --- inbound ---------------------------------------------------------------- */
+
+static size_t hold_limit(const rt_wconn *c)
+{
+    size_t cap = srv_of(c)->ring_capacity * 4;
+    return cap > HOLD_LIMIT_MIN ? cap : HOLD_LIMIT_MIN;
+}
+
+static void hold_or_fail(rt_wconn *c, memtls__bytebuf *b, const uint8_t *data, size_t len)
+{
+    if (b->len + len > hold_limit(c) || memtls__bytebuf_append(b, data, len) != 0) {
+        memtls__wconn_abort(c, "input overflow");
+    }
+}
+
+static void feed_input(rt_wconn *c)
+{
+    while (c->in_hold.len > 0) {
+        int rc = memtls_session_recv(c->s, memtls__bytebuf_head(&c->in_hold), c->in_hold.len);
+        if (rc == MEMTLS_ERR_WOULD_BLOCK) {
+            break;
+        }
+        memtls__bytebuf_consume(&c->in_hold, c->in_hold.len);
+        c->dirty = 1;
+    }
+    if (c->in_hold.len == 0) {
+        memtls__bytebuf_free(&c->in_hold);
+        if (c->eof_pending && !c->eof_fed) {
+            c->eof_fed = 1;
+            status_seen(memtls_session_recv_eof(c->s));
+            c->dirty = 1;
+        }
+    }
+    if (c->close_ms == 0) {
+        c->want_pause[RT_SIDE_CLIENT] =
+            c->stopping || c->in_hold.len > 0 || memtls_session_input_paused(c->s);
+    }
+}
+
+/* Offer held, then new plaintext to the application until it stops
+ * consuming or nothing is left. */
+static void app_input(rt_wconn *c)
+{
+    rt_worker *w = c->w;
+    if (!c->opened || c->abort) {
+        return;
+    }
+    if (c->app_hold.len > 0) {
+        size_t n = app_of(c)->input(c, memtls__bytebuf_head(&c->app_hold), c->app_hold.len);
+        memtls__bytebuf_consume(&c->app_hold, n > c->app_hold.len ? c->app_hold.len : n);
+        if (c->app_hold.len > 0) {
+            return;
+        }
+        memtls__bytebuf_free(&c->app_hold);
+        c->dirty = 1;
+    }
+    for (;;) {
+        size_t got = 0;
+        if (memtls_session_read(c->s, w->scratch, RT_APP_CHUNK, &got) != 0) {
+            break;
+        }
+        size_t n = app_of(c)->input(c, w->scratch, got);
+        if (n < got) {
+            if (memtls__bytebuf_append(&c->app_hold, w->scratch + n, got - n) != 0) {
+                memtls__wconn_abort(c, "out of memory");
+            }
+            break;
+        }
+    }
+}
+
+static void on_ready(rt_wconn *c)
+{
+    memtls_server *srv = srv_of(c);
+    memtls_ctx *ctx = memtls_session_ctx(c->s);
+    arm_timer(c); /* from now on the idle timeout counts */
+    if (!c->plaintext && srv->nallowed > 0) {
+        int ok = 0;
+        for (size_t i = 0; i < srv->nallowed && !ok; i++) {
+            ok = memtls_peer_has_name(ctx, srv->allowed[i]);
+        }
+        if (!ok) {
+            const char *subj = memtls_peer_subject(ctx);
+            memtls__wconn_reason(c, 1, "peer not allowed: ", subj[0] ? subj : "no certificate");
+            memtls__wconn_close(c);
+            return;
+        }
+    }
+    c->opened = 1;
+    if (app_of(c)->open != NULL && app_of(c)->open(c) != 0) {
+        memtls__wconn_reason(c, 0, "closed by the application", NULL);
+        memtls__wconn_close(c);
+    }
+}
+
+/* The client finished sending: once every byte it sent has been consumed
+ * by the application, tell it. Without a half-close aware application the
+ * session closes by itself. */
+static void client_done(rt_wconn *c)
+{
+    if (!c->peer_closed || c->peer_close_told || c->app_hold.len > 0 ||
+        memtls_session_readable(c->s) > 0 || !c->opened) {
+        return;
+    }
+    if (app_of(c)->client_done != NULL && app_of(c)->client_done(c) != 0) {
+        return; /* asked again later */
+    }
+    c->peer_close_told = 1;
+    c->dirty = 1;
+}
+
+/* --- control messages -------------------------------------------------------- */
+
+static void send_controls(rt_wconn *c)
+{
+    for (int side = 0; side < 2; side++) {
+        if (c->want_pause[side] != c->sent_pause[side]) {
+            rt_msg_side m = {(uint32_t)side};
+            uint32_t type = c->want_pause[side] ? MSG_W_PAUSE : MSG_W_RESUME;
+            if (memtls__wconn_put(c, type, &m, sizeof m) != 0) {
+                return;
+            }
+            c->sent_pause[side] = c->want_pause[side];
+        }
+    }
+}
+
+/* --- the end ---------------------------------------------------------------- */
+
+static void on_timer_closed(uv_handle_t *h)
+{
+    free(h->data);
+}
+
+static void emit_record(rt_wconn *c)
+{
+    memtls_server *srv = srv_of(c);
+    if (srv->on_conn_log == NULL) {
+        return;
+    }
+    char peer[64];
+    memtls__format_addr((const struct sockaddr *)c->start.peer, peer, sizeof peer);
+    memtls_conn_record rec;
+    memset(&rec, 0, sizeof rec);
+    rec.id = rt_seq(c->id);
+    rec.listener = c->listener;
+    rec.plaintext = c->plaintext;
+    rec.peer = peer;
+    rec.sni = rec.version = rec.cipher = rec.alpn = rec.subject = "";
+    rec.bytes_in = c->bytes_in;
+    if (c->s != NULL) {
+        memtls_ctx *ctx = memtls_session_ctx(c->s);
+        memtls_session_stats st;
+        memtls_session_get_stats(c->s, &st);
+        rec.bytes_out = st.ciphertext_out;
+        rec.app_in = st.plaintext_in;
+        rec.app_out = st.plaintext_out;
+        rec.sni = memtls_sni(ctx);
+        rec.version = memtls_version(ctx);
+        rec.cipher = memtls_cipher(ctx);
+        rec.alpn = memtls_alpn(ctx);
+        rec.subject = memtls_peer_subject(ctx);
+    }
+    uint64_t now = uv_now(c->w->uv);
+    rec.duration_ms = now > c->start_ms ? now - c->start_ms : 0;
+    rec.clean = !c->failed;
+    rec.reason = c->reason[0] ? c->reason : "closed";
+    srv->on_conn_log(srv->log_arg, &rec);
+}
+
+static void unlink_conn(rt_wconn *c)
+{
+    rt_worker *w = c->w;
+    rt_fifo_remove(&w->blocked, &c->blocked);
+    rt_fifo_remove(&w->ready, &c->ready);
+    if (c->prev_all != NULL) {
+        c->prev_all->next_all = c->next_all;
+    } else {
+        w->all = c->next_all;
+    }
+    if (c->next_all != NULL) {
+        c->next_all->prev_all = c->prev_all;
+    }
+    c->prev_all = c->next_all = NULL;
+    if (w->conns[rt_slot(c->id)] == c) {
+        w->conns[rt_slot(c->id)] = NULL;
+    }
+    w->live--;
+}
+
+/* Free everything of c; the id is already released (or never will be
+ * needed again). */
+static void release(rt_wconn *c)
+{
+    memtls_server *srv = srv_of(c);
+    if (c->reason[0] == '\0') {
+        memtls__wconn_reason(c, 1, "closed", NULL);
+    }
+    emit_record(c);
+    if (c->failed) {
+        atomic_fetch_add_explicit(&srv->conns_failed, 1, memory_order_relaxed);
+    }
+    if (app_of(c)->closed != NULL) {
+        app_of(c)->closed(c);
+    }
+    unlink_conn(c);
+    memtls_session_free(c->s);
+    c->s = NULL;
+    memtls__bytebuf_free(&c->in_hold);
+    memtls__bytebuf_free(&c->app_hold);
+    memtls__bytebuf_free(&c->px.hold);
+    uv_close((uv_handle_t *)&c->timer, on_timer_closed);
+}
+
+/* Finishing: release the id once the last ciphertext is with the host.
+ * Returns 1 if c was freed. */
+static int try_release(rt_wconn *c)
+{
+    if (!c->abort && c->s != NULL) {
+        if (memtls_session_pending_out(c->s) > 0) {
+            return 0; /* waits for credit or ring room */
+        }
+        if (app_of(c)->can_release != NULL && !app_of(c)->can_release(c)) {
+            return 0;
+        }
+    }
+    rt_msg_close m = {(uint32_t)c->abort};
+    if (memtls__wconn_put(c, MSG_W_CLOSE, &m, sizeof m) != 0) {
+        return 0;
+    }
+    release(c);
+    return 1;
+}
+
+static int session_terminal(const rt_wconn *c)
+{
+    memtls_state st = memtls_session_state(c->s);
+    return st == MEMTLS_STATE_CLOSED || st == MEMTLS_STATE_ERROR || st == MEMTLS_STATE_AUTHFAIL;
+}
+
+/* Close a stopping connection once its received input is all answered. */
+static void stop_when_drained(rt_wconn *c)
+{
+    if (c->stopping && !c->stop_closed && c->in_hold.len == 0 && c->app_hold.len == 0 &&
+        memtls_session_readable(c->s) == 0) {
+        c->stop_closed = 1;
+        memtls__wconn_close(c);
+    }
+}
+
+/* One round; returns 1 if c was freed. */
+static int round_once(rt_wconn *c)
+{
+    const rt_app_ops *app = app_of(c);
+    c->dirty = 0;
+    send_controls(c);
+    if (c->s != NULL && !c->abort) {
+        feed_input(c);
+        if (c->became_ready) {
+            c->became_ready = 0;
+            on_ready(c);
+        }
+        if (app->round != NULL) {
+            app->round(c);
+        }
+        app_input(c);
+        if (c->writable) {
+            c->writable = 0;
+            if (c->opened && app->writable != NULL) {
+                app->writable(c);
+            }
+        }
+        client_done(c);
+        stop_when_drained(c);
+        status_seen(memtls_session_flush(c->s));
+        if (session_terminal(c)) {
+            c->finishing = 1;
+        }
+        note_closing(c);
+    }
+    if (c->finishing && try_release(c)) {
+        return 1;
+    }
+    return 0;
+}
+
+void memtls__wconn_progress(rt_wconn *c)
+{
+    for (int round = 0; round < PROGRESS_ROUNDS; round++) {
+        if (round_once(c)) {
+            return;
+        }
+        if (!c->dirty) {
+            return;
+        }
+    }
+    /* Still busy: continue after the other connections' turn. */
+    rt_fifo_push(&c->w->ready, &c->ready);
+}
+
+/* --- timers ---------------------------------------------------------------- */
+
+static uint64_t due_ms(const rt_wconn *c)
+{
+    memtls_server *srv = srv_of(c);
+    if (c->close_ms != 0) {
+        return c->last_ms + srv->close_timeout_ms;
+    }
+    if (!c->opened && c->s != NULL && memtls_session_state(c->s) == MEMTLS_STATE_HANDSHAKE) {
+        return c->start_ms + (c->plaintext ? srv->idle_timeout_ms : srv->hs_timeout_ms);
+    }
+    return c->last_ms + srv->idle_timeout_ms;
+}
+
+static void on_timer(uv_timer_t *t);
+
+static void arm_timer(rt_wconn *c)
+{
+    uint64_t now = uv_now(c->w->uv);
+    uint64_t due = due_ms(c);
+    uv_timer_start(&c->timer, on_timer, due > now ? due - now : 1, 0);
+}
+
+static void on_timer(uv_timer_t *t)
+{
+    rt_wconn *c = t->data;
+    uint64_t now = uv_now(c->w->uv);
+    if (now < due_ms(c)) {
+        arm_timer(c); /* there was activity since the timer was set */
+        return;
+    }
+    if (c->close_ms != 0) {
+        memtls__wconn_abort(c, "close timeout (the peer does not read)");
+    } else if (!c->opened && c->s != NULL && memtls_session_state(c->s) == MEMTLS_STATE_HANDSHAKE) {
+        memtls__wconn_reason(c, 1, c->plaintext ? "idle timeout" : "handshake timeout", NULL);
+        memtls__wconn_close(c);
+    } else {
+        memtls__wconn_reason(c, 1, "idle timeout", NULL);
+        memtls__wconn_close(c);
+    }
+    memtls__wconn_progress(c);
+}
+
+/* --- lifecycle ------------------------------------------------------------- */
+
+static void link_conn(rt_worker *w, rt_wconn *c)
+{
+    w->conns[rt_slot(c->id)] = c;
+    c->next_all = w->all;
+    if (w->all != NULL) {
+        w->all->prev_all = c;
+    }
+    w->all = c;
+    w->live++;
+}
+
+static memtls_session *new_session(rt_wconn *c)
+{
+    memtls_server *srv = srv_of(c);
+    memtls_ctx *ctx = NULL;
+    if (c->plaintext) {
+        ctx = memtls_ctx_new_plaintext(MEMTLS_ROLE_SERVER);
+    } else {
+        memtls_config *cfg = memtls__server_cfg(srv);
+        if (cfg != NULL) {
+            ctx = memtls_ctx_new(cfg);
+            memtls_config_free(cfg);
+        }
+    }
+    if (ctx == NULL) {
+        return NULL;
+    }
+    memtls_session_cbs cbs;
+    memset(&cbs, 0, sizeof cbs);
+    cbs.arg = c;
+    cbs.send = sess_send;
+    cbs.on_readable = sess_dirty;
+    cbs.on_writable = sess_writable;
+    cbs.on_input_paused = sess_input_paused;
+    cbs.on_state = sess_state;
+    cbs.on_handshake_error = sess_hs_error;
+    if (app_of(c)->half_close) {
+        /* The client's close ends only its direction (see the notes). */
+        cbs.on_peer_close = sess_peer_close;
+    }
+    return memtls_session_new(ctx, &cbs, &srv->limits);
+}
+
+void memtls__wconn_start(rt_worker *w, uint64_t id, const memtls_ring_msg *m)
+{
+    rt_wconn *c = calloc(1, sizeof *c);
+    if (c == NULL) {
+        rt_msg_close cm = {1};
+        /* Best effort: without memory we cannot even remember to retry. */
+        (void)memtls__chan_put(w->ch, RT_TO_HOST, MSG_W_CLOSE, id, &cm, sizeof cm, NULL, 0);
+        return;
+    }
+    memcpy(&c->start, m->data, m->len < sizeof c->start ? m->len : sizeof c->start);
+    c->id = id;
+    c->w = w;
+    c->listener = c->start.listener;
+    c->plaintext = c->start.plaintext != 0;
+    c->start_ms = c->last_ms = uv_now(w->uv);
+    uv_timer_init(w->uv, &c->timer);
+    c->timer.data = c;
+    link_conn(w, c);
+
+    c->s = new_session(c);
+    if (c->s == NULL) {
+        memtls__wconn_reason(c, 1, "refused: cannot create a session (no certificate or no memory)",
+                             NULL);
+        c->finishing = 1;
+    } else if (w->stopping) {
+        memtls__wconn_reason(c, 0, "refused: server stopping", NULL);
+        c->finishing = 1;
+    } else {
+        status_seen(memtls_session_start(c->s));
+        arm_timer(c);
+    }
+    memtls__wconn_touch(c);
+}
+
+void memtls__wconn_on_message(rt_wconn *c, const memtls_ring_msg *m)
+{
+    switch (m->type) {
+    case MSG_H_DATA:
+        c->bytes_in += m->len;
+        if (c->s == NULL || c->finishing || c->close_ms != 0) {
+            break; /* dropped: the connection is ending (not activity) */
+        }
+        memtls__wconn_activity(c);
+        if (c->in_hold.len == 0) {
+            int rc = memtls_session_recv(c->s, m->data, m->len);
+            if (rc != MEMTLS_ERR_WOULD_BLOCK) {
+                break;
+            }
+        }
+        hold_or_fail(c, &c->in_hold, m->data, m->len);
+        break;
+    case MSG_H_EOF:
+        c->eof_pending = 1;
+        break;
+    case MSG_H_RESET:
+        memtls__wconn_reason(c, 1, "connection reset by peer", NULL);
+        c->finishing = 1;
+        c->abort = 1;
+        break;
+    case MSG_H_ACK: {
+        rt_msg_ack ack;
+        memset(&ack, 0, sizeof ack);
+        memcpy(&ack, m->data, m->len < sizeof ack ? m->len : sizeof ack);
+        if (ack.client > 0) {
+            memtls__wconn_activity(c); /* the client is reading */
+        }
+        c->out_inflight -= ack.client < c->out_inflight ? (size_t)ack.client : c->out_inflight;
+        if (app_of(c)->message != NULL) {
+            app_of(c)->message(c, m);
+        }
+        break;
+    }
+    default:
+        if (app_of(c)->message != NULL) {
+            app_of(c)->message(c, m);
+        }
+        break;
+    }
+    memtls__wconn_touch(c);
+}
+
+void memtls__wconn_stop_reading(rt_wconn *c)
+{
+    memtls__wconn_reason(c, 0, "server stopping", NULL);
+    c->stopping = 1;
+    c->want_pause[RT_SIDE_CLIENT] = 1;
+    memtls__wconn_touch(c);
+}
+
+void memtls__wconn_discard(rt_wconn *c)
+{
+    /* A cut connection is a failure, whatever was recorded before. */
+    snprintf(c->reason, sizeof c->reason, "server stopped (grace period over)");
+    c->failed = 1;
+    release(c);
+}
