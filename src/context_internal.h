@@ -32,8 +32,8 @@ struct memtls_ctx {
     memtls_role role;
     BIO *rbio;       /* inbound ciphertext; owned by ssl for TLS, by us for twin */
     BIO *wbio;       /* outbound ciphertext; likewise */
-    int eof;         /* memtls_recv_eof() was called */
-    int closed;      /* memtls_close() succeeded: no more writes */
+    int eof;         /* memtls_ctx_feed_eof() was called */
+    int closed;      /* memtls_ctx_close() succeeded: no more writes */
     int peer_closed; /* close_notify (twin: EOF) was read */
     int hs_done;     /* handshake complete */
     int truncated;   /* a read hit EOF without close_notify */

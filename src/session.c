@@ -6,7 +6,7 @@
  * Everything happens in one loop, pump(), run after every public call:
  *
  *   1. offer pending_out (ciphertext the transport refused) again;
- *   2. HANDSHAKE: memtls_handshake(), drain;
+ *   2. HANDSHAKE: memtls_ctx_handshake(), drain;
  *   3. READY: read plaintext while there is room (drain after each read:
  *      TLS 1.3 tickets and KeyUpdate replies come out of reads), then
  *      encrypt queued plaintext while pending ciphertext is under its
@@ -35,7 +35,7 @@
 #include "bytebuf.h"
 #include "context_internal.h"
 
-/* Largest plaintext handed to one memtls_write: four records. */
+/* Largest plaintext handed to one memtls_ctx_write: four records. */
 #define WRITE_CHUNK (64u * 1024)
 /* Stack buffer for drains and push-mode reads: one record and change. */
 #define IO_CHUNK (17u * 1024)
@@ -98,7 +98,7 @@ static int terminal(memtls_state st)
  */
 static void stop_reading(memtls_session *s)
 {
-    size_t unread = memtls_pending_read(s->ctx);
+    size_t unread = memtls_ctx_pending_in(s->ctx);
     if (unread > 0) {
         (void)BIO_reset(s->ctx->rbio);
         s->stats.discarded_in += unread;
@@ -183,9 +183,9 @@ static int flush_pending(memtls_session *s)
 static void drain(memtls_session *s)
 {
     uint8_t buf[IO_CHUNK];
-    while (memtls_pending_write(s->ctx) > 0) {
+    while (memtls_ctx_pending_out(s->ctx) > 0) {
         size_t n = 0;
-        if (memtls_send(s->ctx, buf, sizeof buf, &n) != 0 || n == 0) {
+        if (memtls_ctx_drain(s->ctx, buf, sizeof buf, &n) != 0 || n == 0) {
             break;
         }
         size_t off = 0;
@@ -207,7 +207,7 @@ static void drain(memtls_session *s)
 
 static size_t cipher_pending(const memtls_session *s)
 {
-    return s->pending_out.len + memtls_pending_write(s->ctx);
+    return s->pending_out.len + memtls_ctx_pending_out(s->ctx);
 }
 
 /* --- the loop ------------------------------------------------------------------ */
@@ -222,7 +222,7 @@ static void on_peer_closed(memtls_session *s)
 
 static void update_input_pause(memtls_session *s)
 {
-    size_t pending = memtls_pending_read(s->ctx);
+    size_t pending = memtls_ctx_pending_in(s->ctx);
     if (!s->input_paused && pending >= s->lim.ciphertext_in) {
         s->input_paused = 1;
         if (s->cbs.on_input_paused != NULL) {
@@ -238,7 +238,7 @@ static void update_input_pause(memtls_session *s)
 
 static void do_handshake(memtls_session *s)
 {
-    int rc = memtls_handshake(s->ctx);
+    int rc = memtls_ctx_handshake(s->ctx);
     drain(s);
     if (rc == 0) {
         set_state(s, MEMTLS_STATE_READY, MEMTLS_REASON_HANDSHAKE_DONE, "handshake complete");
@@ -246,7 +246,7 @@ static void do_handshake(memtls_session *s)
         return;
     }
     if (rc == SSL_ERROR_WANT_READ || rc == SSL_ERROR_WANT_WRITE) {
-        if (s->eof && memtls_pending_read(s->ctx) == 0) {
+        if (s->eof && memtls_ctx_pending_in(s->ctx) == 0) {
             static const char text[] = "transport closed during the handshake";
             if (s->cbs.on_handshake_error != NULL) {
                 s->cbs.on_handshake_error(s->cbs.arg, text);
@@ -264,13 +264,13 @@ static void do_handshake(memtls_session *s)
         snprintf(text, sizeof text, "transport closed during the handshake (%s)",
                  memtls_ctx_error(s->ctx));
     } else {
-        memtls_status_text(s->ctx, rc, text, sizeof text);
+        memtls_ctx_status_text(s->ctx, rc, text, sizeof text);
     }
     if (s->cbs.on_handshake_error != NULL) {
         s->cbs.on_handshake_error(s->cbs.arg, text);
     }
     if (rc == MEMTLS_ERR_X509_VERIFY) {
-        fail(s, MEMTLS_STATE_AUTHFAIL, MEMTLS_REASON_AUTH_FAILED, memtls_verify_error(s->ctx));
+        fail(s, MEMTLS_STATE_AUTHFAIL, MEMTLS_REASON_AUTH_FAILED, memtls_ctx_verify_error(s->ctx));
     } else if (truncated) {
         fail(s, MEMTLS_STATE_ERROR, MEMTLS_REASON_TRUNCATED, text);
     } else {
@@ -286,7 +286,7 @@ static void do_reads(memtls_session *s)
         size_t n = 0;
         int rc;
         if (s->cbs.on_data != NULL) {
-            rc = memtls_read(s->ctx, buf, sizeof buf, &n);
+            rc = memtls_ctx_read(s->ctx, buf, sizeof buf, &n);
             drain(s);
             if (rc == 0) {
                 s->stats.plaintext_in += n;
@@ -303,8 +303,8 @@ static void do_reads(memtls_session *s)
                 fail(s, MEMTLS_STATE_ERROR, MEMTLS_REASON_PROTOCOL_ERROR, "out of memory");
                 break;
             }
-            rc = memtls_read(s->ctx, s->plain_in.data + s->plain_in.start + s->plain_in.len, room,
-                             &n);
+            rc = memtls_ctx_read(s->ctx, s->plain_in.data + s->plain_in.start + s->plain_in.len,
+                                 room, &n);
             drain(s);
             if (rc == 0) {
                 s->plain_in.len += n;
@@ -346,7 +346,7 @@ static size_t encrypt_from(memtls_session *s, const uint8_t *data, size_t len)
            (s->state == MEMTLS_STATE_READY || s->state == MEMTLS_STATE_CLOSING)) {
         size_t chunk = len - done < WRITE_CHUNK ? len - done : WRITE_CHUNK;
         size_t n = 0;
-        int rc = memtls_write(s->ctx, data + done, chunk, &n);
+        int rc = memtls_ctx_write(s->ctx, data + done, chunk, &n);
         drain(s);
         if (rc != 0) {
             if (rc != SSL_ERROR_WANT_READ && rc != SSL_ERROR_WANT_WRITE) {
@@ -380,7 +380,7 @@ static void do_close(memtls_session *s)
 {
     if ((s->close_requested || s->shutdown_write) && !s->write_closed && s->plain_out.len == 0 &&
         (s->state == MEMTLS_STATE_READY || s->state == MEMTLS_STATE_CLOSING)) {
-        int rc = memtls_close(s->ctx);
+        int rc = memtls_ctx_close(s->ctx);
         drain(s);
         if (rc != 0) {
             fail_ctx(s, rc);
@@ -509,7 +509,7 @@ int memtls_session_start(memtls_session *s)
     return 0;
 }
 
-int memtls_session_recv(memtls_session *s, const void *data, size_t len)
+int memtls_session_feed(memtls_session *s, const void *data, size_t len)
 {
     if (s == NULL || (data == NULL && len > 0)) {
         return MEMTLS_ERR_INVALID;
@@ -527,10 +527,10 @@ int memtls_session_recv(memtls_session *s, const void *data, size_t len)
         pump(s);
         return 0;
     }
-    if (memtls_pending_read(s->ctx) >= s->lim.ciphertext_in) {
+    if (memtls_ctx_pending_in(s->ctx) >= s->lim.ciphertext_in) {
         return MEMTLS_ERR_WOULD_BLOCK;
     }
-    int rc = memtls_recv(s->ctx, data, len);
+    int rc = memtls_ctx_feed(s->ctx, data, len);
     if (rc != 0) {
         return rc;
     }
@@ -542,7 +542,7 @@ int memtls_session_recv(memtls_session *s, const void *data, size_t len)
     return 0;
 }
 
-int memtls_session_recv_eof(memtls_session *s)
+int memtls_session_feed_eof(memtls_session *s)
 {
     if (s == NULL) {
         return MEMTLS_ERR_INVALID;
@@ -550,7 +550,7 @@ int memtls_session_recv_eof(memtls_session *s)
     check_thread(s);
     if (!s->eof) {
         s->eof = 1;
-        if (memtls_recv_eof(s->ctx) != 0) {
+        if (memtls_ctx_feed_eof(s->ctx) != 0) {
             return MEMTLS_ERR_INVALID;
         }
         if (s->state == MEMTLS_STATE_HANDSHAKE && !s->started) {
@@ -571,7 +571,7 @@ static int empty_read_status(const memtls_session *s)
     if (s->state == MEMTLS_STATE_HANDSHAKE || s->state == MEMTLS_STATE_READY) {
         return SSL_ERROR_WANT_READ;
     }
-    if (memtls_peer_closed(s->ctx)) {
+    if (memtls_ctx_peer_closed(s->ctx)) {
         return SSL_ERROR_ZERO_RETURN;
     }
     return MEMTLS_ERR_CLOSED;
@@ -733,12 +733,12 @@ int memtls_session_key_update(memtls_session *s, int update_requested)
     if (s->state != MEMTLS_STATE_READY || s->write_closed) {
         return SSL_ERROR_SSL;
     }
-    int rc = memtls_key_update(s->ctx, update_requested);
+    int rc = memtls_ctx_key_update(s->ctx, update_requested);
     if (rc != 0) {
         return rc;
     }
     /* OpenSSL sends the KeyUpdate with the next write or handshake call. */
-    rc = memtls_handshake(s->ctx);
+    rc = memtls_ctx_handshake(s->ctx);
     drain(s);
     if (rc != 0 && rc != SSL_ERROR_WANT_READ && rc != SSL_ERROR_WANT_WRITE) {
         fail_ctx(s, rc);

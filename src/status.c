@@ -143,14 +143,14 @@ static const char *status_meaning(int status)
     }
 }
 
-const char *memtls_status_text(const memtls_ctx *ctx, int status, char *buf, size_t len)
+const char *memtls_ctx_status_text(const memtls_ctx *ctx, int status, char *buf, size_t len)
 {
     if (buf == NULL || len == 0) {
         return "";
     }
     snprintf(buf, len, "%s: %s", memtls_status_name(status), status_meaning(status));
     if (ctx != NULL && status == MEMTLS_ERR_X509_VERIFY) {
-        memtls__strlcatf(buf, len, ": %s", memtls_verify_error(ctx));
+        memtls__strlcatf(buf, len, ": %s", memtls_ctx_verify_error(ctx));
     } else if (ctx != NULL && status != 0 && ctx->error[0] != '\0' &&
                (status == SSL_ERROR_SSL || status == SSL_ERROR_SYSCALL)) {
         memtls__strlcatf(buf, len, " [%s]", ctx->error);

@@ -157,9 +157,9 @@ static int tls_status(memtls_ctx *c, int ret, const char *op)
 {
     int err = SSL_get_error(c->ssl, ret);
     if (err == SSL_ERROR_SSL && !c->hs_done) {
-        /* memtls_read/memtls_write run the handshake too: keep the verify
-         * result and reason of a failure they met, so memtls_verify_error()
-         * says why and memtls_handshake() later reports it as
+        /* memtls_ctx_read/memtls_ctx_write run the handshake too: keep the verify
+         * result and reason of a failure they met, so memtls_ctx_verify_error()
+         * says why and memtls_ctx_handshake() later reports it as
          * MEMTLS_ERR_X509_VERIFY. They still return SSL_ERROR_SSL. */
         (void)note_auth_failure(c);
     }
@@ -286,7 +286,7 @@ static int tls_close(memtls_ctx *c)
     int ret;
     if (!SSL_is_init_finished(c->ssl)) {
         /* The handshake is done, but OpenSSL is "in init" again: a
-         * KeyUpdate requested with memtls_key_update() is still unsent,
+         * KeyUpdate requested with memtls_ctx_key_update() is still unsent,
          * and SSL_shutdown would refuse (shutdown while in init). Let the
          * state machine write it to the write BIO first. */
         ERR_clear_error();
@@ -371,7 +371,7 @@ memtls_ctx *memtls_ctx_new(memtls_config *cfg)
     }
     /* An empty read BIO must read as "retry", not EOF: that is BIO_s_mem's
      * default (eof return -1), stated here because everything depends on
-     * it. memtls_recv_eof() switches it to 0. */
+     * it. memtls_ctx_feed_eof() switches it to 0. */
     BIO_set_mem_eof_return(c->rbio, -1);
     BIO_set_mem_eof_return(c->wbio, -1);
     SSL_set_bio(c->ssl, c->rbio, c->wbio);
@@ -417,7 +417,7 @@ int memtls_ctx_set_hostname(memtls_ctx *ctx, const char *hostname)
     return 0;
 }
 
-int memtls_peer_cert_ok(const memtls_ctx *ctx)
+int memtls_ctx_peer_verified(const memtls_ctx *ctx)
 {
     return ctx != NULL && ctx->ssl != NULL && ctx->hs_done &&
            SSL_get0_peer_certificate(ctx->ssl) != NULL &&
@@ -425,7 +425,7 @@ int memtls_peer_cert_ok(const memtls_ctx *ctx)
            memtls__config_verify(ctx->cfg) != MEMTLS_VERIFY_NONE;
 }
 
-long memtls_verify_result(const memtls_ctx *ctx)
+long memtls_ctx_verify_result(const memtls_ctx *ctx)
 {
     if (ctx == NULL || ctx->ssl == NULL) {
         return X509_V_OK;
@@ -433,7 +433,7 @@ long memtls_verify_result(const memtls_ctx *ctx)
     return ctx->hs_done ? SSL_get_verify_result(ctx->ssl) : ctx->verify_result;
 }
 
-const char *memtls_verify_error(const memtls_ctx *ctx)
+const char *memtls_ctx_verify_error(const memtls_ctx *ctx)
 {
     if (ctx == NULL || ctx->ssl == NULL) {
         return "no peer certificate";
@@ -441,7 +441,7 @@ const char *memtls_verify_error(const memtls_ctx *ctx)
     if (ctx->missing_peer_cert) {
         return "peer did not return a certificate";
     }
-    long vr = memtls_verify_result(ctx);
+    long vr = memtls_ctx_verify_result(ctx);
     if (vr != X509_V_OK) {
         return X509_verify_cert_error_string(vr);
     }
@@ -451,7 +451,7 @@ const char *memtls_verify_error(const memtls_ctx *ctx)
     return "ok";
 }
 
-const char *memtls_version(const memtls_ctx *ctx)
+const char *memtls_ctx_protocol(const memtls_ctx *ctx)
 {
     if (ctx == NULL || ctx->ssl == NULL || !ctx->hs_done) {
         return "";
@@ -459,7 +459,7 @@ const char *memtls_version(const memtls_ctx *ctx)
     return SSL_get_version(ctx->ssl);
 }
 
-const char *memtls_cipher(const memtls_ctx *ctx)
+const char *memtls_ctx_cipher(const memtls_ctx *ctx)
 {
     if (ctx == NULL || ctx->ssl == NULL || !ctx->hs_done) {
         return "";
@@ -468,12 +468,12 @@ const char *memtls_cipher(const memtls_ctx *ctx)
     return ci == NULL ? "" : SSL_CIPHER_get_name(ci);
 }
 
-const char *memtls_alpn(const memtls_ctx *ctx)
+const char *memtls_ctx_alpn(const memtls_ctx *ctx)
 {
     return ctx == NULL ? "" : ctx->alpn;
 }
 
-const char *memtls_sni(const memtls_ctx *ctx)
+const char *memtls_ctx_sni(const memtls_ctx *ctx)
 {
     if (ctx == NULL || ctx->ssl == NULL || ctx->role != MEMTLS_ROLE_SERVER) {
         return "";
@@ -482,7 +482,7 @@ const char *memtls_sni(const memtls_ctx *ctx)
     return s == NULL ? "" : s;
 }
 
-int memtls_peer_cert_der(const memtls_ctx *ctx, uint8_t *buf, size_t len, size_t *outlen)
+int memtls_ctx_peer_cert_der(const memtls_ctx *ctx, uint8_t *buf, size_t len, size_t *outlen)
 {
     if (outlen != NULL) {
         *outlen = 0;
@@ -508,17 +508,17 @@ int memtls_peer_cert_der(const memtls_ctx *ctx, uint8_t *buf, size_t len, size_t
     return 0;
 }
 
-const char *memtls_peer_subject(const memtls_ctx *ctx)
+const char *memtls_ctx_peer_subject(const memtls_ctx *ctx)
 {
     return ctx == NULL || ctx->subject == NULL ? "" : ctx->subject;
 }
 
-const char *memtls_peer_sans(const memtls_ctx *ctx)
+const char *memtls_ctx_peer_sans(const memtls_ctx *ctx)
 {
     return ctx == NULL || ctx->sans == NULL ? "" : ctx->sans;
 }
 
-int memtls_peer_has_name(const memtls_ctx *ctx, const char *name)
+int memtls_ctx_peer_has_name(const memtls_ctx *ctx, const char *name)
 {
     if (ctx == NULL || ctx->ssl == NULL || name == NULL || name[0] == '\0') {
         return 0;

@@ -58,8 +58,8 @@ static void test_setters_fail_after_first_context(void **state)
     int crc;
     int src;
     assert_true(pump_handshake(p.c, p.s, 0, &crc, &src));
-    assert_true(memtls_peer_cert_ok(p.c));
-    assert_string_equal(memtls_version(p.c), "TLSv1.3");
+    assert_true(memtls_ctx_peer_verified(p.c));
+    assert_string_equal(memtls_ctx_protocol(p.c), "TLSv1.3");
 
     /* Still frozen after every context is gone. */
     memtls_ctx_free(p.c);

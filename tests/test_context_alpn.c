@@ -30,7 +30,7 @@ static int alpn_pair(tlspair *p, int version, const char *const *client, size_t 
     }
     assert_int_equal(memtls_config_set_alpn_strict(p->scfg, strict), 0);
     tlspair_contexts(p, "localhost");
-    assert_string_equal(memtls_alpn(p->c), "");
+    assert_string_equal(memtls_ctx_alpn(p->c), "");
     return pump_handshake(p->c, p->s, 0, crc, src);
 }
 
@@ -48,14 +48,14 @@ static void test_agreement(void **state)
         int src;
         /* Both offer both: the server's first choice wins. */
         assert_true(alpn_pair(&p, versions[i], client, 2, server, 2, 0, &crc, &src));
-        assert_string_equal(memtls_alpn(p.c), "http/1.1");
-        assert_string_equal(memtls_alpn(p.s), "http/1.1");
+        assert_string_equal(memtls_ctx_alpn(p.c), "http/1.1");
+        assert_string_equal(memtls_ctx_alpn(p.s), "http/1.1");
         tlspair_transfer(p.c, p.s, "GET /", 5);
         tlspair_free(&p);
         /* One common protocol. */
         assert_true(alpn_pair(&p, versions[i], client, 2, only_h2, 1, 1, &crc, &src));
-        assert_string_equal(memtls_alpn(p.c), "h2");
-        assert_string_equal(memtls_alpn(p.s), "h2");
+        assert_string_equal(memtls_ctx_alpn(p.c), "h2");
+        assert_string_equal(memtls_ctx_alpn(p.s), "h2");
         tlspair_free(&p);
     }
 }
@@ -70,8 +70,8 @@ static void test_mismatch_continues(void **state)
         int crc;
         int src;
         assert_true(alpn_pair(&p, versions[i], client, 1, server, 1, 0, &crc, &src));
-        assert_string_equal(memtls_alpn(p.c), "");
-        assert_string_equal(memtls_alpn(p.s), "");
+        assert_string_equal(memtls_ctx_alpn(p.c), "");
+        assert_string_equal(memtls_ctx_alpn(p.s), "");
         tlspair_transfer(p.c, p.s, "hello", 5);
         tlspair_free(&p);
     }
@@ -91,9 +91,9 @@ static void test_mismatch_strict_fails(void **state)
         assert_int_equal(src, SSL_ERROR_SSL);
         assert_int_equal(crc, SSL_ERROR_SSL);
         assert_true(text_has(memtls_ctx_error(p.c), "no application protocol"));
-        assert_false(memtls_handshake_done(p.c));
-        assert_false(memtls_handshake_done(p.s));
-        assert_string_equal(memtls_alpn(p.c), "");
+        assert_false(memtls_ctx_handshake_done(p.c));
+        assert_false(memtls_ctx_handshake_done(p.s));
+        assert_string_equal(memtls_ctx_alpn(p.c), "");
         tlspair_free(&p);
     }
 }
@@ -109,12 +109,12 @@ static void test_one_side_without(void **state)
     int crc;
     int src;
     assert_true(alpn_pair(&p, 0, NULL, 0, list, 1, 1, &crc, &src));
-    assert_string_equal(memtls_alpn(p.c), "");
-    assert_string_equal(memtls_alpn(p.s), "");
+    assert_string_equal(memtls_ctx_alpn(p.c), "");
+    assert_string_equal(memtls_ctx_alpn(p.s), "");
     tlspair_free(&p);
     assert_true(alpn_pair(&p, 0, list, 1, NULL, 0, 0, &crc, &src));
-    assert_string_equal(memtls_alpn(p.c), "");
-    assert_string_equal(memtls_alpn(p.s), "");
+    assert_string_equal(memtls_ctx_alpn(p.c), "");
+    assert_string_equal(memtls_ctx_alpn(p.s), "");
     tlspair_free(&p);
 }
 
@@ -130,8 +130,8 @@ static void test_long_name(void **state)
     int crc;
     int src;
     assert_true(alpn_pair(&p, 0, list, 1, list, 1, 1, &crc, &src));
-    assert_string_equal(memtls_alpn(p.c), name);
-    assert_string_equal(memtls_alpn(p.s), name);
+    assert_string_equal(memtls_ctx_alpn(p.c), name);
+    assert_string_equal(memtls_ctx_alpn(p.s), name);
     tlspair_free(&p);
 }
 

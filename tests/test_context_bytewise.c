@@ -2,7 +2,7 @@
  * Test: every flight delivered one byte at a time. The handshake (with
  * client certificates, so every flight is large), TLS 1.3 session
  * tickets, application data both ways and close_notify each reach the
- * peer in 1-byte memtls_recv() calls with an operation after each byte:
+ * peer in 1-byte memtls_ctx_feed() calls with an operation after each byte:
  * every partial record must read as SSL_ERROR_WANT_READ, never as an
  * error or as data, and the last byte completes it.
  */
@@ -20,7 +20,7 @@
 
 /*
  * Move everything `from` has queued to `to` one byte at a time, calling
- * memtls_read(to) after each byte. Plaintext read is appended to out
+ * memtls_ctx_read(to) after each byte. Plaintext read is appended to out
  * (capacity cap, *outlen in/out). Returns the status of the last read;
  * counts the WANT_READs seen in *waits.
  */
@@ -30,11 +30,11 @@ static int trickle(memtls_ctx *from, memtls_ctx *to, uint8_t *out, size_t cap, s
     int rc = SSL_ERROR_WANT_READ;
     uint8_t b;
     size_t n = 0;
-    while (memtls_send(from, &b, 1, &n) == 0 && n == 1) {
-        assert_int_equal(memtls_recv(to, &b, 1), 0);
+    while (memtls_ctx_drain(from, &b, 1, &n) == 0 && n == 1) {
+        assert_int_equal(memtls_ctx_feed(to, &b, 1), 0);
         for (;;) {
             size_t got = 99;
-            rc = memtls_read(to, out + *outlen, cap - *outlen, &got);
+            rc = memtls_ctx_read(to, out + *outlen, cap - *outlen, &got);
             if (rc == SSL_ERROR_WANT_READ) {
                 assert_int_equal(got, 0);
                 (*waits)++;
@@ -43,7 +43,7 @@ static int trickle(memtls_ctx *from, memtls_ctx *to, uint8_t *out, size_t cap, s
             if (rc != 0) {
                 assert_int_equal(got, 0);
                 /* Only a close may end the trickle, and only at the end. */
-                assert_int_equal(memtls_pending_write(from), 0);
+                assert_int_equal(memtls_ctx_pending_out(from), 0);
                 return rc;
             }
             assert_true(got >= 1);
@@ -72,8 +72,8 @@ static void run_bytewise(int version)
     assert_true(pump_handshake(p.c, p.s, 1, &crc, &src));
     assert_int_equal(crc, 0);
     assert_int_equal(src, 0);
-    assert_true(memtls_peer_cert_ok(p.c));
-    assert_true(memtls_peer_cert_ok(p.s));
+    assert_true(memtls_ctx_peer_verified(p.c));
+    assert_true(memtls_ctx_peer_verified(p.s));
 
     uint8_t msg[3000];
     uint8_t got[4096];
@@ -83,8 +83,8 @@ static void run_bytewise(int version)
     fill_pattern(msg, sizeof msg, 42);
 
     /* Client to server: the ciphertext of 3000 bytes trickles in. */
-    assert_int_equal(memtls_write(p.c, msg, sizeof msg, &n), 0);
-    size_t wire = memtls_pending_write(p.c);
+    assert_int_equal(memtls_ctx_write(p.c, msg, sizeof msg, &n), 0);
+    size_t wire = memtls_ctx_pending_out(p.c);
     assert_int_equal(trickle(p.c, p.s, got, sizeof got, &got_len, &waits), SSL_ERROR_WANT_READ);
     assert_int_equal(got_len, sizeof msg);
     assert_memory_equal(got, msg, sizeof msg);
@@ -94,7 +94,7 @@ static void run_bytewise(int version)
     /* Server to client; in TLS 1.3 the tickets come first, same way. */
     got_len = 0;
     waits = 0;
-    assert_int_equal(memtls_write(p.s, msg, sizeof msg, &n), 0);
+    assert_int_equal(memtls_ctx_write(p.s, msg, sizeof msg, &n), 0);
     assert_int_equal(trickle(p.s, p.c, got, sizeof got, &got_len, &waits), SSL_ERROR_WANT_READ);
     assert_int_equal(got_len, sizeof msg);
     assert_memory_equal(got, msg, sizeof msg);
@@ -103,19 +103,19 @@ static void run_bytewise(int version)
     /* close_notify one byte at a time: the very last byte ends the stream. */
     got_len = 0;
     waits = 0;
-    assert_int_equal(memtls_close(p.c), 0);
-    wire = memtls_pending_write(p.c);
+    assert_int_equal(memtls_ctx_close(p.c), 0);
+    wire = memtls_ctx_pending_out(p.c);
     assert_true(wire > 1);
     assert_int_equal(trickle(p.c, p.s, got, sizeof got, &got_len, &waits), SSL_ERROR_ZERO_RETURN);
     assert_int_equal(got_len, 0);
     assert_int_equal(waits, wire - 1);
-    assert_true(memtls_peer_closed(p.s));
+    assert_true(memtls_ctx_peer_closed(p.s));
 
     got_len = 0;
     waits = 0;
-    assert_int_equal(memtls_close(p.s), 0);
+    assert_int_equal(memtls_ctx_close(p.s), 0);
     assert_int_equal(trickle(p.s, p.c, got, sizeof got, &got_len, &waits), SSL_ERROR_ZERO_RETURN);
-    assert_true(memtls_peer_closed(p.c));
+    assert_true(memtls_ctx_peer_closed(p.c));
     tlspair_free(&p);
 }
 
@@ -142,22 +142,22 @@ static void test_partial_flight_is_want_read(void **state)
     tlspair p;
     tlspair_init(&p, NULL);
     tlspair_contexts(&p, "localhost");
-    assert_int_equal(memtls_handshake(p.c), SSL_ERROR_WANT_READ);
-    size_t hello = memtls_pending_write(p.c);
+    assert_int_equal(memtls_ctx_handshake(p.c), SSL_ERROR_WANT_READ);
+    size_t hello = memtls_ctx_pending_out(p.c);
     assert_true(hello > 100);
     uint8_t b;
     size_t n = 0;
     for (size_t i = 0; i < hello; i++) {
-        assert_int_equal(memtls_send(p.c, &b, 1, &n), 0);
+        assert_int_equal(memtls_ctx_drain(p.c, &b, 1, &n), 0);
         assert_int_equal(n, 1);
-        assert_int_equal(memtls_recv(p.s, &b, 1), 0);
-        assert_int_equal(memtls_handshake(p.s), SSL_ERROR_WANT_READ);
+        assert_int_equal(memtls_ctx_feed(p.s, &b, 1), 0);
+        assert_int_equal(memtls_ctx_handshake(p.s), SSL_ERROR_WANT_READ);
         if (i + 1 < hello) {
-            assert_int_equal(memtls_pending_write(p.s), 0);
+            assert_int_equal(memtls_ctx_pending_out(p.s), 0);
         }
     }
     /* The whole ClientHello is in: the server answers. */
-    assert_true(memtls_pending_write(p.s) > 0);
+    assert_true(memtls_ctx_pending_out(p.s) > 0);
     tlspair_free(&p);
 }
 

@@ -52,50 +52,50 @@ static void run_handshake(int version, memtls_key_type kt, int mtls)
 
     /* Before anything moved: not done, nothing negotiated, and the client
      * has its first flight ready only after its first handshake call. */
-    assert_false(memtls_handshake_done(p.c));
-    assert_false(memtls_handshake_done(p.s));
-    assert_string_equal(memtls_version(p.c), "");
-    assert_string_equal(memtls_cipher(p.c), "");
-    assert_int_equal(memtls_pending_write(p.c), 0);
-    assert_int_equal(memtls_handshake(p.s), SSL_ERROR_WANT_READ);
-    assert_int_equal(memtls_pending_write(p.s), 0);
+    assert_false(memtls_ctx_handshake_done(p.c));
+    assert_false(memtls_ctx_handshake_done(p.s));
+    assert_string_equal(memtls_ctx_protocol(p.c), "");
+    assert_string_equal(memtls_ctx_cipher(p.c), "");
+    assert_int_equal(memtls_ctx_pending_out(p.c), 0);
+    assert_int_equal(memtls_ctx_handshake(p.s), SSL_ERROR_WANT_READ);
+    assert_int_equal(memtls_ctx_pending_out(p.s), 0);
 
     int crc = -1;
     int src = -1;
     assert_true(pump_handshake(p.c, p.s, 0, &crc, &src));
     assert_int_equal(crc, 0);
     assert_int_equal(src, 0);
-    assert_true(memtls_handshake_done(p.c));
-    assert_true(memtls_handshake_done(p.s));
+    assert_true(memtls_ctx_handshake_done(p.c));
+    assert_true(memtls_ctx_handshake_done(p.s));
     /* A finished handshake stays finished. */
-    assert_int_equal(memtls_handshake(p.c), 0);
-    assert_int_equal(memtls_handshake(p.s), 0);
+    assert_int_equal(memtls_ctx_handshake(p.c), 0);
+    assert_int_equal(memtls_ctx_handshake(p.s), 0);
 
     const char *want = version == MEMTLS_TLS1_2 ? "TLSv1.2" : "TLSv1.3";
-    assert_string_equal(memtls_version(p.c), want);
-    assert_string_equal(memtls_version(p.s), want);
-    assert_string_equal(memtls_cipher(p.c), memtls_cipher(p.s));
+    assert_string_equal(memtls_ctx_protocol(p.c), want);
+    assert_string_equal(memtls_ctx_protocol(p.s), want);
+    assert_string_equal(memtls_ctx_cipher(p.c), memtls_ctx_cipher(p.s));
     if (version == MEMTLS_TLS1_2) {
         /* ECDHE + AEAD only, authenticated by the certificate's key type. */
-        assert_true(
-            text_has(memtls_cipher(p.c), kt == MEMTLS_KEY_EC_P256 ? "ECDHE-ECDSA-" : "ECDHE-RSA-"));
-        assert_true(strstr(memtls_cipher(p.c), "GCM") != NULL ||
-                    strstr(memtls_cipher(p.c), "CHACHA20") != NULL);
+        assert_true(text_has(memtls_ctx_cipher(p.c),
+                             kt == MEMTLS_KEY_EC_P256 ? "ECDHE-ECDSA-" : "ECDHE-RSA-"));
+        assert_true(strstr(memtls_ctx_cipher(p.c), "GCM") != NULL ||
+                    strstr(memtls_ctx_cipher(p.c), "CHACHA20") != NULL);
     } else {
-        assert_true(text_has(memtls_cipher(p.c), "TLS_"));
+        assert_true(text_has(memtls_ctx_cipher(p.c), "TLS_"));
     }
 
-    assert_true(memtls_peer_cert_ok(p.c));
-    assert_string_equal(memtls_verify_error(p.c), "ok");
-    assert_int_equal(memtls_verify_result(p.c), X509_V_OK);
+    assert_true(memtls_ctx_peer_verified(p.c));
+    assert_string_equal(memtls_ctx_verify_error(p.c), "ok");
+    assert_int_equal(memtls_ctx_verify_result(p.c), X509_V_OK);
     assert_peer_key(p.c, kt);
     if (mtls) {
-        assert_true(memtls_peer_cert_ok(p.s));
-        assert_string_equal(memtls_peer_subject(p.s), "CN=client");
+        assert_true(memtls_ctx_peer_verified(p.s));
+        assert_string_equal(memtls_ctx_peer_subject(p.s), "CN=client");
         assert_peer_key(p.s, kt);
     } else {
-        assert_false(memtls_peer_cert_ok(p.s));
-        assert_string_equal(memtls_verify_error(p.s), "no peer certificate");
+        assert_false(memtls_ctx_peer_verified(p.s));
+        assert_string_equal(memtls_ctx_verify_error(p.s), "no peer certificate");
     }
     assert_string_equal(memtls_ctx_error(p.c), "");
     assert_string_equal(memtls_ctx_error(p.s), "");
@@ -140,7 +140,7 @@ static void test_default_is_tls13(void **state)
     (void)state;
     tlspair p;
     tlspair_connect(&p, NULL, "localhost");
-    assert_string_equal(memtls_version(p.c), "TLSv1.3");
+    assert_string_equal(memtls_ctx_protocol(p.c), "TLSv1.3");
     tlspair_free(&p);
 }
 
@@ -161,8 +161,8 @@ static void test_version_mismatch(void **state)
     assert_int_equal(crc, SSL_ERROR_SSL);
     assert_true(text_has(memtls_ctx_error(p.s), "unsupported protocol"));
     assert_true(text_has(memtls_ctx_error(p.c), "alert"));
-    assert_false(memtls_handshake_done(p.c));
-    assert_false(memtls_handshake_done(p.s));
+    assert_false(memtls_ctx_handshake_done(p.c));
+    assert_false(memtls_ctx_handshake_done(p.s));
     tlspair_free(&p);
 }
 
@@ -188,8 +188,8 @@ static void test_mixed_key_types(void **state)
     assert_true(pump_handshake(p.c, p.s, 0, &crc, &src));
     assert_peer_key(p.c, MEMTLS_KEY_RSA_2048);
     assert_peer_key(p.s, MEMTLS_KEY_EC_P256);
-    assert_true(memtls_peer_cert_ok(p.s));
-    assert_string_equal(memtls_peer_subject(p.s), "CN=ec-client");
+    assert_true(memtls_ctx_peer_verified(p.s));
+    assert_string_equal(memtls_ctx_peer_subject(p.s), "CN=ec-client");
     memtls_pem_free(&eca);
     memtls_pem_free(&ecli);
     tlspair_free(&p);

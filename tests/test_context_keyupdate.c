@@ -1,7 +1,7 @@
 /*
- * Test: TLS 1.3 KeyUpdate. memtls_key_update(ctx, 1) queues a KeyUpdate
+ * Test: TLS 1.3 KeyUpdate. memtls_ctx_key_update(ctx, 1) queues a KeyUpdate
  * that asks the peer to update too; the peer's reply is written during the
- * peer's memtls_read() — ciphertext produced by a read, which a caller
+ * peer's memtls_ctx_read() — ciphertext produced by a read, which a caller
  * must drain. Traffic keeps flowing both ways afterwards.
  */
 #include <stdarg.h>
@@ -26,9 +26,9 @@ static void setup(tlspair *p, msglog *cl, msglog *sl)
     tlspair_opts o = {0};
     o.version = MEMTLS_TLS1_3;
     tlspair_connect(p, &o, "localhost");
-    assert_int_equal(memtls_read(p->c, buf, sizeof buf, &n), SSL_ERROR_WANT_READ);
-    assert_int_equal(memtls_pending_write(p->c), 0);
-    assert_int_equal(memtls_pending_write(p->s), 0);
+    assert_int_equal(memtls_ctx_read(p->c, buf, sizeof buf, &n), SSL_ERROR_WANT_READ);
+    assert_int_equal(memtls_ctx_pending_out(p->c), 0);
+    assert_int_equal(memtls_ctx_pending_out(p->s), 0);
     msglog_attach(p->c, cl);
     msglog_attach(p->s, sl);
 }
@@ -43,30 +43,30 @@ static void test_update_requested_reply_written_by_read(void **state)
     uint8_t buf[64];
     size_t n = 0;
 
-    assert_int_equal(memtls_key_update(p.c, 1), 0);
+    assert_int_equal(memtls_ctx_key_update(p.c, 1), 0);
     /* Queued, not yet written: it goes out with the next write. */
-    assert_int_equal(memtls_pending_write(p.c), 0);
+    assert_int_equal(memtls_ctx_pending_out(p.c), 0);
     assert_int_equal(cl.sent[SSL3_MT_KEY_UPDATE], 0);
-    assert_int_equal(memtls_write(p.c, "after update", 12, &n), 0);
+    assert_int_equal(memtls_ctx_write(p.c, "after update", 12, &n), 0);
     assert_int_equal(cl.sent[SSL3_MT_KEY_UPDATE], 1);
     pump_one_way(p.c, p.s, 0);
 
     /* The server's read returns the data (sent under the new key) and
      * leaves its own KeyUpdate reply in the write BIO. */
     assert_int_equal(sl.sent[SSL3_MT_KEY_UPDATE], 0);
-    assert_int_equal(memtls_read(p.s, buf, sizeof buf, &n), 0);
+    assert_int_equal(memtls_ctx_read(p.s, buf, sizeof buf, &n), 0);
     assert_int_equal(n, 12);
     assert_memory_equal(buf, "after update", 12);
     assert_int_equal(sl.received[SSL3_MT_KEY_UPDATE], 1);
     assert_int_equal(sl.sent[SSL3_MT_KEY_UPDATE], 1);
-    assert_true(memtls_pending_write(p.s) > 0);
+    assert_true(memtls_ctx_pending_out(p.s) > 0);
 
     /* Drained to the client, the reply is consumed by the client's read
      * (no application data: want read), and does not echo back. */
     pump_one_way(p.s, p.c, 0);
-    assert_int_equal(memtls_read(p.c, buf, sizeof buf, &n), SSL_ERROR_WANT_READ);
+    assert_int_equal(memtls_ctx_read(p.c, buf, sizeof buf, &n), SSL_ERROR_WANT_READ);
     assert_int_equal(cl.received[SSL3_MT_KEY_UPDATE], 1);
-    assert_int_equal(memtls_pending_write(p.c), 0);
+    assert_int_equal(memtls_ctx_pending_out(p.c), 0);
     assert_int_equal(cl.sent[SSL3_MT_KEY_UPDATE], 1);
 
     /* Both directions run on the new keys. */
@@ -87,21 +87,21 @@ static void test_update_not_requested(void **state)
     setup(&p, &cl, &sl);
     uint8_t buf[64];
     size_t n = 0;
-    assert_int_equal(memtls_key_update(p.s, 0), 0);
-    assert_int_equal(memtls_write(p.s, "x", 1, &n), 0);
+    assert_int_equal(memtls_ctx_key_update(p.s, 0), 0);
+    assert_int_equal(memtls_ctx_write(p.s, "x", 1, &n), 0);
     assert_int_equal(sl.sent[SSL3_MT_KEY_UPDATE], 1);
     pump_one_way(p.s, p.c, 0);
-    assert_int_equal(memtls_read(p.c, buf, sizeof buf, &n), 0);
+    assert_int_equal(memtls_ctx_read(p.c, buf, sizeof buf, &n), 0);
     assert_int_equal(n, 1);
     assert_int_equal(cl.received[SSL3_MT_KEY_UPDATE], 1);
     assert_int_equal(cl.sent[SSL3_MT_KEY_UPDATE], 0);
-    assert_int_equal(memtls_pending_write(p.c), 0);
+    assert_int_equal(memtls_ctx_pending_out(p.c), 0);
     tlspair_transfer(p.c, p.s, "fine", 4);
     tlspair_free(&p);
 }
 
-/* Test: memtls_handshake() sends a queued KeyUpdate without data, and so
- * does memtls_close() (before its close_notify). */
+/* Test: memtls_ctx_handshake() sends a queued KeyUpdate without data, and so
+ * does memtls_ctx_close() (before its close_notify). */
 static void test_update_sent_by_handshake_and_close(void **state)
 {
     (void)state;
@@ -111,22 +111,22 @@ static void test_update_sent_by_handshake_and_close(void **state)
     setup(&p, &cl, &sl);
     uint8_t buf[64];
     size_t n = 0;
-    assert_int_equal(memtls_key_update(p.c, 1), 0);
-    assert_int_equal(memtls_handshake(p.c), 0);
+    assert_int_equal(memtls_ctx_key_update(p.c, 1), 0);
+    assert_int_equal(memtls_ctx_handshake(p.c), 0);
     assert_int_equal(cl.sent[SSL3_MT_KEY_UPDATE], 1);
-    assert_true(memtls_pending_write(p.c) > 0);
+    assert_true(memtls_ctx_pending_out(p.c) > 0);
     pump_one_way(p.c, p.s, 0);
-    assert_int_equal(memtls_read(p.s, buf, sizeof buf, &n), SSL_ERROR_WANT_READ);
+    assert_int_equal(memtls_ctx_read(p.s, buf, sizeof buf, &n), SSL_ERROR_WANT_READ);
     assert_int_equal(sl.sent[SSL3_MT_KEY_UPDATE], 1);
     pump_one_way(p.s, p.c, 0);
-    assert_int_equal(memtls_read(p.c, buf, sizeof buf, &n), SSL_ERROR_WANT_READ);
+    assert_int_equal(memtls_ctx_read(p.c, buf, sizeof buf, &n), SSL_ERROR_WANT_READ);
 
     /* Requested, then closed at once: both go out, in order. */
-    assert_int_equal(memtls_key_update(p.c, 0), 0);
-    assert_int_equal(memtls_close(p.c), 0);
+    assert_int_equal(memtls_ctx_key_update(p.c, 0), 0);
+    assert_int_equal(memtls_ctx_close(p.c), 0);
     assert_int_equal(cl.sent[SSL3_MT_KEY_UPDATE], 2);
     pump_one_way(p.c, p.s, 0);
-    assert_int_equal(memtls_read(p.s, buf, sizeof buf, &n), SSL_ERROR_ZERO_RETURN);
+    assert_int_equal(memtls_ctx_read(p.s, buf, sizeof buf, &n), SSL_ERROR_ZERO_RETURN);
     assert_int_equal(sl.received[SSL3_MT_KEY_UPDATE], 2);
     assert_string_equal(memtls_ctx_error(p.s), "");
     tlspair_free(&p);
@@ -140,8 +140,8 @@ static void test_refused(void **state)
     tlspair p;
     tlspair_init(&p, NULL);
     tlspair_contexts(&p, "localhost");
-    assert_int_equal(memtls_key_update(p.c, 1), SSL_ERROR_SSL);
-    assert_int_equal(memtls_pending_write(p.c), 0);
+    assert_int_equal(memtls_ctx_key_update(p.c, 1), SSL_ERROR_SSL);
+    assert_int_equal(memtls_ctx_pending_out(p.c), 0);
     /* Refusal does not poison the context. */
     int crc;
     int src;
@@ -152,16 +152,16 @@ static void test_refused(void **state)
     tlspair_opts o = {0};
     o.version = MEMTLS_TLS1_2;
     tlspair_connect(&p, &o, "localhost");
-    assert_int_equal(memtls_key_update(p.c, 1), SSL_ERROR_SSL);
-    assert_int_equal(memtls_key_update(p.s, 0), SSL_ERROR_SSL);
+    assert_int_equal(memtls_ctx_key_update(p.c, 1), SSL_ERROR_SSL);
+    assert_int_equal(memtls_ctx_key_update(p.s, 0), SSL_ERROR_SSL);
     tlspair_transfer(p.c, p.s, "still works", 11);
     assert_string_equal(memtls_ctx_error(p.c), "");
     tlspair_free(&p);
 
     memtls_ctx *t = memtls_ctx_new_plaintext(MEMTLS_ROLE_CLIENT);
-    assert_int_equal(memtls_key_update(t, 1), SSL_ERROR_SSL);
+    assert_int_equal(memtls_ctx_key_update(t, 1), SSL_ERROR_SSL);
     memtls_ctx_free(t);
-    assert_int_equal(memtls_key_update(NULL, 1), MEMTLS_ERR_INVALID);
+    assert_int_equal(memtls_ctx_key_update(NULL, 1), MEMTLS_ERR_INVALID);
 }
 
 int main(void)

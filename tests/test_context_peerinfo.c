@@ -1,6 +1,6 @@
 /*
  * Test: what a context reports about its peer and the connection: subject,
- * SANs, DER certificate, memtls_peer_has_name, SNI, version, cipher, ALPN;
+ * SANs, DER certificate, memtls_ctx_peer_has_name, SNI, version, cipher, ALPN;
  * "" (or 0) before the handshake and where there is nothing to report.
  */
 #include <stdarg.h>
@@ -79,61 +79,61 @@ static void test_peer_info(void **state)
     tlspair_contexts(&p, "api.example.com");
 
     /* Before the handshake: nothing. */
-    assert_string_equal(memtls_peer_subject(p.c), "");
-    assert_string_equal(memtls_peer_sans(p.c), "");
-    assert_string_equal(memtls_version(p.c), "");
-    assert_string_equal(memtls_cipher(p.c), "");
-    assert_string_equal(memtls_alpn(p.c), "");
-    assert_string_equal(memtls_sni(p.s), "");
-    assert_false(memtls_peer_has_name(p.c, "localhost"));
+    assert_string_equal(memtls_ctx_peer_subject(p.c), "");
+    assert_string_equal(memtls_ctx_peer_sans(p.c), "");
+    assert_string_equal(memtls_ctx_protocol(p.c), "");
+    assert_string_equal(memtls_ctx_cipher(p.c), "");
+    assert_string_equal(memtls_ctx_alpn(p.c), "");
+    assert_string_equal(memtls_ctx_sni(p.s), "");
+    assert_false(memtls_ctx_peer_has_name(p.c, "localhost"));
 
     int crc;
     int src;
     assert_true(pump_handshake(p.c, p.s, 0, &crc, &src));
 
     /* The client sees the server certificate. */
-    assert_string_equal(memtls_peer_subject(p.c), "CN=memtls server");
-    assert_string_equal(memtls_peer_sans(p.c),
+    assert_string_equal(memtls_ctx_peer_subject(p.c), "CN=memtls server");
+    assert_string_equal(memtls_ctx_peer_sans(p.c),
                         "DNS:localhost, DNS:*.example.com, IP:127.0.0.1, IP:::1");
-    assert_true(memtls_peer_has_name(p.c, "localhost"));
-    assert_true(memtls_peer_has_name(p.c, "api.example.com"));
-    assert_true(memtls_peer_has_name(p.c, "127.0.0.1"));
-    assert_true(memtls_peer_has_name(p.c, "::1"));
-    assert_true(memtls_peer_has_name(p.c, "0:0:0:0:0:0:0:1"));
-    assert_false(memtls_peer_has_name(p.c, "a.b.example.com"));
-    assert_false(memtls_peer_has_name(p.c, "example.com"));
-    assert_false(memtls_peer_has_name(p.c, "127.0.0.2"));
+    assert_true(memtls_ctx_peer_has_name(p.c, "localhost"));
+    assert_true(memtls_ctx_peer_has_name(p.c, "api.example.com"));
+    assert_true(memtls_ctx_peer_has_name(p.c, "127.0.0.1"));
+    assert_true(memtls_ctx_peer_has_name(p.c, "::1"));
+    assert_true(memtls_ctx_peer_has_name(p.c, "0:0:0:0:0:0:0:1"));
+    assert_false(memtls_ctx_peer_has_name(p.c, "a.b.example.com"));
+    assert_false(memtls_ctx_peer_has_name(p.c, "example.com"));
+    assert_false(memtls_ctx_peer_has_name(p.c, "127.0.0.2"));
     /* With DNS SANs present the CN is not a name. */
-    assert_false(memtls_peer_has_name(p.c, "memtls server"));
-    assert_false(memtls_peer_has_name(p.c, ""));
-    assert_false(memtls_peer_has_name(p.c, NULL));
+    assert_false(memtls_ctx_peer_has_name(p.c, "memtls server"));
+    assert_false(memtls_ctx_peer_has_name(p.c, ""));
+    assert_false(memtls_ctx_peer_has_name(p.c, NULL));
 
     uint8_t want[4096];
     uint8_t der[4096];
     size_t want_len = pem_to_der(&srv, want, sizeof want);
     size_t len = 0;
-    assert_int_equal(memtls_peer_cert_der(p.c, der, sizeof der, &len), 0);
+    assert_int_equal(memtls_ctx_peer_cert_der(p.c, der, sizeof der, &len), 0);
     assert_int_equal(len, want_len);
     assert_memory_equal(der, want, want_len);
 
     /* The server sees the client certificate and the SNI. */
-    assert_string_equal(memtls_peer_subject(p.s), "CN=memtls client");
-    assert_string_equal(memtls_peer_sans(p.s), "DNS:client.test");
-    assert_true(memtls_peer_has_name(p.s, "client.test"));
+    assert_string_equal(memtls_ctx_peer_subject(p.s), "CN=memtls client");
+    assert_string_equal(memtls_ctx_peer_sans(p.s), "DNS:client.test");
+    assert_true(memtls_ctx_peer_has_name(p.s, "client.test"));
     want_len = pem_to_der(&cli, want, sizeof want);
-    assert_int_equal(memtls_peer_cert_der(p.s, der, sizeof der, &len), 0);
+    assert_int_equal(memtls_ctx_peer_cert_der(p.s, der, sizeof der, &len), 0);
     assert_int_equal(len, want_len);
     assert_memory_equal(der, want, want_len);
-    assert_string_equal(memtls_sni(p.s), "api.example.com");
-    assert_string_equal(memtls_sni(p.c), ""); /* clients report none */
+    assert_string_equal(memtls_ctx_sni(p.s), "api.example.com");
+    assert_string_equal(memtls_ctx_sni(p.c), ""); /* clients report none */
 
     /* Connection parameters agree on both ends. */
-    assert_string_equal(memtls_version(p.c), "TLSv1.3");
-    assert_string_equal(memtls_version(p.s), "TLSv1.3");
-    assert_string_equal(memtls_cipher(p.c), "TLS_CHACHA20_POLY1305_SHA256");
-    assert_string_equal(memtls_cipher(p.s), "TLS_CHACHA20_POLY1305_SHA256");
-    assert_string_equal(memtls_alpn(p.c), "memtls/1");
-    assert_string_equal(memtls_alpn(p.s), "memtls/1");
+    assert_string_equal(memtls_ctx_protocol(p.c), "TLSv1.3");
+    assert_string_equal(memtls_ctx_protocol(p.s), "TLSv1.3");
+    assert_string_equal(memtls_ctx_cipher(p.c), "TLS_CHACHA20_POLY1305_SHA256");
+    assert_string_equal(memtls_ctx_cipher(p.s), "TLS_CHACHA20_POLY1305_SHA256");
+    assert_string_equal(memtls_ctx_alpn(p.c), "memtls/1");
+    assert_string_equal(memtls_ctx_alpn(p.s), "memtls/1");
     assert_int_equal(memtls_ctx_role(p.c), MEMTLS_ROLE_CLIENT);
     assert_int_equal(memtls_ctx_role(p.s), MEMTLS_ROLE_SERVER);
     assert_true(memtls_ctx_is_tls(p.c));
@@ -161,18 +161,18 @@ static void test_tls12_and_cn_only(void **state)
     int crc;
     int src;
     assert_true(pump_handshake(p.c, p.s, 0, &crc, &src));
-    assert_string_equal(memtls_version(p.c), "TLSv1.2");
-    assert_string_equal(memtls_cipher(p.c), "ECDHE-ECDSA-AES128-GCM-SHA256");
-    assert_string_equal(memtls_cipher(p.s), "ECDHE-ECDSA-AES128-GCM-SHA256");
-    assert_string_equal(memtls_sni(p.s), "");
-    assert_string_equal(memtls_peer_sans(p.c), "");
-    assert_string_equal(memtls_peer_subject(p.c), "CN=cn-only.test");
-    assert_true(memtls_peer_has_name(p.c, "cn-only.test"));
-    assert_false(memtls_peer_has_name(p.c, "other.test"));
+    assert_string_equal(memtls_ctx_protocol(p.c), "TLSv1.2");
+    assert_string_equal(memtls_ctx_cipher(p.c), "ECDHE-ECDSA-AES128-GCM-SHA256");
+    assert_string_equal(memtls_ctx_cipher(p.s), "ECDHE-ECDSA-AES128-GCM-SHA256");
+    assert_string_equal(memtls_ctx_sni(p.s), "");
+    assert_string_equal(memtls_ctx_peer_sans(p.c), "");
+    assert_string_equal(memtls_ctx_peer_subject(p.c), "CN=cn-only.test");
+    assert_true(memtls_ctx_peer_has_name(p.c, "cn-only.test"));
+    assert_false(memtls_ctx_peer_has_name(p.c, "other.test"));
     /* The server has no client certificate to describe. */
-    assert_string_equal(memtls_peer_subject(p.s), "");
-    assert_string_equal(memtls_peer_sans(p.s), "");
-    assert_false(memtls_peer_has_name(p.s, "client"));
+    assert_string_equal(memtls_ctx_peer_subject(p.s), "");
+    assert_string_equal(memtls_ctx_peer_sans(p.s), "");
+    assert_false(memtls_ctx_peer_has_name(p.s, "client"));
     tlspair_free(&p);
     memtls_pem_free(&srv);
 }
@@ -192,10 +192,10 @@ static void test_ip_hostname(void **state)
     int crc;
     int src;
     assert_true(pump_handshake(p.c, p.s, 0, &crc, &src));
-    assert_true(memtls_peer_cert_ok(p.c));
-    assert_string_equal(memtls_sni(p.s), "");
-    assert_string_equal(memtls_peer_sans(p.c), "IP:192.0.2.10");
-    assert_true(memtls_peer_has_name(p.c, "192.0.2.10"));
+    assert_true(memtls_ctx_peer_verified(p.c));
+    assert_string_equal(memtls_ctx_sni(p.s), "");
+    assert_string_equal(memtls_ctx_peer_sans(p.c), "IP:192.0.2.10");
+    assert_true(memtls_ctx_peer_has_name(p.c, "192.0.2.10"));
     tlspair_free(&p);
     memtls_pem_free(&srv);
 }

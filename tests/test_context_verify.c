@@ -1,7 +1,7 @@
 /*
- * Test: every kind of peer-certificate failure makes memtls_handshake()
+ * Test: every kind of peer-certificate failure makes memtls_ctx_handshake()
  * return MEMTLS_ERR_X509_VERIFY on the side that verifies, with the right
- * memtls_verify_result() / memtls_verify_error(); the other side sees a
+ * memtls_ctx_verify_result() / memtls_ctx_verify_error(); the other side sees a
  * plain SSL_ERROR_SSL (it received an alert, it did not fail to verify).
  * Each case runs with TLS 1.2 and TLS 1.3.
  */
@@ -58,26 +58,26 @@ static void assert_auth_failure(memtls_ctx *v, int vrc, memtls_ctx *o, int orc, 
                                 const char *reason)
 {
     assert_int_equal(vrc, MEMTLS_ERR_X509_VERIFY);
-    assert_int_equal(memtls_verify_result(v), want_vr);
-    assert_string_equal(memtls_verify_error(v), reason);
-    assert_false(memtls_peer_cert_ok(v));
-    assert_false(memtls_handshake_done(v));
+    assert_int_equal(memtls_ctx_verify_result(v), want_vr);
+    assert_string_equal(memtls_ctx_verify_error(v), reason);
+    assert_false(memtls_ctx_peer_verified(v));
+    assert_false(memtls_ctx_handshake_done(v));
     assert_true(text_has(memtls_ctx_error(v), "SSL_ERROR_SSL"));
     /* Sticky: asking again gives the same answer, reads and writes fail. */
-    assert_int_equal(memtls_handshake(v), MEMTLS_ERR_X509_VERIFY);
+    assert_int_equal(memtls_ctx_handshake(v), MEMTLS_ERR_X509_VERIFY);
     uint8_t buf[16];
     size_t n = 99;
-    assert_int_equal(memtls_read(v, buf, sizeof buf, &n), SSL_ERROR_SSL);
+    assert_int_equal(memtls_ctx_read(v, buf, sizeof buf, &n), SSL_ERROR_SSL);
     assert_int_equal(n, 0);
     n = 99;
-    assert_int_equal(memtls_write(v, "x", 1, &n), SSL_ERROR_SSL);
+    assert_int_equal(memtls_ctx_write(v, "x", 1, &n), SSL_ERROR_SSL);
     assert_int_equal(n, 0);
     /* The other side is told by an alert: a protocol failure for it. */
     if (orc == 0) {
         /* TLS 1.3 client: its handshake finished before the server
          * judged its certificate; the alert arrives on its next read. */
         n = 99;
-        orc = memtls_read(o, buf, sizeof buf, &n);
+        orc = memtls_ctx_read(o, buf, sizeof buf, &n);
         assert_int_equal(n, 0);
     }
     assert_int_equal(orc, SSL_ERROR_SSL);
@@ -205,7 +205,7 @@ static void test_wrong_hostname(void **state)
         handshake(&p, &crc, &src);
         assert_auth_failure(p.c, crc, p.s, src, X509_V_ERR_HOSTNAME_MISMATCH,
                             X509_verify_cert_error_string(X509_V_ERR_HOSTNAME_MISMATCH));
-        assert_true(text_has(memtls_verify_error(p.c), "ostname mismatch"));
+        assert_true(text_has(memtls_ctx_verify_error(p.c), "ostname mismatch"));
         tlspair_free(&p);
 
         print_message("case: %s, IP address\n", vname(versions[i]));
@@ -327,10 +327,10 @@ static void test_controls(void **state)
     tlspair_opts o = {0};
     o.server_verify = MEMTLS_VERIFY_OPTIONAL;
     tlspair_connect(&p, &o, "localhost");
-    assert_false(memtls_peer_cert_ok(p.s));
-    assert_string_equal(memtls_verify_error(p.s), "no peer certificate");
-    assert_true(memtls_peer_cert_ok(p.c));
-    assert_string_equal(memtls_verify_error(p.c), "ok");
+    assert_false(memtls_ctx_peer_verified(p.s));
+    assert_string_equal(memtls_ctx_verify_error(p.s), "no peer certificate");
+    assert_true(memtls_ctx_peer_verified(p.c));
+    assert_string_equal(memtls_ctx_verify_error(p.c), "ok");
     tlspair_free(&p);
 
     tlspair_init(&p, NULL);
@@ -343,17 +343,17 @@ static void test_controls(void **state)
     int crc = -1;
     int src = -1;
     assert_true(pump_handshake(p.c, p.s, 0, &crc, &src));
-    assert_false(memtls_peer_cert_ok(p.c));
+    assert_false(memtls_ctx_peer_verified(p.c));
     tlspair_free(&p);
     memtls_pem_free(&ca2);
     memtls_pem_free(&leaf);
 }
 
 /*
- * Test: when the handshake is driven by memtls_write()/memtls_read()
- * instead of memtls_handshake() (both run it implicitly), those calls
+ * Test: when the handshake is driven by memtls_ctx_write()/memtls_ctx_read()
+ * instead of memtls_ctx_handshake() (both run it implicitly), those calls
  * answer SSL_ERROR_SSL, but the verify result and text still say why, and
- * a later memtls_handshake() reports MEMTLS_ERR_X509_VERIFY.
+ * a later memtls_ctx_handshake() reports MEMTLS_ERR_X509_VERIFY.
  */
 static void test_failure_seen_by_read(void **state)
 {
@@ -366,19 +366,19 @@ static void test_failure_seen_by_read(void **state)
     tlspair_contexts(&p, "localhost");
     size_t n = 99;
     uint8_t buf[64];
-    assert_int_equal(memtls_write(p.c, "early", 5, &n), SSL_ERROR_WANT_READ);
+    assert_int_equal(memtls_ctx_write(p.c, "early", 5, &n), SSL_ERROR_WANT_READ);
     assert_int_equal(n, 0);
     pump_one_way(p.c, p.s, 0);
-    assert_int_equal(memtls_handshake(p.s), SSL_ERROR_WANT_READ);
+    assert_int_equal(memtls_ctx_handshake(p.s), SSL_ERROR_WANT_READ);
     pump_one_way(p.s, p.c, 0);
     n = 99;
-    assert_int_equal(memtls_read(p.c, buf, sizeof buf, &n), SSL_ERROR_SSL);
+    assert_int_equal(memtls_ctx_read(p.c, buf, sizeof buf, &n), SSL_ERROR_SSL);
     assert_int_equal(n, 0);
-    assert_int_equal(memtls_verify_result(p.c), X509_V_ERR_CERT_HAS_EXPIRED);
-    assert_string_equal(memtls_verify_error(p.c), "certificate has expired");
-    assert_false(memtls_peer_cert_ok(p.c));
-    assert_int_equal(memtls_handshake(p.c), MEMTLS_ERR_X509_VERIFY);
-    assert_true(memtls_pending_write(p.c) > 0); /* the alert */
+    assert_int_equal(memtls_ctx_verify_result(p.c), X509_V_ERR_CERT_HAS_EXPIRED);
+    assert_string_equal(memtls_ctx_verify_error(p.c), "certificate has expired");
+    assert_false(memtls_ctx_peer_verified(p.c));
+    assert_int_equal(memtls_ctx_handshake(p.c), MEMTLS_ERR_X509_VERIFY);
+    assert_true(memtls_ctx_pending_out(p.c) > 0); /* the alert */
     tlspair_free(&p);
     memtls_pem_free(&leaf);
 }

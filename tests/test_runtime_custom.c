@@ -108,7 +108,8 @@ static int app_open(void *arg, memtls_server_conn *c)
     atomic_fetch_add(&a->opens, 1);
     memtls_ctx *ctx = memtls_server_conn_ctx(c);
     if (memtls_server_conn_id(c) == 0 || ctx == NULL ||
-        strcmp(memtls_version(ctx), "TLSv1.3") != 0 || memtls_server_conn_get_data(c) != NULL) {
+        strcmp(memtls_ctx_protocol(ctx), "TLSv1.3") != 0 ||
+        memtls_server_conn_get_data(c) != NULL) {
         atomic_fetch_add(&a->bad, 1);
     }
     if (atomic_exchange(&a->reject_next, 0)) {

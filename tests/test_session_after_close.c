@@ -1,6 +1,6 @@
 /*
  * Test: after close. Once a session is closing or finished, inbound bytes
- * are discarded (memtls_session_recv says MEMTLS_ERR_CLOSED and counts
+ * are discarded (memtls_session_feed says MEMTLS_ERR_CLOSED and counts
  * them in stats.discarded_in) instead of buffered, including ciphertext
  * that had arrived but was not yet processed when the session stopped
  * reading; writes are refused with MEMTLS_ERR_CLOSED; repeated close calls
@@ -24,11 +24,11 @@ static void check_refuses(memtls_session *s)
     memtls_session_get_stats(s, &before);
     uint8_t junk[100];
     memset(junk, 0x17, sizeof junk);
-    assert_int_equal(memtls_session_recv(s, junk, sizeof junk), MEMTLS_ERR_CLOSED);
+    assert_int_equal(memtls_session_feed(s, junk, sizeof junk), MEMTLS_ERR_CLOSED);
     memtls_session_get_stats(s, &after);
     assert_int_equal(after.discarded_in, before.discarded_in + sizeof junk);
     assert_int_equal(after.ciphertext_in, before.ciphertext_in);
-    assert_int_equal(memtls_pending_read(memtls_session_ctx(s)), 0);
+    assert_int_equal(memtls_ctx_pending_in(memtls_session_ctx(s)), 0);
 
     size_t n = 99;
     assert_int_equal(memtls_session_write(s, "x", 1, &n), MEMTLS_ERR_CLOSED);
@@ -39,7 +39,7 @@ static void check_refuses(memtls_session *s)
     assert_int_equal(memtls_session_close(s), 0);
     assert_int_equal(memtls_session_shutdown_write(s), 0);
     assert_int_equal(memtls_session_flush(s), 0);
-    assert_int_equal(memtls_session_recv_eof(s), 0);
+    assert_int_equal(memtls_session_feed_eof(s), 0);
     assert_int_equal(memtls_session_state(s), st);
 }
 
@@ -128,14 +128,14 @@ static void test_unprocessed_input_dropped_at_close(void **state)
     }
     sp_run(p, 100);
     memtls_ctx *ctx = memtls_session_ctx(c->s);
-    size_t unread = memtls_pending_read(ctx);
+    size_t unread = memtls_ctx_pending_in(ctx);
     assert_true(unread > 100000);
     memtls_session_stats before;
     memtls_session_get_stats(c->s, &before);
 
     assert_int_equal(memtls_session_close(c->s), 0);
     assert_int_equal(memtls_session_state(c->s), MEMTLS_STATE_CLOSED);
-    assert_int_equal(memtls_pending_read(ctx), 0);
+    assert_int_equal(memtls_ctx_pending_in(ctx), 0);
     memtls_session_stats after;
     memtls_session_get_stats(c->s, &after);
     assert_int_equal(after.discarded_in, before.discarded_in + unread);

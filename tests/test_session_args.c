@@ -55,12 +55,12 @@ static void test_new(void **state)
     /* Length 0 is a successful no-op. */
     assert_int_equal(memtls_session_write(s, NULL, 0, &n), 0);
     assert_int_equal(n, 0);
-    assert_int_equal(memtls_session_recv(s, NULL, 0), 0);
+    assert_int_equal(memtls_session_feed(s, NULL, 0), 0);
     assert_int_equal(memtls_session_write(s, NULL, 1, &n), MEMTLS_ERR_INVALID);
     assert_int_equal(memtls_session_write(s, "x", 1, NULL), MEMTLS_ERR_INVALID);
-    assert_int_equal(memtls_session_recv(s, NULL, 1), MEMTLS_ERR_INVALID);
+    assert_int_equal(memtls_session_feed(s, NULL, 1), MEMTLS_ERR_INVALID);
     /* End of stream: a plaintext session's clean close. */
-    assert_int_equal(memtls_session_recv_eof(s), 0);
+    assert_int_equal(memtls_session_feed_eof(s), 0);
     assert_int_equal(memtls_session_state(s), MEMTLS_STATE_CLOSED);
     memtls_session_free(s);
     memtls_session_free(NULL);
@@ -73,8 +73,8 @@ static void test_null_session(void **state)
     char buf[4];
     size_t n = 99;
     assert_int_equal(memtls_session_start(NULL), MEMTLS_ERR_INVALID);
-    assert_int_equal(memtls_session_recv(NULL, "x", 1), MEMTLS_ERR_INVALID);
-    assert_int_equal(memtls_session_recv_eof(NULL), MEMTLS_ERR_INVALID);
+    assert_int_equal(memtls_session_feed(NULL, "x", 1), MEMTLS_ERR_INVALID);
+    assert_int_equal(memtls_session_feed_eof(NULL), MEMTLS_ERR_INVALID);
     assert_int_equal(memtls_session_read(NULL, buf, sizeof buf, &n), MEMTLS_ERR_INVALID);
     assert_int_equal(n, 0);
     n = 99;

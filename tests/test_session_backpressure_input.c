@@ -1,7 +1,7 @@
 /*
  * Test: the input limit. When undecrypted ciphertext reaches
  * limits.ciphertext_in (the application is not reading and the input
- * buffer is full), memtls_session_recv takes nothing and says
+ * buffer is full), memtls_session_feed takes nothing and says
  * MEMTLS_ERR_WOULD_BLOCK, after on_input_paused(1); reads by the
  * application bring it below half and on_input_paused(0) follows.
  */
@@ -43,7 +43,7 @@ static void input_paused(sp_mode mode)
     size_t fed = 0;
     while (c->out.len > 0) {
         size_t n = c->out.len < 4096 ? c->out.len : 4096;
-        rc = memtls_session_recv(s->s, c->out.data + c->out.start, n);
+        rc = memtls_session_feed(s->s, c->out.data + c->out.start, n);
         if (rc != 0) {
             break;
         }
@@ -56,13 +56,13 @@ static void input_paused(sp_mode mode)
     assert_int_equal(s->paused_calls[1], 1);
     assert_int_equal(s->paused_calls[0], 0);
     memtls_ctx *ctx = memtls_session_ctx(s->s);
-    assert_true(memtls_pending_read(ctx) >= 32 * 1024);
-    assert_true(memtls_pending_read(ctx) < 32 * 1024 + 4096);
+    assert_true(memtls_ctx_pending_in(ctx) >= 32 * 1024);
+    assert_true(memtls_ctx_pending_in(ctx) < 32 * 1024 + 4096);
     memtls_session_get_stats(s->s, &st);
     /* The refused chunk was not taken. */
     assert_int_equal(st.ciphertext_in, handshake_in + fed);
     /* Refused again while nothing changed; still paused once. */
-    assert_int_equal(memtls_session_recv(s->s, c->out.data + c->out.start, 1),
+    assert_int_equal(memtls_session_feed(s->s, c->out.data + c->out.start, 1),
                      MEMTLS_ERR_WOULD_BLOCK);
     assert_int_equal(s->paused_calls[1], 1);
 
@@ -76,7 +76,7 @@ static void input_paused(sp_mode mode)
         got += n;
     }
     assert_int_equal(s->paused_calls[0], 1);
-    assert_true(memtls_pending_read(ctx) < 16 * 1024);
+    assert_true(memtls_ctx_pending_in(ctx) < 16 * 1024);
 
     /* Everything else flows, with more pauses as needed. */
     for (int i = 0; i < 100000 && got < sizeof data; i++) {
@@ -163,7 +163,7 @@ static void test_close_while_paused(void **state)
     }
     assert_true(c->blocked);
     assert_int_equal(s->paused_calls[1], 1);
-    size_t held = memtls_pending_read(memtls_session_ctx(s->s));
+    size_t held = memtls_ctx_pending_in(memtls_session_ctx(s->s));
     assert_true(held >= 20 * 1024);
 
     assert_int_equal(memtls_session_close(s->s), 0);
@@ -171,7 +171,7 @@ static void test_close_while_paused(void **state)
     assert_false(memtls_session_input_paused(s->s));
     assert_int_equal(s->paused_calls[0], 1);
     assert_false(c->blocked); /* the transport may deliver again */
-    assert_int_equal(memtls_pending_read(memtls_session_ctx(s->s)), 0);
+    assert_int_equal(memtls_ctx_pending_in(memtls_session_ctx(s->s)), 0);
     memtls_session_stats st;
     memtls_session_get_stats(s->s, &st);
     assert_int_equal(st.discarded_in, held);

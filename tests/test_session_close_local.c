@@ -58,20 +58,20 @@ static void test_peer_context_sees_zero_return(void **state)
 
     uint8_t buf[65536];
     for (int i = 0; i < 100 && memtls_session_state(c) == MEMTLS_STATE_HANDSHAKE; i++) {
-        assert_int_equal(memtls_recv(server, w->buf, w->len), 0);
+        assert_int_equal(memtls_ctx_feed(server, w->buf, w->len), 0);
         w->len = 0;
-        int rc = memtls_handshake(server);
+        int rc = memtls_ctx_handshake(server);
         assert_true(rc == 0 || rc == SSL_ERROR_WANT_READ);
         size_t n = 0;
-        assert_int_equal(memtls_send(server, buf, sizeof buf, &n), 0);
+        assert_int_equal(memtls_ctx_drain(server, buf, sizeof buf, &n), 0);
         if (n > 0) {
-            assert_int_equal(memtls_session_recv(c, buf, n), 0);
+            assert_int_equal(memtls_session_feed(c, buf, n), 0);
         }
     }
     assert_int_equal(memtls_session_state(c), MEMTLS_STATE_READY);
-    assert_int_equal(memtls_recv(server, w->buf, w->len), 0); /* client Finished */
+    assert_int_equal(memtls_ctx_feed(server, w->buf, w->len), 0); /* client Finished */
     w->len = 0;
-    assert_int_equal(memtls_handshake(server), 0);
+    assert_int_equal(memtls_ctx_handshake(server), 0);
 
     size_t n = 0;
     assert_int_equal(memtls_session_write(c, "last words", 10, &n), 0);
@@ -79,14 +79,14 @@ static void test_peer_context_sees_zero_return(void **state)
     assert_int_equal(memtls_session_state(c), MEMTLS_STATE_CLOSED);
     assert_int_equal(memtls_session_reason(c), MEMTLS_REASON_LOCAL_CLOSE);
 
-    assert_int_equal(memtls_recv(server, w->buf, w->len), 0);
-    assert_int_equal(memtls_read(server, buf, sizeof buf, &n), 0);
+    assert_int_equal(memtls_ctx_feed(server, w->buf, w->len), 0);
+    assert_int_equal(memtls_ctx_read(server, buf, sizeof buf, &n), 0);
     assert_int_equal(n, 10);
     assert_memory_equal(buf, "last words", 10);
     n = 99;
-    assert_int_equal(memtls_read(server, buf, sizeof buf, &n), SSL_ERROR_ZERO_RETURN);
+    assert_int_equal(memtls_ctx_read(server, buf, sizeof buf, &n), SSL_ERROR_ZERO_RETURN);
     assert_int_equal(n, 0);
-    assert_true(memtls_peer_closed(server));
+    assert_true(memtls_ctx_peer_closed(server));
 
     memtls_session_free(c);
     memtls_ctx_free(server);
@@ -134,7 +134,7 @@ static void close_with_transport_open(sp_mode mode)
     n = 99;
     assert_int_equal(memtls_session_read(s->s, buf, sizeof buf, &n), SSL_ERROR_ZERO_RETURN);
     assert_int_equal(n, 0);
-    assert_true(memtls_peer_closed(memtls_session_ctx(s->s)));
+    assert_true(memtls_ctx_peer_closed(memtls_session_ctx(s->s)));
     assert_int_equal(memtls_session_state(s->s), MEMTLS_STATE_CLOSED);
     assert_int_equal(memtls_session_reason(s->s), MEMTLS_REASON_PEER_CLOSED);
     assert_int_equal(sp_leftover(p, SP_CLIENT), 0);

@@ -43,7 +43,7 @@ static void peer_closes(sp_mode mode, int push)
     assert_string_equal(memtls_session_error(s->s), "");
     /* It answered with its own close_notify. */
     assert_true(s->accepted > before);
-    assert_int_equal(memtls_pending_write(memtls_session_ctx(s->s)), 0);
+    assert_int_equal(memtls_ctx_pending_out(memtls_session_ctx(s->s)), 0);
 
     /* The data before the close_notify is not lost. */
     if (!push) {

@@ -3,7 +3,7 @@
  * transport within memtls_session_close (and shutdown_write), the session
  * reports CLOSED once it was taken, and the peer sees it as a clean close.
  *
- * Fails if session.c stops draining after memtls_close().
+ * Fails if session.c stops draining after memtls_ctx_close().
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -36,7 +36,7 @@ static void close_notify_reaches_transport(sp_mode mode, int half)
         assert_int_equal(memtls_session_state(c->s), MEMTLS_STATE_CLOSED);
         assert_int_equal(memtls_session_reason(c->s), MEMTLS_REASON_LOCAL_CLOSE);
     }
-    assert_int_equal(memtls_pending_write(memtls_session_ctx(c->s)), 0);
+    assert_int_equal(memtls_ctx_pending_out(memtls_session_ctx(c->s)), 0);
     assert_int_equal(memtls_session_pending_out(c->s), 0);
     /* A close_notify record: TLS 1.3 24 bytes, TLS 1.2 (AES-GCM) 31. */
     assert_true(c->accepted > before);
@@ -44,7 +44,7 @@ static void close_notify_reaches_transport(sp_mode mode, int half)
 
     /* The peer reads it as SSL_ERROR_ZERO_RETURN: a clean close. */
     sp_deliver(p, SP_CLIENT, 0);
-    assert_true(memtls_peer_closed(memtls_session_ctx(s->s)));
+    assert_true(memtls_ctx_peer_closed(memtls_session_ctx(s->s)));
     assert_true(sp_saw(p, SP_SERVER, MEMTLS_STATE_CLOSING, MEMTLS_REASON_PEER_CLOSED));
     assert_int_equal(memtls_session_state(s->s), MEMTLS_STATE_CLOSED);
     assert_int_equal(memtls_session_reason(s->s), MEMTLS_REASON_PEER_CLOSED);
@@ -98,7 +98,7 @@ static void test_server_close(void **state)
     uint64_t before = s->accepted;
     assert_int_equal(memtls_session_close(s->s), 0);
     assert_int_equal(memtls_session_state(s->s), MEMTLS_STATE_CLOSED);
-    assert_int_equal(memtls_pending_write(memtls_session_ctx(s->s)), 0);
+    assert_int_equal(memtls_ctx_pending_out(memtls_session_ctx(s->s)), 0);
     assert_true(s->accepted > before);
     sp_deliver(p, SP_SERVER, 0);
     assert_int_equal(memtls_session_state(p->end[SP_CLIENT].s), MEMTLS_STATE_CLOSED);

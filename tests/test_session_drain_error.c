@@ -6,8 +6,8 @@
  * call (pull and push mode), TLS 1.3 and 1.2, and for an alert the
  * transport first refuses.
  *
- * Fails if session.c stops draining after a failed memtls_handshake() or a
- * failed memtls_read() (for instance by draining only on success).
+ * Fails if session.c stops draining after a failed memtls_ctx_handshake() or a
+ * failed memtls_ctx_read() (for instance by draining only on success).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -49,7 +49,7 @@ static void alert_reaches_peer(sessionpair *p, const uint8_t *garbage, size_t le
     assert_int_equal(memtls_session_state(s->s), MEMTLS_STATE_ERROR);
     assert_int_equal(memtls_session_reason(s->s), MEMTLS_REASON_PROTOCOL_ERROR);
     /* The alert left the write BIO and the transport has it. */
-    assert_int_equal(memtls_pending_write(memtls_session_ctx(s->s)), 0);
+    assert_int_equal(memtls_ctx_pending_out(memtls_session_ctx(s->s)), 0);
     assert_int_equal(memtls_session_pending_out(s->s), 0);
     assert_true(s->accepted > before);
     assert_int_equal(s->out.len, s->accepted - before);
@@ -123,7 +123,7 @@ static void test_refused_alert_is_flushed_later(void **state)
     s->refuse_all = 1;
     assert_int_equal(sp_inject(p, SP_SERVER, bad_record, sizeof bad_record), 0);
     assert_int_equal(memtls_session_state(s->s), MEMTLS_STATE_ERROR);
-    assert_int_equal(memtls_pending_write(memtls_session_ctx(s->s)), 0);
+    assert_int_equal(memtls_ctx_pending_out(memtls_session_ctx(s->s)), 0);
     size_t held = memtls_session_pending_out(s->s);
     assert_true(held > 0);
     s->refuse_all = 0;

@@ -4,7 +4,7 @@
  * session must hand them to the transport at once, so the client receives
  * its tickets although neither side ever writes application data.
  *
- * Fails if session.c stops draining after memtls_handshake() (nothing gets
+ * Fails if session.c stops draining after memtls_ctx_handshake() (nothing gets
  * out at all) or drains there only while the handshake is still running
  * (the tickets are left behind when READY is reported).
  */
@@ -45,7 +45,7 @@ static void test_tickets_without_app_data(void **state)
     /* The server's transport got the tickets in the call that completed the
      * handshake: more than its first flight was taken before READY. */
     assert_true(s->events[0].accepted_before > 0);
-    assert_int_equal(memtls_pending_write(memtls_session_ctx(s->s)), 0);
+    assert_int_equal(memtls_ctx_pending_out(memtls_session_ctx(s->s)), 0);
     assert_int_equal(memtls_session_pending_out(s->s), 0);
 
     /* Let the transport deliver; nobody writes. */
@@ -88,7 +88,7 @@ static void test_tickets_byte_by_byte_with_refusals(void **state)
             s->refuse_all = 1; /* the server's first offers are refused */
         }
         if (s->refuse_all && memtls_session_pending_out(s->s) > 0) {
-            assert_int_equal(memtls_pending_write(memtls_session_ctx(s->s)), 0);
+            assert_int_equal(memtls_ctx_pending_out(memtls_session_ctx(s->s)), 0);
             s->refuse_all = 0; /* room again: sp_deliver flushes */
         }
     }

@@ -4,7 +4,7 @@
  * KeyUpdate into the write BIO. The session must send it although our
  * application writes nothing.
  *
- * Fails if session.c stops draining after memtls_read() (pull mode and push
+ * Fails if session.c stops draining after memtls_ctx_read() (pull mode and push
  * mode each have their read; both are tested).
  */
 #include <stdarg.h>
@@ -37,13 +37,13 @@ static void key_update_reply(int push)
     uint64_t s_before = s->accepted;
     assert_int_equal(memtls_session_key_update(s->s, 1), 0);
     assert_true(s->accepted > s_before);
-    assert_int_equal(memtls_pending_write(memtls_session_ctx(s->s)), 0);
+    assert_int_equal(memtls_ctx_pending_out(memtls_session_ctx(s->s)), 0);
 
     /* Delivering it to the client makes the client answer, inside the
      * recv call, with no application write. */
     uint64_t c_before = c->accepted;
     assert_true(sp_deliver(p, SP_SERVER, 0) > 0);
-    assert_int_equal(memtls_pending_write(memtls_session_ctx(c->s)), 0);
+    assert_int_equal(memtls_ctx_pending_out(memtls_session_ctx(c->s)), 0);
     assert_true(c->accepted > c_before);
     assert_int_equal(c->out.len, c->accepted - c_before);
     memtls_session_stats cs;
@@ -108,7 +108,7 @@ static void test_key_update_reply_after_data_byte_by_byte(void **state)
         sp_deliver(p, SP_SERVER, 1);
     }
     assert_true(c->accepted > c_before);
-    assert_int_equal(memtls_pending_write(memtls_session_ctx(c->s)), 0);
+    assert_int_equal(memtls_ctx_pending_out(memtls_session_ctx(c->s)), 0);
     assert_int_equal(sp_read_all(p, SP_CLIENT), sizeof data);
     sp_run(p, 100);
     assert_int_equal(memtls_session_state(s->s), MEMTLS_STATE_READY);

@@ -47,9 +47,9 @@ static void tls_handshake(sp_mode mode, const char *version)
     assert_true(sp_handshake(p));
     check_ready(p, SP_CLIENT);
     check_ready(p, SP_SERVER);
-    assert_string_equal(memtls_version(memtls_session_ctx(c->s)), version);
-    assert_string_equal(memtls_version(memtls_session_ctx(s->s)), version);
-    assert_true(memtls_peer_cert_ok(memtls_session_ctx(c->s)));
+    assert_string_equal(memtls_ctx_protocol(memtls_session_ctx(c->s)), version);
+    assert_string_equal(memtls_ctx_protocol(memtls_session_ctx(s->s)), version);
+    assert_true(memtls_ctx_peer_verified(memtls_session_ctx(c->s)));
 
     /* Starting twice is a caller error. */
     assert_int_equal(memtls_session_start(c->s), MEMTLS_ERR_INVALID);

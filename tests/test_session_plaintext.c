@@ -39,7 +39,7 @@ static void test_round_trip(void **state)
     assert_memory_equal(p->end[SP_CLIENT].got, "HTTP/1.0 200 OK\r\n", 17);
     assert_int_equal(memtls_session_key_update(c->s, 1), SSL_ERROR_SSL);
     assert_int_equal(memtls_session_state(c->s), MEMTLS_STATE_READY);
-    assert_string_equal(memtls_version(memtls_session_ctx(c->s)), "");
+    assert_string_equal(memtls_ctx_protocol(memtls_session_ctx(c->s)), "");
     sp_free(p);
 }
 

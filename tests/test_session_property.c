@@ -527,7 +527,7 @@ static void check_drained(prop *t, const char *after)
 {
     for (int i = 0; i < 2 && !t->failed; i++) {
         sp_end *e = &t->p->end[i];
-        size_t left = memtls_pending_write(memtls_session_ctx(e->s));
+        size_t left = memtls_ctx_pending_out(memtls_session_ctx(e->s));
         if (left != 0) {
             failf(t, "%s: %zu bytes of ciphertext left in the write BIO after %s", who(i), left,
                   after);

@@ -87,8 +87,8 @@ static void test_eof_mid_record(void **state)
     /* Nothing is left in the context once reading stopped (the server's
      * decode_error alert went to its transport). */
     memtls_ctx *ctx = memtls_session_ctx(p->end[SP_SERVER].s);
-    assert_int_equal(memtls_pending_read(ctx), 0);
-    assert_int_equal(memtls_pending_write(ctx), 0);
+    assert_int_equal(memtls_ctx_pending_in(ctx), 0);
+    assert_int_equal(memtls_ctx_pending_out(ctx), 0);
     sp_free(p);
 }
 

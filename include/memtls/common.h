@@ -29,9 +29,9 @@ extern "C" {
 /*
  * Handshake failed because the peer's certificate did not verify (unknown
  * CA, expired, wrong host name, ...) or a required client certificate
- * never came. OpenSSL reports these as SSL_ERROR_SSL; memtls_handshake()
+ * never came. OpenSSL reports these as SSL_ERROR_SSL; memtls_ctx_handshake()
  * reports them as this value so callers can treat them as authentication
- * failures. Only memtls_handshake() (and session reasons) use it.
+ * failures. Only memtls_ctx_handshake() (and session reasons) use it.
  */
 #define MEMTLS_ERR_X509_VERIFY 0x1001
 
@@ -67,7 +67,7 @@ typedef enum memtls_role { MEMTLS_ROLE_CLIENT = 0, MEMTLS_ROLE_SERVER = 1 } memt
 /*
  * The symbolic name of a status ("SSL_ERROR_WANT_READ",
  * "MEMTLS_ERR_INVALID", "OK"); "UNKNOWN_STATUS" for anything else. Static
- * string. For text with the OpenSSL reason see memtls_status_text().
+ * string. For text with the OpenSSL reason see memtls_ctx_status_text().
  */
 MEMTLS_API const char *memtls_status_name(int status);
 

@@ -105,7 +105,7 @@ MEMTLS_API int memtls_config_set_verify(memtls_config *cfg, memtls_verify mode) 
  * ALPN protocols, most preferred first ("h2", "http/1.1"); each 1..255
  * bytes, at most 16. A client offers them; a server picks the first of its
  * list that the client offered, and with no overlap continues without
- * ALPN (it does not fail the handshake; memtls_alpn() returns ""). The
+ * ALPN (it does not fail the handshake; memtls_ctx_alpn() returns ""). The
  * strings are copied.
  */
 MEMTLS_API int memtls_config_set_alpn(memtls_config *cfg, const char *const *protos,

@@ -212,7 +212,7 @@ typedef struct memtls_server_opts {
     memtls_session_limits session_limits;
 
     /* Allow-list of peer names, checked after the handshake with
-     * memtls_peer_has_name() (DNS/IP SAN, or CN): a peer that matches no
+     * memtls_ctx_peer_has_name() (DNS/IP SAN, or CN): a peer that matches no
      * name is closed with reason "peer not allowed". Needs a configuration
      * that asks for client certificates (MEMTLS_VERIFY_OPTIONAL/REQUIRED).
      * NULL/0: everyone allowed. Copied. Ignored on plaintext listeners. */
@@ -318,7 +318,7 @@ MEMTLS_API int memtls_server_get_ring_stats(const memtls_server *srv, unsigned w
 /* The connection's id (as in memtls_conn_record). */
 MEMTLS_API uint64_t memtls_server_conn_id(const memtls_server_conn *c);
 
-/* The context, for peer information (memtls_peer_subject, memtls_alpn...). */
+/* The context, for peer information (memtls_ctx_peer_subject, memtls_ctx_alpn...). */
 MEMTLS_API memtls_ctx *memtls_server_conn_ctx(memtls_server_conn *c);
 
 /* Application data attached to the connection (NULL at first). */

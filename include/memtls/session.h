@@ -16,7 +16,7 @@
  *
  * Bytes flow like this:
  *
- *   transport --ciphertext--> memtls_session_recv()  -> ctx -> plaintext
+ *   transport --ciphertext--> memtls_session_feed()  -> ctx -> plaintext
  *       -> on_data (push) or the bounded input buffer (memtls_session_read)
  *   app --plaintext--> memtls_session_write() -> bounded output queue
  *       -> ctx -> ciphertext -> cbs.send() -> transport
@@ -46,7 +46,7 @@
  *   ciphertext_in  [256 KiB] received ciphertext not yet decrypted
  * plaintext_in and ciphertext_out may be exceeded by one TLS record
  * (16 KiB + overhead) or one handshake flight / alert, ciphertext_in by the
- * bytes of one memtls_session_recv() call (it refuses only once the limit
+ * bytes of one memtls_session_feed() call (it refuses only once the limit
  * is reached), plaintext_out never; plus OpenSSL's own per-connection state
  * (~30-60 KiB). A session that ends frees its output queue at once.
  *
@@ -124,7 +124,7 @@ typedef struct memtls_session_cbs {
     void (*on_writable)(void *arg);
     /*
      * Inbound ciphertext buffered in the session crossed its limit
-     * (paused = 1: stop feeding memtls_session_recv, e.g. stop reading the
+     * (paused = 1: stop feeding memtls_session_feed, e.g. stop reading the
      * socket) or fell back below half of it (paused = 0: resume).
      */
     void (*on_input_paused)(void *arg, int paused);
@@ -194,7 +194,7 @@ MEMTLS_API int memtls_session_start(memtls_session *s) MEMTLS_WUR;
  * A session that fails during this call reports it through on_state and
  * returns 0 (the bytes were taken); memtls_session_state() tells.
  */
-MEMTLS_API int memtls_session_recv(memtls_session *s, const void *data, size_t len) MEMTLS_WUR;
+MEMTLS_API int memtls_session_feed(memtls_session *s, const void *data, size_t len) MEMTLS_WUR;
 
 /*
  * The transport reached end of stream. TLS: if the peer's close_notify was
@@ -202,7 +202,7 @@ MEMTLS_API int memtls_session_recv(memtls_session *s, const void *data, size_t l
  * (after delivering what was received). Plaintext: a clean peer close.
  * Returns 0 or MEMTLS_ERR_INVALID.
  */
-MEMTLS_API int memtls_session_recv_eof(memtls_session *s) MEMTLS_WUR;
+MEMTLS_API int memtls_session_feed_eof(memtls_session *s) MEMTLS_WUR;
 
 /*
  * Pull mode: copy up to `len` bytes of plaintext. Returns 0 with

@@ -12,7 +12,7 @@
  * place that decides what to do next.
  *
  * Flow, client -> application: H_DATA goes straight into the session
- * (memtls_session_recv). When the session refuses (its inbound buffer is
+ * (memtls_session_feed). When the session refuses (its inbound buffer is
  * over its limit because the application is not consuming), the bytes
  * wait in in_hold, and W_PAUSE stops the host reading that socket; the
  * bytes already in flight are bounded by the ring. Plaintext is pulled
@@ -292,10 +292,10 @@ static void on_ready(rt_wconn *c)
     if (!c->plaintext && srv->nallowed > 0) {
         int ok = 0;
         for (size_t i = 0; i < srv->nallowed && !ok; i++) {
-            ok = memtls_peer_has_name(ctx, srv->allowed[i]);
+            ok = memtls_ctx_peer_has_name(ctx, srv->allowed[i]);
         }
         if (!ok) {
-            const char *subj = memtls_peer_subject(ctx);
+            const char *subj = memtls_ctx_peer_subject(ctx);
             set_reason(c, 1, "peer not allowed: ", subj[0] ? subj : "no certificate");
             close_session(c);
             return;
@@ -336,7 +336,7 @@ static void hold_or_fail(rt_wconn *c, memtls__bytebuf *b, const uint8_t *data, s
 static void feed_input(rt_wconn *c)
 {
     while (c->in_hold.len > 0) {
-        int rc = memtls_session_recv(c->s, memtls__bytebuf_head(&c->in_hold), c->in_hold.len);
+        int rc = memtls_session_feed(c->s, memtls__bytebuf_head(&c->in_hold), c->in_hold.len);
         if (rc == MEMTLS_ERR_WOULD_BLOCK) {
             break;
         }
@@ -345,7 +345,7 @@ static void feed_input(rt_wconn *c)
     }
     if (c->in_hold.len == 0 && c->eof_pending && !c->eof_fed) {
         c->eof_fed = 1;
-        status_seen(memtls_session_recv_eof(c->s));
+        status_seen(memtls_session_feed_eof(c->s));
         c->dirty = 1;
     }
     c->want_pause[RT_SIDE_CLIENT] =
@@ -501,11 +501,11 @@ static void emit_record(rt_wconn *c)
         rec.bytes_out = st.ciphertext_out;
         rec.app_in = st.plaintext_in;
         rec.app_out = st.plaintext_out;
-        rec.sni = memtls_sni(ctx);
-        rec.version = memtls_version(ctx);
-        rec.cipher = memtls_cipher(ctx);
-        rec.alpn = memtls_alpn(ctx);
-        rec.subject = memtls_peer_subject(ctx);
+        rec.sni = memtls_ctx_sni(ctx);
+        rec.version = memtls_ctx_protocol(ctx);
+        rec.cipher = memtls_ctx_cipher(ctx);
+        rec.alpn = memtls_ctx_alpn(ctx);
+        rec.subject = memtls_ctx_peer_subject(ctx);
     }
     uint64_t now = uv_now(&c->w->loop);
     rec.duration_ms = now > c->start_ms ? now - c->start_ms : 0;
@@ -735,7 +735,7 @@ void memtls__wconn_on_message(rt_wconn *c, const memtls_ring_msg *m)
             break; /* dropped: the session is over */
         }
         if (c->in_hold.len == 0) {
-            int rc = memtls_session_recv(c->s, m->data, m->len);
+            int rc = memtls_session_feed(c->s, m->data, m->len);
             if (rc != MEMTLS_ERR_WOULD_BLOCK) {
                 break;
             }

@@ -273,7 +273,7 @@ static void cb_on_state(void *arg, memtls_state from, memtls_state to, memtls_re
         ev->to = to;
         ev->why = why;
         snprintf(ev->detail, sizeof ev->detail, "%s", detail != NULL ? detail : "(null)");
-        ev->pending_write = memtls_pending_write(memtls_session_ctx(e->s));
+        ev->pending_write = memtls_ctx_pending_out(memtls_session_ctx(e->s));
         ev->hs_errors_before = e->hs_error_calls;
         ev->accepted_before = e->accepted;
     }
@@ -401,7 +401,7 @@ static void maybe_eof(sessionpair *p, int from)
     int done = terminal(st);
     if (!done && p->opts.mode == SP_PLAINTEXT && e->half_closed &&
         memtls_session_queued_out(e->s) == 0 &&
-        memtls_pending_write(memtls_session_ctx(e->s)) == 0 && st != MEMTLS_STATE_HANDSHAKE) {
+        memtls_ctx_pending_out(memtls_session_ctx(e->s)) == 0 && st != MEMTLS_STATE_HANDSHAKE) {
         done = 1;
     }
     if (done) {
@@ -413,7 +413,7 @@ void sp_eof(sessionpair *p, int to)
 {
     sp_end *from = &p->end[sp_peer(to)];
     from->eof_sent = 1;
-    assert_int_equal(memtls_session_recv_eof(p->end[to].s), 0);
+    assert_int_equal(memtls_session_feed_eof(p->end[to].s), 0);
 }
 
 /* Flush the sender once its transport has room again after a refusal. */
@@ -458,7 +458,7 @@ size_t sp_deliver(sessionpair *p, int from, size_t max)
         if (n > max - moved) {
             n = max - moved;
         }
-        int rc = memtls_session_recv(to->s, e->out.data + e->out.start, n);
+        int rc = memtls_session_feed(to->s, e->out.data + e->out.start, n);
         if (rc == MEMTLS_ERR_WOULD_BLOCK) {
             /* The session must have told its transport to pause. */
             assert_true(memtls_session_input_paused(to->s));
@@ -522,7 +522,7 @@ int sp_handshake(sessionpair *p)
 
 int sp_inject(sessionpair *p, int to, const void *data, size_t len)
 {
-    return memtls_session_recv(p->end[to].s, data, len);
+    return memtls_session_feed(p->end[to].s, data, len);
 }
 
 int sp_shutdown_write(sessionpair *p, int idx)
@@ -592,8 +592,8 @@ size_t sp_leftover(const sessionpair *p, int idx)
 {
     const sp_end *e = &p->end[idx];
     memtls_ctx *ctx = memtls_session_ctx(e->s);
-    return memtls_pending_write(ctx) + memtls_pending_read(ctx) + memtls_session_pending_out(e->s) +
-           e->out.len;
+    return memtls_ctx_pending_out(ctx) + memtls_ctx_pending_in(ctx) +
+           memtls_session_pending_out(e->s) + e->out.len;
 }
 
 const char *sp_describe(sessionpair *p)
@@ -605,16 +605,17 @@ const char *sp_describe(sessionpair *p)
         sp_end *e = &p->end[i];
         memtls_ctx *ctx = memtls_session_ctx(e->s);
         const sp_event *ev = sp_last_event(p, i);
-        int n = snprintf(
-            buf + off, sizeof buf - off,
-            "%s: state=%s reason=%s error=\"%s\" wbio=%zu rbio=%zu pending_out=%zu "
-            "queued_out=%zu readable=%zu queue=%zu blocked=%d refused=%d eof_sent=%d "
-            "last=\"%s\"\n",
-            i == SP_CLIENT ? "client" : "server", memtls_state_name(memtls_session_state(e->s)),
-            memtls_reason_name(memtls_session_reason(e->s)), memtls_session_error(e->s),
-            memtls_pending_write(ctx), memtls_pending_read(ctx), memtls_session_pending_out(e->s),
-            memtls_session_queued_out(e->s), memtls_session_readable(e->s), e->out.len, e->blocked,
-            e->refused, e->eof_sent, ev != NULL ? ev->detail : "");
+        int n = snprintf(buf + off, sizeof buf - off,
+                         "%s: state=%s reason=%s error=\"%s\" wbio=%zu rbio=%zu pending_out=%zu "
+                         "queued_out=%zu readable=%zu queue=%zu blocked=%d refused=%d eof_sent=%d "
+                         "last=\"%s\"\n",
+                         i == SP_CLIENT ? "client" : "server",
+                         memtls_state_name(memtls_session_state(e->s)),
+                         memtls_reason_name(memtls_session_reason(e->s)),
+                         memtls_session_error(e->s), memtls_ctx_pending_out(ctx),
+                         memtls_ctx_pending_in(ctx), memtls_session_pending_out(e->s),
+                         memtls_session_queued_out(e->s), memtls_session_readable(e->s), e->out.len,
+                         e->blocked, e->refused, e->eof_sent, ev != NULL ? ev->detail : "");
         if (n < 0) {
             break;
         }

@@ -10,7 +10,7 @@
  * decides how much of each offered chunk it takes: all of it, a random
  * prefix, or nothing (backpressure); a per-direction queue capacity bounds
  * it as well. Delivery moves chunks of random size (1 byte .. 64 KiB) from a
- * queue to the peer's memtls_session_recv, keeps the bytes when the peer
+ * queue to the peer's memtls_session_feed, keeps the bytes when the peer
  * says MEMTLS_ERR_WOULD_BLOCK (and then waits for on_input_paused(0)),
  * and calls memtls_session_flush on the sender once its queue has room
  * again after a refusal ("the transport has room again"). End of stream is
@@ -201,7 +201,7 @@ size_t sp_run(sessionpair *p, int max_steps);
  * both are READY. */
 int sp_handshake(sessionpair *p);
 
-/* Hand raw bytes to end `to`'s memtls_session_recv as if they came from
+/* Hand raw bytes to end `to`'s memtls_session_feed as if they came from
  * the transport. Returns the recv status. */
 int sp_inject(sessionpair *p, int to, const void *data, size_t len);
 

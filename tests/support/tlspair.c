@@ -99,11 +99,11 @@ void tlspair_transfer(memtls_ctx *from, memtls_ctx *to, const void *data, size_t
     size_t got = 0;
     uint8_t *buf = malloc(len + 1);
     assert_non_null(buf);
-    assert_int_equal(memtls_write(from, data, len, &n), 0);
+    assert_int_equal(memtls_ctx_write(from, data, len, &n), 0);
     assert_int_equal(n, len);
     pump_one_way(from, to, 0);
     while (got < len) {
-        int rc = memtls_read(to, buf + got, len - got + 1, &n);
+        int rc = memtls_ctx_read(to, buf + got, len - got + 1, &n);
         if (rc != 0) {
             print_error("read after %zu of %zu bytes: %s (%s)\n", got, len, memtls_status_name(rc),
                         memtls_ctx_error(to));
