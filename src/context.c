@@ -24,7 +24,7 @@ void memtls__ctx_fail(memtls_ctx *c, int status, const char *op)
     snprintf(c->error, sizeof c->error, "%s: %s", op, memtls_status_name(status));
     if (reasons[0] != '\0') {
         memtls__strlcatf(c->error, sizeof c->error, ": %s", reasons);
-    } else if (status == SSL_ERROR_SYSCALL && c->eof) {
+    } else if (status == MEMTLS_ERR_SYSCALL && c->eof) {
         memtls__strlcatf(c->error, sizeof c->error,
                          ": stream ended without close_notify (truncated)");
     }
@@ -141,7 +141,7 @@ int memtls_ctx_write(memtls_ctx *ctx, const void *buf, size_t len, size_t *writt
         return MEMTLS_ERR_INVALID;
     }
     if (ctx->closed) {
-        return MEMTLS_ERR_CLOSED;
+        return MEMTLS_CLOSED;
     }
     if (len == 0) {
         return 0;

@@ -245,7 +245,7 @@ static void do_handshake(memtls_session *s)
         s->pump_again = 1;
         return;
     }
-    if (rc == SSL_ERROR_WANT_READ || rc == SSL_ERROR_WANT_WRITE) {
+    if (rc == MEMTLS_WANT_READ || rc == MEMTLS_WANT_WRITE) {
         if (s->eof && memtls_ctx_pending_in(s->ctx) == 0) {
             static const char text[] = "transport closed during the handshake";
             if (s->cbs.on_handshake_error != NULL) {
@@ -256,7 +256,7 @@ static void do_handshake(memtls_session *s)
         return;
     }
     char text[MEMTLS__ERROR_MAX];
-    int truncated = s->eof && (memtls_ctx_truncated(s->ctx) || rc == SSL_ERROR_SYSCALL);
+    int truncated = s->eof && (memtls_ctx_truncated(s->ctx) || rc == MEMTLS_ERR_SYSCALL);
     if (truncated && s->stats.ciphertext_in == 0) {
         /* A port probe or health check: connected, sent nothing, left. */
         memtls__strlcpy(text, "transport closed (eof) before the peer sent anything", sizeof text);
@@ -313,10 +313,10 @@ static void do_reads(memtls_session *s)
                 continue;
             }
         }
-        if (rc == SSL_ERROR_WANT_READ || rc == SSL_ERROR_WANT_WRITE) {
+        if (rc == MEMTLS_WANT_READ || rc == MEMTLS_WANT_WRITE) {
             break;
         }
-        if (rc == SSL_ERROR_ZERO_RETURN) {
+        if (rc == MEMTLS_CLOSED) {
             if (s->cbs.on_peer_close != NULL && !s->shutdown_write) {
                 /* Half close: the application decides when to close. */
                 s->read_closed = 1;
@@ -349,7 +349,7 @@ static size_t encrypt_from(memtls_session *s, const uint8_t *data, size_t len)
         int rc = memtls_ctx_write(s->ctx, data + done, chunk, &n);
         drain(s);
         if (rc != 0) {
-            if (rc != SSL_ERROR_WANT_READ && rc != SSL_ERROR_WANT_WRITE) {
+            if (rc != MEMTLS_WANT_READ && rc != MEMTLS_WANT_WRITE) {
                 fail_ctx(s, rc);
             }
             break;
@@ -492,7 +492,7 @@ void memtls_session_free(memtls_session *s)
 
 static int status_of_terminal(const memtls_session *s)
 {
-    return s->state == MEMTLS_STATE_AUTHFAIL ? MEMTLS_ERR_X509_VERIFY : MEMTLS_ERR_CLOSED;
+    return s->state == MEMTLS_STATE_AUTHFAIL ? MEMTLS_ERR_X509_VERIFY : MEMTLS_CLOSED;
 }
 
 int memtls_session_start(memtls_session *s)
@@ -518,7 +518,7 @@ int memtls_session_feed(memtls_session *s, const void *data, size_t len)
     if ((s->state != MEMTLS_STATE_HANDSHAKE && s->state != MEMTLS_STATE_READY) || s->read_closed) {
         s->stats.discarded_in += len;
         pump(s); /* alerts may still be waiting for the transport */
-        return MEMTLS_ERR_CLOSED;
+        return MEMTLS_CLOSED;
     }
     if (s->eof) {
         return MEMTLS_ERR_INVALID;
@@ -528,7 +528,7 @@ int memtls_session_feed(memtls_session *s, const void *data, size_t len)
         return 0;
     }
     if (memtls_ctx_pending_in(s->ctx) >= s->lim.ciphertext_in) {
-        return MEMTLS_ERR_WOULD_BLOCK;
+        return MEMTLS_WANT_WRITE;
     }
     int rc = memtls_ctx_feed(s->ctx, data, len);
     if (rc != 0) {
@@ -562,19 +562,14 @@ int memtls_session_feed_eof(memtls_session *s)
     return 0;
 }
 
-/* Status for a pull read that found nothing buffered. */
+/* Status for a pull read that found too little buffered: more may come
+ * (WANT_READ), or reading is over for good, however it ended (CLOSED). */
 static int empty_read_status(const memtls_session *s)
 {
-    if (s->read_closed) {
-        return SSL_ERROR_ZERO_RETURN;
+    if (!s->read_closed && (s->state == MEMTLS_STATE_HANDSHAKE || s->state == MEMTLS_STATE_READY)) {
+        return MEMTLS_WANT_READ;
     }
-    if (s->state == MEMTLS_STATE_HANDSHAKE || s->state == MEMTLS_STATE_READY) {
-        return SSL_ERROR_WANT_READ;
-    }
-    if (memtls_ctx_peer_closed(s->ctx)) {
-        return SSL_ERROR_ZERO_RETURN;
-    }
-    return MEMTLS_ERR_CLOSED;
+    return MEMTLS_CLOSED;
 }
 
 int memtls_session_read(memtls_session *s, void *buf, size_t len, size_t *readbytes)
@@ -604,8 +599,7 @@ int memtls_session_read_exact(memtls_session *s, void *buf, size_t len)
     }
     check_thread(s);
     if (s->plain_in.len < len) {
-        int rc = empty_read_status(s);
-        return rc == SSL_ERROR_WANT_READ || s->plain_in.len == 0 ? rc : MEMTLS_ERR_CLOSED;
+        return empty_read_status(s);
     }
     memcpy(buf, memtls__bytebuf_head(&s->plain_in), len);
     memtls__bytebuf_consume(&s->plain_in, len);
@@ -629,7 +623,7 @@ int memtls_session_write(memtls_session *s, const void *data, size_t len, size_t
     check_thread(s);
     if (terminal(s->state) || s->state == MEMTLS_STATE_CLOSING || s->close_requested ||
         s->shutdown_write) {
-        return MEMTLS_ERR_CLOSED;
+        return MEMTLS_CLOSED;
     }
     if (len == 0) {
         return 0;
@@ -669,7 +663,7 @@ int memtls_session_write(memtls_session *s, const void *data, size_t len, size_t
         s->want_writable = 1;
     }
     if (taken == 0) {
-        return MEMTLS_ERR_WOULD_BLOCK;
+        return MEMTLS_WANT_WRITE;
     }
     *accepted = taken;
     return 0;
@@ -731,7 +725,7 @@ int memtls_session_key_update(memtls_session *s, int update_requested)
     }
     check_thread(s);
     if (s->state != MEMTLS_STATE_READY || s->write_closed) {
-        return SSL_ERROR_SSL;
+        return MEMTLS_ERR_SSL;
     }
     int rc = memtls_ctx_key_update(s->ctx, update_requested);
     if (rc != 0) {
@@ -740,7 +734,7 @@ int memtls_session_key_update(memtls_session *s, int update_requested)
     /* OpenSSL sends the KeyUpdate with the next write or handshake call. */
     rc = memtls_ctx_handshake(s->ctx);
     drain(s);
-    if (rc != 0 && rc != SSL_ERROR_WANT_READ && rc != SSL_ERROR_WANT_WRITE) {
+    if (rc != 0 && rc != MEMTLS_WANT_READ && rc != MEMTLS_WANT_WRITE) {
         fail_ctx(s, rc);
     }
     pump(s);

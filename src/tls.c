@@ -151,7 +151,9 @@ static int note_auth_failure(memtls_ctx *c)
 
 /*
  * Turn a failed SSL call into a status (SSL_get_error must see the queue
- * as the call left it), then record fatal errors and clear the queue.
+ * as the call left it), then record fatal errors and clear the queue. The
+ * value is SSL_get_error's, unchanged: the MEMTLS_ outcomes are the same
+ * numbers (status.c checks it at build time).
  */
 static int tls_status(memtls_ctx *c, int ret, const char *op)
 {
@@ -160,7 +162,7 @@ static int tls_status(memtls_ctx *c, int ret, const char *op)
         /* memtls_ctx_read/memtls_ctx_write run the handshake too: keep the verify
          * result and reason of a failure they met, so memtls_ctx_verify_error()
          * says why and memtls_ctx_handshake() later reports it as
-         * MEMTLS_ERR_X509_VERIFY. They still return SSL_ERROR_SSL. */
+         * MEMTLS_ERR_X509_VERIFY. They still return MEMTLS_ERR_SSL. */
         (void)note_auth_failure(c);
     }
     if (err == SSL_ERROR_ZERO_RETURN) {
@@ -198,7 +200,7 @@ static int tls_handshake(memtls_ctx *c)
     }
     int err = SSL_get_error(c->ssl, ret);
     if (err == SSL_ERROR_SSL && note_auth_failure(c)) {
-        memtls__ctx_fail(c, SSL_ERROR_SSL, "handshake");
+        memtls__ctx_fail(c, MEMTLS_ERR_SSL, "handshake");
         ERR_clear_error();
         /* Later reads and writes see the generic sticky status; the
          * sentinel is the handshake's answer only. */
@@ -239,7 +241,7 @@ static int tls_read(memtls_ctx *c, void *buf, size_t len, size_t *n)
         return c->fatal;
     }
     if (c->peer_closed) {
-        return SSL_ERROR_ZERO_RETURN;
+        return MEMTLS_CLOSED;
     }
     ERR_clear_error();
     size_t got = 0;
@@ -281,7 +283,7 @@ static int tls_close(memtls_ctx *c)
     if (!c->hs_done) {
         /* OpenSSL refuses to shut down mid-handshake; say so without
          * poisoning the context. */
-        return SSL_ERROR_SSL;
+        return MEMTLS_ERR_SSL;
     }
     int ret;
     if (!SSL_is_init_finished(c->ssl)) {
@@ -312,13 +314,13 @@ static int tls_key_update(memtls_ctx *c, int update_requested)
         return c->fatal;
     }
     if (!c->hs_done) {
-        return SSL_ERROR_SSL;
+        return MEMTLS_ERR_SSL;
     }
     ERR_clear_error();
     if (SSL_key_update(c->ssl, update_requested ? SSL_KEY_UPDATE_REQUESTED
                                                 : SSL_KEY_UPDATE_NOT_REQUESTED) != 1) {
         ERR_clear_error(); /* not TLS 1.3, or an update already pending */
-        return SSL_ERROR_SSL;
+        return MEMTLS_ERR_SSL;
     }
     return 0;
 }

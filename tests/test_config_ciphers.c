@@ -118,7 +118,7 @@ static void test_aead_lists_take_effect(void **state)
     assert_int_equal(memtls_config_set_ciphers(p.ccfg, "ECDHE-ECDSA-AES128-GCM-SHA256"), 0);
     tlspair_contexts(&p, "localhost");
     assert_false(pump_handshake(p.c, p.s, 0, &crc, &src));
-    assert_int_equal(src, SSL_ERROR_SSL);
+    assert_int_equal(src, MEMTLS_ERR_SSL);
     assert_true(text_has(memtls_ctx_error(p.s), "no shared cipher"));
     tlspair_free(&p);
 }

@@ -88,8 +88,8 @@ static void test_mismatch_strict_fails(void **state)
         int src = -1;
         assert_false(alpn_pair(&p, versions[i], client, 2, server, 1, 1, &crc, &src));
         /* A protocol failure on both sides, not an authentication one. */
-        assert_int_equal(src, SSL_ERROR_SSL);
-        assert_int_equal(crc, SSL_ERROR_SSL);
+        assert_int_equal(src, MEMTLS_ERR_SSL);
+        assert_int_equal(crc, MEMTLS_ERR_SSL);
         assert_true(text_has(memtls_ctx_error(p.c), "no application protocol"));
         assert_false(memtls_ctx_handshake_done(p.c));
         assert_false(memtls_ctx_handshake_done(p.s));

@@ -3,7 +3,7 @@
  * client certificates, so every flight is large), TLS 1.3 session
  * tickets, application data both ways and close_notify each reach the
  * peer in 1-byte memtls_ctx_feed() calls with an operation after each byte:
- * every partial record must read as SSL_ERROR_WANT_READ, never as an
+ * every partial record must read as MEMTLS_WANT_READ, never as an
  * error or as data, and the last byte completes it.
  */
 #include <stdarg.h>
@@ -27,7 +27,7 @@
 static int trickle(memtls_ctx *from, memtls_ctx *to, uint8_t *out, size_t cap, size_t *outlen,
                    size_t *waits)
 {
-    int rc = SSL_ERROR_WANT_READ;
+    int rc = MEMTLS_WANT_READ;
     uint8_t b;
     size_t n = 0;
     while (memtls_ctx_drain(from, &b, 1, &n) == 0 && n == 1) {
@@ -35,7 +35,7 @@ static int trickle(memtls_ctx *from, memtls_ctx *to, uint8_t *out, size_t cap, s
         for (;;) {
             size_t got = 99;
             rc = memtls_ctx_read(to, out + *outlen, cap - *outlen, &got);
-            if (rc == SSL_ERROR_WANT_READ) {
+            if (rc == MEMTLS_WANT_READ) {
                 assert_int_equal(got, 0);
                 (*waits)++;
                 break;
@@ -85,7 +85,7 @@ static void run_bytewise(int version)
     /* Client to server: the ciphertext of 3000 bytes trickles in. */
     assert_int_equal(memtls_ctx_write(p.c, msg, sizeof msg, &n), 0);
     size_t wire = memtls_ctx_pending_out(p.c);
-    assert_int_equal(trickle(p.c, p.s, got, sizeof got, &got_len, &waits), SSL_ERROR_WANT_READ);
+    assert_int_equal(trickle(p.c, p.s, got, sizeof got, &got_len, &waits), MEMTLS_WANT_READ);
     assert_int_equal(got_len, sizeof msg);
     assert_memory_equal(got, msg, sizeof msg);
     /* All but the last byte of the record read as "want more". */
@@ -95,7 +95,7 @@ static void run_bytewise(int version)
     got_len = 0;
     waits = 0;
     assert_int_equal(memtls_ctx_write(p.s, msg, sizeof msg, &n), 0);
-    assert_int_equal(trickle(p.s, p.c, got, sizeof got, &got_len, &waits), SSL_ERROR_WANT_READ);
+    assert_int_equal(trickle(p.s, p.c, got, sizeof got, &got_len, &waits), MEMTLS_WANT_READ);
     assert_int_equal(got_len, sizeof msg);
     assert_memory_equal(got, msg, sizeof msg);
     assert_true(waits > sizeof msg);
@@ -106,7 +106,7 @@ static void run_bytewise(int version)
     assert_int_equal(memtls_ctx_close(p.c), 0);
     wire = memtls_ctx_pending_out(p.c);
     assert_true(wire > 1);
-    assert_int_equal(trickle(p.c, p.s, got, sizeof got, &got_len, &waits), SSL_ERROR_ZERO_RETURN);
+    assert_int_equal(trickle(p.c, p.s, got, sizeof got, &got_len, &waits), MEMTLS_CLOSED);
     assert_int_equal(got_len, 0);
     assert_int_equal(waits, wire - 1);
     assert_true(memtls_ctx_peer_closed(p.s));
@@ -114,7 +114,7 @@ static void run_bytewise(int version)
     got_len = 0;
     waits = 0;
     assert_int_equal(memtls_ctx_close(p.s), 0);
-    assert_int_equal(trickle(p.s, p.c, got, sizeof got, &got_len, &waits), SSL_ERROR_ZERO_RETURN);
+    assert_int_equal(trickle(p.s, p.c, got, sizeof got, &got_len, &waits), MEMTLS_CLOSED);
     assert_true(memtls_ctx_peer_closed(p.c));
     tlspair_free(&p);
 }
@@ -133,7 +133,7 @@ static void test_bytewise_tls13(void **state)
 
 /*
  * Test: the handshake driven by hand, byte by byte, checking that a
- * handshake call on an incomplete flight is always SSL_ERROR_WANT_READ and
+ * handshake call on an incomplete flight is always MEMTLS_WANT_READ and
  * produces no output (no half-made answer leaks out).
  */
 static void test_partial_flight_is_want_read(void **state)
@@ -142,7 +142,7 @@ static void test_partial_flight_is_want_read(void **state)
     tlspair p;
     tlspair_init(&p, NULL);
     tlspair_contexts(&p, "localhost");
-    assert_int_equal(memtls_ctx_handshake(p.c), SSL_ERROR_WANT_READ);
+    assert_int_equal(memtls_ctx_handshake(p.c), MEMTLS_WANT_READ);
     size_t hello = memtls_ctx_pending_out(p.c);
     assert_true(hello > 100);
     uint8_t b;
@@ -151,7 +151,7 @@ static void test_partial_flight_is_want_read(void **state)
         assert_int_equal(memtls_ctx_drain(p.c, &b, 1, &n), 0);
         assert_int_equal(n, 1);
         assert_int_equal(memtls_ctx_feed(p.s, &b, 1), 0);
-        assert_int_equal(memtls_ctx_handshake(p.s), SSL_ERROR_WANT_READ);
+        assert_int_equal(memtls_ctx_handshake(p.s), MEMTLS_WANT_READ);
         if (i + 1 < hello) {
             assert_int_equal(memtls_ctx_pending_out(p.s), 0);
         }

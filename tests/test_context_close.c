@@ -1,6 +1,6 @@
 /*
  * Test: close_notify each way. memtls_ctx_close() queues the alert in the
- * write BIO; the peer's read then returns SSL_ERROR_ZERO_RETURN (a clean
+ * write BIO; the peer's read then returns MEMTLS_CLOSED (a clean
  * end of stream, not an error), after any data sent before the close.
  */
 #include <stdarg.h>
@@ -17,7 +17,7 @@
 
 /*
  * `closer` sends "last words" then close_notify; `reader` must get the
- * words, then SSL_ERROR_ZERO_RETURN on every later read. The closer may
+ * words, then MEMTLS_CLOSED on every later read. The closer may
  * still read (half close): the reader answers, then closes too.
  */
 static void close_one_way(memtls_ctx *closer, memtls_ctx *reader)
@@ -27,8 +27,8 @@ static void close_one_way(memtls_ctx *closer, memtls_ctx *reader)
 
     /* Consume anything pending (TLS 1.3 tickets) so the reads below see
      * only what this test sends. */
-    assert_int_equal(memtls_ctx_read(closer, buf, sizeof buf, &n), SSL_ERROR_WANT_READ);
-    assert_int_equal(memtls_ctx_read(reader, buf, sizeof buf, &n), SSL_ERROR_WANT_READ);
+    assert_int_equal(memtls_ctx_read(closer, buf, sizeof buf, &n), MEMTLS_WANT_READ);
+    assert_int_equal(memtls_ctx_read(reader, buf, sizeof buf, &n), MEMTLS_WANT_READ);
 
     assert_int_equal(memtls_ctx_write(closer, "last words", 10, &n), 0);
     size_t before = memtls_ctx_pending_out(closer);
@@ -38,7 +38,7 @@ static void close_one_way(memtls_ctx *closer, memtls_ctx *reader)
     /* Writing after close is refused and sends nothing. */
     size_t queued = memtls_ctx_pending_out(closer);
     n = 99;
-    assert_int_equal(memtls_ctx_write(closer, "more", 4, &n), MEMTLS_ERR_CLOSED);
+    assert_int_equal(memtls_ctx_write(closer, "more", 4, &n), MEMTLS_CLOSED);
     assert_int_equal(n, 0);
     /* A second close is a no-op. */
     assert_int_equal(memtls_ctx_close(closer), 0);
@@ -51,7 +51,7 @@ static void close_one_way(memtls_ctx *closer, memtls_ctx *reader)
     assert_false(memtls_ctx_peer_closed(reader));
 
     n = 99;
-    assert_int_equal(memtls_ctx_read(reader, buf, sizeof buf, &n), SSL_ERROR_ZERO_RETURN);
+    assert_int_equal(memtls_ctx_read(reader, buf, sizeof buf, &n), MEMTLS_CLOSED);
     assert_int_equal(n, 0);
     assert_true(memtls_ctx_peer_closed(reader));
     assert_false(memtls_ctx_truncated(reader));
@@ -59,7 +59,7 @@ static void close_one_way(memtls_ctx *closer, memtls_ctx *reader)
     assert_string_equal(memtls_ctx_error(reader), "");
     /* And it stays closed. */
     n = 99;
-    assert_int_equal(memtls_ctx_read(reader, buf, sizeof buf, &n), SSL_ERROR_ZERO_RETURN);
+    assert_int_equal(memtls_ctx_read(reader, buf, sizeof buf, &n), MEMTLS_CLOSED);
     assert_int_equal(n, 0);
 
     /* Half close: the reader may still answer, the closer still reads. */
@@ -70,7 +70,7 @@ static void close_one_way(memtls_ctx *closer, memtls_ctx *reader)
     assert_int_equal(memtls_ctx_read(closer, buf, sizeof buf, &n), 0);
     assert_int_equal(n, 5);
     assert_memory_equal(buf, "reply", 5);
-    assert_int_equal(memtls_ctx_read(closer, buf, sizeof buf, &n), SSL_ERROR_ZERO_RETURN);
+    assert_int_equal(memtls_ctx_read(closer, buf, sizeof buf, &n), MEMTLS_CLOSED);
     assert_int_equal(n, 0);
     assert_true(memtls_ctx_peer_closed(closer));
     assert_false(memtls_ctx_truncated(closer));
@@ -117,7 +117,7 @@ static void test_server_closes_tls13(void **state)
     run_close(MEMTLS_TLS1_3, 0);
 }
 
-/* Test: closing before the handshake completed fails with SSL_ERROR_SSL,
+/* Test: closing before the handshake completed fails with MEMTLS_ERR_SSL,
  * queues nothing, and does not poison the context: the handshake can
  * still complete and the close then works. */
 static void test_close_before_handshake(void **state)
@@ -126,12 +126,12 @@ static void test_close_before_handshake(void **state)
     tlspair p;
     tlspair_init(&p, NULL);
     tlspair_contexts(&p, "localhost");
-    assert_int_equal(memtls_ctx_close(p.c), SSL_ERROR_SSL);
+    assert_int_equal(memtls_ctx_close(p.c), MEMTLS_ERR_SSL);
     assert_int_equal(memtls_ctx_pending_out(p.c), 0);
     assert_string_equal(memtls_ctx_error(p.c), "");
-    assert_int_equal(memtls_ctx_handshake(p.c), SSL_ERROR_WANT_READ);
+    assert_int_equal(memtls_ctx_handshake(p.c), MEMTLS_WANT_READ);
     /* Mid-handshake too. */
-    assert_int_equal(memtls_ctx_close(p.c), SSL_ERROR_SSL);
+    assert_int_equal(memtls_ctx_close(p.c), MEMTLS_ERR_SSL);
     int crc = -1;
     int src = -1;
     assert_true(pump_handshake(p.c, p.s, 0, &crc, &src));

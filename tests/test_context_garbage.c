@@ -1,6 +1,6 @@
 /*
  * Test: garbage fed as ciphertext. The read or handshake that meets it
- * returns SSL_ERROR_SSL, the context writes a fatal alert into its write
+ * returns MEMTLS_ERR_SSL, the context writes a fatal alert into its write
  * BIO (memtls_ctx_pending_out() > 0) which, delivered, makes the peer fail
  * too, and the failure sticks with its first reason.
  */
@@ -23,8 +23,8 @@ static void settle(tlspair *p)
 {
     uint8_t buf[16];
     size_t n = 0;
-    assert_int_equal(memtls_ctx_read(p->c, buf, sizeof buf, &n), SSL_ERROR_WANT_READ);
-    assert_int_equal(memtls_ctx_read(p->s, buf, sizeof buf, &n), SSL_ERROR_WANT_READ);
+    assert_int_equal(memtls_ctx_read(p->c, buf, sizeof buf, &n), MEMTLS_WANT_READ);
+    assert_int_equal(memtls_ctx_read(p->s, buf, sizeof buf, &n), MEMTLS_WANT_READ);
     assert_int_equal(memtls_ctx_pending_out(p->c), 0);
     assert_int_equal(memtls_ctx_pending_out(p->s), 0);
 }
@@ -34,7 +34,7 @@ static void assert_garbage_failure(memtls_ctx *victim, memtls_ctx *peer, const c
 {
     uint8_t buf[64];
     size_t n = 99;
-    assert_int_equal(memtls_ctx_read(victim, buf, sizeof buf, &n), SSL_ERROR_SSL);
+    assert_int_equal(memtls_ctx_read(victim, buf, sizeof buf, &n), MEMTLS_ERR_SSL);
     assert_int_equal(n, 0);
     assert_true(text_has(memtls_ctx_error(victim), reason));
     /* The fatal alert waits in the write BIO: one record. */
@@ -48,19 +48,19 @@ static void assert_garbage_failure(memtls_ctx *victim, memtls_ctx *peer, const c
     first[sizeof first - 1] = '\0';
     assert_int_equal(memtls_ctx_feed(victim, "\x17\x03\x03\x00\x01Z", 6), 0);
     n = 99;
-    assert_int_equal(memtls_ctx_read(victim, buf, sizeof buf, &n), SSL_ERROR_SSL);
+    assert_int_equal(memtls_ctx_read(victim, buf, sizeof buf, &n), MEMTLS_ERR_SSL);
     assert_int_equal(n, 0);
     n = 99;
-    assert_int_equal(memtls_ctx_write(victim, "x", 1, &n), SSL_ERROR_SSL);
+    assert_int_equal(memtls_ctx_write(victim, "x", 1, &n), MEMTLS_ERR_SSL);
     assert_int_equal(n, 0);
-    assert_int_equal(memtls_ctx_handshake(victim), SSL_ERROR_SSL);
+    assert_int_equal(memtls_ctx_handshake(victim), MEMTLS_ERR_SSL);
     assert_string_equal(memtls_ctx_error(victim), first);
     assert_int_equal(memtls_ctx_pending_out(victim), alert);
 
     /* Delivered, the alert ends the peer's session too. */
     pump_one_way(victim, peer, 0);
     n = 99;
-    assert_int_equal(memtls_ctx_read(peer, buf, sizeof buf, &n), SSL_ERROR_SSL);
+    assert_int_equal(memtls_ctx_read(peer, buf, sizeof buf, &n), MEMTLS_ERR_SSL);
     assert_int_equal(n, 0);
     assert_true(text_has(memtls_ctx_error(peer), "alert"));
 }
@@ -126,14 +126,14 @@ static void test_garbage_handshake_record(void **state)
         memtls_ctx *victim = to_server ? p.s : p.c;
         if (!to_server) {
             /* The client must have sent its hello first. */
-            assert_int_equal(memtls_ctx_handshake(p.c), SSL_ERROR_WANT_READ);
+            assert_int_equal(memtls_ctx_handshake(p.c), MEMTLS_WANT_READ);
             uint8_t hello[4096];
             size_t n = 0;
             assert_int_equal(memtls_ctx_drain(p.c, hello, sizeof hello, &n), 0);
             assert_true(n > 0);
         }
         assert_int_equal(memtls_ctx_feed(victim, bad, sizeof bad), 0);
-        assert_int_equal(memtls_ctx_handshake(victim), SSL_ERROR_SSL);
+        assert_int_equal(memtls_ctx_handshake(victim), MEMTLS_ERR_SSL);
         assert_false(memtls_ctx_handshake_done(victim));
         assert_true(memtls_ctx_error(victim)[0] != '\0');
         uint8_t out[64];
@@ -146,7 +146,7 @@ static void test_garbage_handshake_record(void **state)
         assert_int_equal(out[4], 2);
         assert_int_equal(out[5], 2); /* fatal */
         /* A protocol error is not an authentication failure. */
-        assert_int_equal(memtls_ctx_handshake(victim), SSL_ERROR_SSL);
+        assert_int_equal(memtls_ctx_handshake(victim), MEMTLS_ERR_SSL);
         tlspair_free(&p);
     }
 }
@@ -154,7 +154,7 @@ static void test_garbage_handshake_record(void **state)
 /*
  * Test: bytes that do not even look like TLS as the very first input of a
  * server. OpenSSL deliberately sends no alert to something that is not a
- * TLS peer; the handshake still fails with SSL_ERROR_SSL, with the reason.
+ * TLS peer; the handshake still fails with MEMTLS_ERR_SSL, with the reason.
  */
 static void test_not_tls_at_all(void **state)
 {
@@ -164,7 +164,7 @@ static void test_not_tls_at_all(void **state)
     tlspair_contexts(&p, "localhost");
     static const char http[] = "GET / HTTP/1.1\r\nHost: localhost\r\n\r\n";
     assert_int_equal(memtls_ctx_feed(p.s, http, sizeof http - 1), 0);
-    assert_int_equal(memtls_ctx_handshake(p.s), SSL_ERROR_SSL);
+    assert_int_equal(memtls_ctx_handshake(p.s), MEMTLS_ERR_SSL);
     assert_true(text_has(memtls_ctx_error(p.s), "http request"));
     tlspair_free(&p);
 
@@ -173,7 +173,7 @@ static void test_not_tls_at_all(void **state)
     uint8_t junk[64];
     memset(junk, 0x5A, sizeof junk);
     assert_int_equal(memtls_ctx_feed(p.s, junk, sizeof junk), 0);
-    assert_int_equal(memtls_ctx_handshake(p.s), SSL_ERROR_SSL);
+    assert_int_equal(memtls_ctx_handshake(p.s), MEMTLS_ERR_SSL);
     assert_true(text_has(memtls_ctx_error(p.s), "wrong version number"));
     tlspair_free(&p);
 }

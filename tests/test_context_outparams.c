@@ -51,8 +51,8 @@ static void test_tls_statuses(void **state)
     tlspair_contexts(&p, "localhost");
 
     /* Before the handshake: want read, count 0. */
-    do_read(p.s, SSL_ERROR_WANT_READ);
-    do_write(p.c, "early", SSL_ERROR_WANT_READ);
+    do_read(p.s, MEMTLS_WANT_READ);
+    do_write(p.c, "early", MEMTLS_WANT_READ);
     int crc;
     int src;
     assert_true(pump_handshake(p.c, p.s, 0, &crc, &src));
@@ -61,7 +61,7 @@ static void test_tls_statuses(void **state)
     do_write(p.c, "hello", 0);
     pump_one_way(p.c, p.s, 0);
     do_read(p.s, 0);
-    do_read(p.s, SSL_ERROR_WANT_READ);
+    do_read(p.s, MEMTLS_WANT_READ);
 
     /* Invalid arguments: count 0 too. */
     uint8_t buf[8];
@@ -100,18 +100,18 @@ static void test_tls_statuses(void **state)
 
     /* Clean close: ZERO_RETURN, count 0; closed writer: CLOSED, count 0. */
     assert_int_equal(memtls_ctx_close(p.c), 0);
-    do_write(p.c, "late", MEMTLS_ERR_CLOSED);
+    do_write(p.c, "late", MEMTLS_CLOSED);
     pump_one_way(p.c, p.s, 0);
-    do_read(p.s, SSL_ERROR_ZERO_RETURN);
+    do_read(p.s, MEMTLS_CLOSED);
     tlspair_free(&p);
 
-    /* Fatal error: SSL_ERROR_SSL, count 0, for reads and writes. */
+    /* Fatal error: MEMTLS_ERR_SSL, count 0, for reads and writes. */
     tlspair_connect(&p, NULL, "localhost");
     uint8_t junk[32];
     memset(junk, 0xAA, sizeof junk);
     assert_int_equal(memtls_ctx_feed(p.s, junk, sizeof junk), 0);
-    do_read(p.s, SSL_ERROR_SSL);
-    do_write(p.s, "after failure", SSL_ERROR_SSL);
+    do_read(p.s, MEMTLS_ERR_SSL);
+    do_write(p.s, "after failure", MEMTLS_ERR_SSL);
     tlspair_free(&p);
 
     /* Truncation: count 0. */
@@ -119,7 +119,7 @@ static void test_tls_statuses(void **state)
     assert_int_equal(memtls_ctx_feed_eof(p.s), 0);
     n = POISON;
     int rc = memtls_ctx_read(p.s, buf, sizeof buf, &n);
-    assert_true(rc == SSL_ERROR_SSL || rc == SSL_ERROR_SYSCALL);
+    assert_true(rc == MEMTLS_ERR_SSL || rc == MEMTLS_ERR_SYSCALL);
     assert_int_equal(n, 0);
     tlspair_free(&p);
 }
@@ -164,14 +164,14 @@ static void test_plaintext_statuses(void **state)
 {
     (void)state;
     memtls_ctx *t = memtls_ctx_new_plaintext(MEMTLS_ROLE_SERVER);
-    do_read(t, SSL_ERROR_WANT_READ);
+    do_read(t, MEMTLS_WANT_READ);
     assert_int_equal(memtls_ctx_feed(t, "abc", 3), 0);
     do_read(t, 0);
     assert_int_equal(memtls_ctx_feed_eof(t), 0);
-    do_read(t, SSL_ERROR_ZERO_RETURN);
+    do_read(t, MEMTLS_CLOSED);
     do_write(t, "ok", 0);
     assert_int_equal(memtls_ctx_close(t), 0);
-    do_write(t, "no", MEMTLS_ERR_CLOSED);
+    do_write(t, "no", MEMTLS_CLOSED);
     memtls_ctx_free(t);
 }
 

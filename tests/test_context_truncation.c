@@ -1,7 +1,7 @@
 /*
  * Test: truncation. An empty read BIO means "retry" until the transport
  * reports EOF with memtls_ctx_feed_eof(); a read that then finds the stream
- * ended without close_notify fails (SSL_ERROR_SSL, or SSL_ERROR_SYSCALL on
+ * ended without close_notify fails (MEMTLS_ERR_SSL, or MEMTLS_ERR_SYSCALL on
  * some paths) and memtls_ctx_truncated() says so. A close_notify followed
  * by EOF is a clean close instead.
  */
@@ -21,7 +21,7 @@ static const int versions[] = {MEMTLS_TLS1_2, MEMTLS_TLS1_3};
 
 static void assert_truncated(memtls_ctx *ctx, int rc)
 {
-    assert_true(rc == SSL_ERROR_SSL || rc == SSL_ERROR_SYSCALL);
+    assert_true(rc == MEMTLS_ERR_SSL || rc == MEMTLS_ERR_SYSCALL);
     assert_true(memtls_ctx_truncated(ctx));
     assert_false(memtls_ctx_peer_closed(ctx));
     assert_true(memtls_ctx_error(ctx)[0] != '\0');
@@ -39,7 +39,7 @@ static void test_empty_is_retry_not_eof(void **state)
     uint8_t buf[16];
     size_t n = 99;
     for (int i = 0; i < 3; i++) {
-        assert_int_equal(memtls_ctx_read(p.s, buf, sizeof buf, &n), SSL_ERROR_WANT_READ);
+        assert_int_equal(memtls_ctx_read(p.s, buf, sizeof buf, &n), MEMTLS_WANT_READ);
         assert_int_equal(n, 0);
     }
     assert_false(memtls_ctx_truncated(p.s));
@@ -97,7 +97,7 @@ static void test_eof_mid_record(void **state)
     assert_int_equal(memtls_ctx_drain(p.c, wire, sizeof wire, &n), 0);
     assert_true(n > 10);
     assert_int_equal(memtls_ctx_feed(p.s, wire, n / 2), 0);
-    assert_int_equal(memtls_ctx_read(p.s, buf, sizeof buf, &n), SSL_ERROR_WANT_READ);
+    assert_int_equal(memtls_ctx_read(p.s, buf, sizeof buf, &n), MEMTLS_WANT_READ);
     assert_int_equal(memtls_ctx_feed_eof(p.s), 0);
     n = 99;
     int rc = memtls_ctx_read(p.s, buf, sizeof buf, &n);
@@ -120,12 +120,12 @@ static void test_clean_close_then_eof(void **state)
         assert_int_equal(memtls_ctx_feed_eof(p.s), 0);
         uint8_t buf[16];
         size_t n = 99;
-        assert_int_equal(memtls_ctx_read(p.s, buf, sizeof buf, &n), SSL_ERROR_ZERO_RETURN);
+        assert_int_equal(memtls_ctx_read(p.s, buf, sizeof buf, &n), MEMTLS_CLOSED);
         assert_int_equal(n, 0);
         assert_true(memtls_ctx_peer_closed(p.s));
         assert_false(memtls_ctx_truncated(p.s));
         assert_string_equal(memtls_ctx_error(p.s), "");
-        assert_int_equal(memtls_ctx_read(p.s, buf, sizeof buf, &n), SSL_ERROR_ZERO_RETURN);
+        assert_int_equal(memtls_ctx_read(p.s, buf, sizeof buf, &n), MEMTLS_CLOSED);
         tlspair_free(&p);
     }
 }
@@ -137,10 +137,10 @@ static void test_eof_during_handshake(void **state)
     tlspair p;
     tlspair_init(&p, NULL);
     tlspair_contexts(&p, "localhost");
-    assert_int_equal(memtls_ctx_handshake(p.c), SSL_ERROR_WANT_READ);
+    assert_int_equal(memtls_ctx_handshake(p.c), MEMTLS_WANT_READ);
     assert_int_equal(memtls_ctx_feed_eof(p.c), 0);
     int rc = memtls_ctx_handshake(p.c);
-    assert_true(rc == SSL_ERROR_SSL || rc == SSL_ERROR_SYSCALL);
+    assert_true(rc == MEMTLS_ERR_SSL || rc == MEMTLS_ERR_SYSCALL);
     assert_false(memtls_ctx_handshake_done(p.c));
     assert_true(memtls_ctx_error(p.c)[0] != '\0');
     tlspair_free(&p);

@@ -2,7 +2,7 @@
  * Test: every kind of peer-certificate failure makes memtls_ctx_handshake()
  * return MEMTLS_ERR_X509_VERIFY on the side that verifies, with the right
  * memtls_ctx_verify_result() / memtls_ctx_verify_error(); the other side sees a
- * plain SSL_ERROR_SSL (it received an alert, it did not fail to verify).
+ * plain MEMTLS_ERR_SSL (it received an alert, it did not fail to verify).
  * Each case runs with TLS 1.2 and TLS 1.3.
  */
 #include <stdarg.h>
@@ -62,15 +62,15 @@ static void assert_auth_failure(memtls_ctx *v, int vrc, memtls_ctx *o, int orc, 
     assert_string_equal(memtls_ctx_verify_error(v), reason);
     assert_false(memtls_ctx_peer_verified(v));
     assert_false(memtls_ctx_handshake_done(v));
-    assert_true(text_has(memtls_ctx_error(v), "SSL_ERROR_SSL"));
+    assert_true(text_has(memtls_ctx_error(v), "MEMTLS_ERR_SSL"));
     /* Sticky: asking again gives the same answer, reads and writes fail. */
     assert_int_equal(memtls_ctx_handshake(v), MEMTLS_ERR_X509_VERIFY);
     uint8_t buf[16];
     size_t n = 99;
-    assert_int_equal(memtls_ctx_read(v, buf, sizeof buf, &n), SSL_ERROR_SSL);
+    assert_int_equal(memtls_ctx_read(v, buf, sizeof buf, &n), MEMTLS_ERR_SSL);
     assert_int_equal(n, 0);
     n = 99;
-    assert_int_equal(memtls_ctx_write(v, "x", 1, &n), SSL_ERROR_SSL);
+    assert_int_equal(memtls_ctx_write(v, "x", 1, &n), MEMTLS_ERR_SSL);
     assert_int_equal(n, 0);
     /* The other side is told by an alert: a protocol failure for it. */
     if (orc == 0) {
@@ -80,7 +80,7 @@ static void assert_auth_failure(memtls_ctx *v, int vrc, memtls_ctx *o, int orc, 
         orc = memtls_ctx_read(o, buf, sizeof buf, &n);
         assert_int_equal(n, 0);
     }
-    assert_int_equal(orc, SSL_ERROR_SSL);
+    assert_int_equal(orc, MEMTLS_ERR_SSL);
     assert_true(text_has(memtls_ctx_error(o), "alert"));
 }
 
@@ -352,7 +352,7 @@ static void test_controls(void **state)
 /*
  * Test: when the handshake is driven by memtls_ctx_write()/memtls_ctx_read()
  * instead of memtls_ctx_handshake() (both run it implicitly), those calls
- * answer SSL_ERROR_SSL, but the verify result and text still say why, and
+ * answer MEMTLS_ERR_SSL, but the verify result and text still say why, and
  * a later memtls_ctx_handshake() reports MEMTLS_ERR_X509_VERIFY.
  */
 static void test_failure_seen_by_read(void **state)
@@ -366,13 +366,13 @@ static void test_failure_seen_by_read(void **state)
     tlspair_contexts(&p, "localhost");
     size_t n = 99;
     uint8_t buf[64];
-    assert_int_equal(memtls_ctx_write(p.c, "early", 5, &n), SSL_ERROR_WANT_READ);
+    assert_int_equal(memtls_ctx_write(p.c, "early", 5, &n), MEMTLS_WANT_READ);
     assert_int_equal(n, 0);
     pump_one_way(p.c, p.s, 0);
-    assert_int_equal(memtls_ctx_handshake(p.s), SSL_ERROR_WANT_READ);
+    assert_int_equal(memtls_ctx_handshake(p.s), MEMTLS_WANT_READ);
     pump_one_way(p.s, p.c, 0);
     n = 99;
-    assert_int_equal(memtls_ctx_read(p.c, buf, sizeof buf, &n), SSL_ERROR_SSL);
+    assert_int_equal(memtls_ctx_read(p.c, buf, sizeof buf, &n), MEMTLS_ERR_SSL);
     assert_int_equal(n, 0);
     assert_int_equal(memtls_ctx_verify_result(p.c), X509_V_ERR_CERT_HAS_EXPIRED);
     assert_string_equal(memtls_ctx_verify_error(p.c), "certificate has expired");

@@ -100,7 +100,7 @@ static void test_full_refuses_without_side_effect(void **state)
         size_t n = k % (len + 1);
         fill(buf, n, 0xDEAD);
         assert_int_equal(memtls_ring_try_write(r, 1, 0xDEAD, buf, n / 3, buf + n / 3, n - n / 3),
-                         MEMTLS_ERR_WOULD_BLOCK);
+                         MEMTLS_WANT_WRITE);
     }
     assert_null(memtls_ring_reserve(r, 0));
     assert_null(memtls_ring_reserve(r, len));
@@ -117,7 +117,7 @@ static void test_full_refuses_without_side_effect(void **state)
     fill(buf, len, next);
     assert_int_equal(memtls_ring_try_write(r, 1, next, buf, len, NULL, 0), MEMTLS_OK);
     next++;
-    assert_int_equal(memtls_ring_try_write(r, 1, next, NULL, 0, NULL, 0), MEMTLS_ERR_WOULD_BLOCK);
+    assert_int_equal(memtls_ring_try_write(r, 1, next, NULL, 0, NULL, 0), MEMTLS_WANT_WRITE);
 
     /* Everything accepted comes out, in order, and nothing refused. */
     assert_int_equal(memtls_ring_read(r, check_msg, &c, 0), per_ring);
@@ -153,7 +153,7 @@ static void test_refusal_counts_padding(void **state)
 
     /* 256-byte frame: 128 bytes of padding + 256 > 256 free. */
     fill(buf, 240, 99);
-    assert_int_equal(memtls_ring_try_write(r, 1, 99, buf, 240, NULL, 0), MEMTLS_ERR_WOULD_BLOCK);
+    assert_int_equal(memtls_ring_try_write(r, 1, 99, buf, 240, NULL, 0), MEMTLS_WANT_WRITE);
     assert_null(memtls_ring_reserve(r, 240));
     assert_int_equal(memtls_ring_used(r), CAP - 256);
 
@@ -352,7 +352,7 @@ static void test_stats(void **state)
     /* Fill up: the peak is the capacity; refusals counted one by one. */
     while (memtls_ring_try_write(r, 7, 8, NULL, 0, NULL, 0) == MEMTLS_OK) {
     }
-    assert_int_equal(memtls_ring_try_write(r, 7, 8, NULL, 0, NULL, 0), MEMTLS_ERR_WOULD_BLOCK);
+    assert_int_equal(memtls_ring_try_write(r, 7, 8, NULL, 0, NULL, 0), MEMTLS_WANT_WRITE);
     memtls_ring_get_stats(r, &st);
     assert_int_equal(st.high_water, CAP);
     assert_int_equal(st.refusals, 2);

@@ -140,7 +140,7 @@ static void *producer(void *arg)
             make_payload(buf, len, t->seed, seq);
             uint32_t sum = checksum(buf, len);
             while ((rc = memtls_ring_try_write(t->ring, sum, seq, buf, split, buf + split,
-                                               len - split)) == MEMTLS_ERR_WOULD_BLOCK) {
+                                               len - split)) == MEMTLS_WANT_WRITE) {
                 if (atomic_load_explicit(&t->abort, memory_order_relaxed)) {
                     goto out;
                 }

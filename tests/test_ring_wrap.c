@@ -359,7 +359,7 @@ static void run_model(size_t cap, uint64_t seed, unsigned steps)
                 pad = padding(cap, m->head % cap, rlen);
                 fits = pad + frame_size(rlen) <= cap - (m->head - m->tail);
                 need = pad + frame_size(len);
-                rc = MEMTLS_ERR_WOULD_BLOCK;
+                rc = MEMTLS_WANT_WRITE;
                 p = memtls_ring_reserve(r, rlen);
                 if (p != NULL) {
                     memcpy(p, buf, len);
@@ -383,7 +383,7 @@ static void run_model(size_t cap, uint64_t seed, unsigned steps)
                     hw = m->head - m->tail;
                 }
             } else {
-                if (rc != MEMTLS_ERR_WOULD_BLOCK) {
+                if (rc != MEMTLS_WANT_WRITE) {
                     print_error("seed %llu step %u: write of %zu accepted without room\n",
                                 (unsigned long long)seed, step, len);
                     fail();

@@ -64,7 +64,7 @@ static int greet(app_counts *a, memtls_server_conn *c, conn_state *cs)
         }
         size_t acc = 0;
         int rc = memtls_server_conn_write(c, buf, n, &acc);
-        if (rc == MEMTLS_ERR_WOULD_BLOCK) {
+        if (rc == MEMTLS_WANT_WRITE) {
             atomic_fetch_add(&a->would_block, 1);
             return 0; /* on_writable follows */
         }
@@ -87,7 +87,7 @@ static void finish(app_counts *a, memtls_server_conn *c, conn_state *cs)
         size_t acc = 0;
         int rc = memtls_server_conn_write(c, TRAILER + cs->trailer_off,
                                           sizeof TRAILER - 1 - cs->trailer_off, &acc);
-        if (rc == MEMTLS_ERR_WOULD_BLOCK) {
+        if (rc == MEMTLS_WANT_WRITE) {
             return;
         }
         if (rc != 0) {
@@ -140,7 +140,7 @@ static size_t app_data(void *arg, memtls_server_conn *c, const uint8_t *data, si
     }
     size_t acc = 0;
     int rc = memtls_server_conn_write(c, buf, n, &acc);
-    if (rc == MEMTLS_ERR_WOULD_BLOCK) {
+    if (rc == MEMTLS_WANT_WRITE) {
         atomic_fetch_add(&a->would_block, 1);
         return 0;
     }

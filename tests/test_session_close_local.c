@@ -2,7 +2,7 @@
  * Test: local close. memtls_session_close goes READY -> CLOSING -> CLOSED
  * (MEMTLS_REASON_LOCAL_CLOSE): queued plaintext first, then close_notify,
  * and CLOSED only once the transport took all of it. The peer sees the
- * close_notify as SSL_ERROR_ZERO_RETURN, checked on a bare context and on
+ * close_notify as MEMTLS_CLOSED, checked on a bare context and on
  * a peer session.
  */
 #include <stdarg.h>
@@ -35,7 +35,7 @@ static size_t wire_send(void *arg, const uint8_t *data, size_t len)
     return n;
 }
 
-/* Test: the bare peer context reads close_notify as SSL_ERROR_ZERO_RETURN. */
+/* Test: the bare peer context reads close_notify as MEMTLS_CLOSED. */
 static void test_peer_context_sees_zero_return(void **state)
 {
     (void)state;
@@ -61,7 +61,7 @@ static void test_peer_context_sees_zero_return(void **state)
         assert_int_equal(memtls_ctx_feed(server, w->buf, w->len), 0);
         w->len = 0;
         int rc = memtls_ctx_handshake(server);
-        assert_true(rc == 0 || rc == SSL_ERROR_WANT_READ);
+        assert_true(rc == 0 || rc == MEMTLS_WANT_READ);
         size_t n = 0;
         assert_int_equal(memtls_ctx_drain(server, buf, sizeof buf, &n), 0);
         if (n > 0) {
@@ -84,7 +84,7 @@ static void test_peer_context_sees_zero_return(void **state)
     assert_int_equal(n, 10);
     assert_memory_equal(buf, "last words", 10);
     n = 99;
-    assert_int_equal(memtls_ctx_read(server, buf, sizeof buf, &n), SSL_ERROR_ZERO_RETURN);
+    assert_int_equal(memtls_ctx_read(server, buf, sizeof buf, &n), MEMTLS_CLOSED);
     assert_int_equal(n, 0);
     assert_true(memtls_ctx_peer_closed(server));
 
@@ -132,7 +132,7 @@ static void close_with_transport_open(sp_mode mode)
     assert_int_equal(n, 4);
     assert_memory_equal(buf, "data", 4);
     n = 99;
-    assert_int_equal(memtls_session_read(s->s, buf, sizeof buf, &n), SSL_ERROR_ZERO_RETURN);
+    assert_int_equal(memtls_session_read(s->s, buf, sizeof buf, &n), MEMTLS_CLOSED);
     assert_int_equal(n, 0);
     assert_true(memtls_ctx_peer_closed(memtls_session_ctx(s->s)));
     assert_int_equal(memtls_session_state(s->s), MEMTLS_STATE_CLOSED);
@@ -190,7 +190,7 @@ static void test_close_flushes_queue_first(void **state)
 
     /* Writes are refused from now on. */
     size_t n = 99;
-    assert_int_equal(memtls_session_write(c->s, "x", 1, &n), MEMTLS_ERR_CLOSED);
+    assert_int_equal(memtls_session_write(c->s, "x", 1, &n), MEMTLS_CLOSED);
     assert_int_equal(n, 0);
 
     /* Let the transport take bytes again; close completes. */

@@ -255,13 +255,13 @@ static size_t app_write(app *a)
         } else {
             g_cov.partial++;
         }
-    } else if (rc == MEMTLS_ERR_WOULD_BLOCK) {
+    } else if (rc == MEMTLS_WANT_WRITE) {
         g_cov.would_block++;
         if (acc != 0) {
             failf(t, "%s: WOULD_BLOCK with accepted=%zu", who(a->idx), acc);
             return 0;
         }
-    } else if (rc == MEMTLS_ERR_CLOSED) {
+    } else if (rc == MEMTLS_CLOSED) {
         a->wait_writable = 0;
         if (acc != 0) {
             failf(t, "%s: CLOSED with accepted=%zu", who(a->idx), acc);
@@ -304,8 +304,7 @@ static size_t app_read(app *a)
             avail < sizeof buf) {
             int rc = memtls_session_read_exact(s, buf, avail + 1);
             if (memtls_session_readable(s) != avail ||
-                (rc != SSL_ERROR_WANT_READ && rc != SSL_ERROR_ZERO_RETURN &&
-                 rc != MEMTLS_ERR_CLOSED)) {
+                (rc != MEMTLS_WANT_READ && rc != MEMTLS_CLOSED)) {
                 failf(t, "%s: read_exact(%zu) with %zu buffered returned %s, %zu left", who(a->idx),
                       avail + 1, avail, memtls_status_name(rc), memtls_session_readable(s));
                 return 0;
@@ -337,9 +336,9 @@ static size_t app_read(app *a)
         failf(t, "%s: read returned %s with readbytes=%zu", who(a->idx), memtls_status_name(rc), n);
         return 0;
     }
-    if (rc == SSL_ERROR_ZERO_RETURN || rc == MEMTLS_ERR_CLOSED) {
+    if (rc == MEMTLS_CLOSED) {
         a->read_end = 1;
-    } else if (rc != SSL_ERROR_WANT_READ) {
+    } else if (rc != MEMTLS_WANT_READ) {
         failf(t, "%s: read returned %s", who(a->idx), memtls_status_name(rc));
     }
     return 0;
@@ -373,13 +372,13 @@ static void app_key_update(app *a)
     }
     int rc = memtls_session_key_update(s, (int)sp_rng_below(&t->rng, 2));
     if (t->mode == SP_TLS13) {
-        /* SSL_ERROR_SSL only if one is already pending. */
+        /* MEMTLS_ERR_SSL only if one is already pending. */
         if (rc == 0) {
             a->key_updates++;
-        } else if (rc != SSL_ERROR_SSL) {
+        } else if (rc != MEMTLS_ERR_SSL) {
             failf(t, "%s: key_update returned %s", who(a->idx), memtls_status_name(rc));
         }
-    } else if (rc != SSL_ERROR_SSL) {
+    } else if (rc != MEMTLS_ERR_SSL) {
         failf(t, "%s: key_update on %s returned %s", who(a->idx), sp_mode_name(t->mode),
               memtls_status_name(rc));
     }

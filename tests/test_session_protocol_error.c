@@ -93,7 +93,7 @@ static void garbage_after_handshake(sp_mode mode)
     char first[512];
     snprintf(first, sizeof first, "%s", memtls_session_error(s->s));
     assert_int_equal(sp_inject(p, SP_SERVER, bad_client_hello, sizeof bad_client_hello),
-                     MEMTLS_ERR_CLOSED);
+                     MEMTLS_CLOSED);
     assert_string_equal(memtls_session_error(s->s), first);
     int nevents = s->nevents;
     sp_run(p, 100);

@@ -107,7 +107,7 @@ static void refill(sp_end *e)
         size_t want = g_len - g_off;
         size_t n = 0;
         int rc = memtls_session_write(e->s, g_src + g_off, want, &n);
-        if (rc == MEMTLS_ERR_WOULD_BLOCK) {
+        if (rc == MEMTLS_WANT_WRITE) {
             return;
         }
         assert_int_equal(rc, 0);

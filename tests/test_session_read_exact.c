@@ -1,9 +1,9 @@
 /*
  * Test: memtls_session_read_exact: exactly len bytes or nothing. Fewer
- * buffered: SSL_ERROR_WANT_READ and nothing consumed; len 0 or above the
+ * buffered: MEMTLS_WANT_READ and nothing consumed; len 0 or above the
  * input limit: MEMTLS_ERR_INVALID; across record boundaries; at the end of
- * the stream: SSL_ERROR_ZERO_RETURN when nothing is left, MEMTLS_ERR_CLOSED
- * when a partial message can never complete. Also memtls_session_read's
+ * the stream: MEMTLS_CLOSED, whether nothing is left or a partial
+ * message can never complete. Also memtls_session_read's
  * out-parameter on every status.
  */
 #include <stdarg.h>
@@ -38,14 +38,14 @@ static void test_exact_all_or_nothing(void **state)
     char buf[64];
 
     /* Nothing yet. */
-    assert_int_equal(memtls_session_read_exact(s, buf, 10), SSL_ERROR_WANT_READ);
+    assert_int_equal(memtls_session_read_exact(s, buf, 10), MEMTLS_WANT_READ);
 
     /* A 10-byte message arrives in two records of 4 and 6. */
     sp_write_all(p, SP_CLIENT, "0123", 4);
     sp_run(p, 100);
     assert_int_equal(memtls_session_readable(s), 4);
     memset(buf, 'x', sizeof buf);
-    assert_int_equal(memtls_session_read_exact(s, buf, 10), SSL_ERROR_WANT_READ);
+    assert_int_equal(memtls_session_read_exact(s, buf, 10), MEMTLS_WANT_READ);
     assert_int_equal(memtls_session_readable(s), 4); /* nothing consumed */
     assert_int_equal(buf[0], 'x');                   /* nothing copied */
     sp_write_all(p, SP_CLIENT, "456789", 6);
@@ -101,11 +101,11 @@ static void test_exact_at_end(void **state)
     sp_run(p, 100);
     assert_int_equal(memtls_session_state(s), MEMTLS_STATE_CLOSED);
     /* 8 can never come: the 5 that are there stay readable. */
-    assert_int_equal(memtls_session_read_exact(s, buf, 8), MEMTLS_ERR_CLOSED);
+    assert_int_equal(memtls_session_read_exact(s, buf, 8), MEMTLS_CLOSED);
     assert_int_equal(memtls_session_readable(s), 5);
     assert_int_equal(memtls_session_read_exact(s, buf, 5), 0);
     assert_memory_equal(buf, "12345", 5);
-    assert_int_equal(memtls_session_read_exact(s, buf, 1), SSL_ERROR_ZERO_RETURN);
+    assert_int_equal(memtls_session_read_exact(s, buf, 1), MEMTLS_CLOSED);
     sp_free(p);
 }
 
@@ -117,7 +117,7 @@ static void test_read_statuses(void **state)
     memtls_session *s = p->end[SP_SERVER].s;
     char buf[16];
     size_t n = 99;
-    assert_int_equal(memtls_session_read(s, buf, sizeof buf, &n), SSL_ERROR_WANT_READ);
+    assert_int_equal(memtls_session_read(s, buf, sizeof buf, &n), MEMTLS_WANT_READ);
     assert_int_equal(n, 0);
     n = 99;
     assert_int_equal(memtls_session_read(s, buf, 0, &n), MEMTLS_ERR_INVALID);
@@ -135,9 +135,9 @@ static void test_read_statuses(void **state)
     /* Truncated: not a clean end. */
     sp_eof(p, SP_SERVER);
     n = 99;
-    assert_int_equal(memtls_session_read(s, buf, sizeof buf, &n), MEMTLS_ERR_CLOSED);
+    assert_int_equal(memtls_session_read(s, buf, sizeof buf, &n), MEMTLS_CLOSED);
     assert_int_equal(n, 0);
-    assert_int_equal(memtls_session_read_exact(s, buf, 1), MEMTLS_ERR_CLOSED);
+    assert_int_equal(memtls_session_read_exact(s, buf, 1), MEMTLS_CLOSED);
     sp_free(p);
 }
 

@@ -332,7 +332,7 @@ static void push_stdin(client *c)
     while (c->in_off < c->in_len && !c->write_blocked) {
         size_t accepted = 0;
         int rc = memtls_session_write(c->s, c->in + c->in_off, c->in_len - c->in_off, &accepted);
-        if (rc == MEMTLS_ERR_WOULD_BLOCK) {
+        if (rc == MEMTLS_WANT_WRITE) {
             c->write_blocked = 1;
         } else if (rc != 0) {
             c->in_off = c->in_len; /* closing: the input has nowhere to go */
@@ -369,7 +369,7 @@ static int read_socket(client *c)
         c->held_len = (size_t)n;
     }
     int rc = memtls_session_feed(c->s, c->held, c->held_len);
-    if (rc != MEMTLS_ERR_WOULD_BLOCK) {
+    if (rc != MEMTLS_WANT_WRITE) {
         c->held_len = 0; /* taken (or discarded after close) */
     }
     return 0;

@@ -84,7 +84,7 @@ static int deliver(demo_end *from, demo_end *to)
     from->wire.cap = 0;
     int rc = memtls_session_feed(to->s, data, len);
     free(data);
-    return rc == 0 || rc == MEMTLS_ERR_CLOSED;
+    return rc == 0 || rc == MEMTLS_CLOSED;
 }
 
 static void pump(demo_end *client, demo_end *server)

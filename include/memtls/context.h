@@ -10,14 +10,14 @@
  *     app     ---plaintext--> memtls_ctx_write()
  *
  * Both BIOs are plain BIO_s_mem objects owned by the context. An empty read
- * BIO reads as "retry" (SSL_ERROR_WANT_READ), never as end of stream; only
+ * BIO reads as "retry" (MEMTLS_WANT_READ), never as end of stream; only
  * memtls_ctx_feed_eof() turns it into EOF, so OpenSSL can tell a truncation
  * (EOF without close_notify) from a clean close.
  *
  * STATUS CONTRACT. memtls_ctx_handshake(), memtls_ctx_read(), memtls_ctx_write() and
  * memtls_ctx_close() return 0 on success or the SSL_get_error() code of the
- * underlying call (SSL_ERROR_WANT_READ, SSL_ERROR_WANT_WRITE,
- * SSL_ERROR_ZERO_RETURN, SSL_ERROR_SSL, SSL_ERROR_SYSCALL, ...). Byte counts
+ * underlying call (MEMTLS_WANT_READ, MEMTLS_WANT_WRITE,
+ * MEMTLS_CLOSED, MEMTLS_ERR_SSL, MEMTLS_ERR_SYSCALL, ...). Byte counts
  * travel only through out-parameters, which are 0 whenever the status is not
  * 0. No function returns a negative number. The only reinterpretation of an
  * OpenSSL status is MEMTLS_ERR_X509_VERIFY, returned by memtls_ctx_handshake()
@@ -29,10 +29,10 @@
  *     switch (rc) {
  *     case 0:                     // n bytes of plaintext in buf
  *         break;
- *     case SSL_ERROR_WANT_READ:
- *     case SSL_ERROR_WANT_WRITE:  // feed ciphertext / drain, then retry
+ *     case MEMTLS_WANT_READ:
+ *     case MEMTLS_WANT_WRITE:  // feed ciphertext / drain, then retry
  *         break;
- *     case SSL_ERROR_ZERO_RETURN: // peer sent close_notify
+ *     case MEMTLS_CLOSED: // peer sent close_notify
  *         break;
  *     default:                    // fatal: memtls_ctx_error() says why
  *         break;
@@ -41,7 +41,7 @@
  * DRAIN RULE. Every operation, reads included, may leave ciphertext in the
  * write BIO: handshake flights, TLS 1.3 NewSessionTicket and KeyUpdate
  * replies produced inside SSL_read, and the fatal alert written on
- * SSL_ERROR_SSL. After every call, check memtls_ctx_pending_out() and send
+ * MEMTLS_ERR_SSL. After every call, check memtls_ctx_pending_out() and send
  * what is there; bytes left behind are a peer that hangs. memtls_session
  * (session.h) does this for you.
  *
@@ -92,7 +92,7 @@ MEMTLS_API memtls_ctx *memtls_ctx_new(memtls_config *cfg) MEMTLS_WUR;
  * memtls_ctx_feed() come out of memtls_ctx_read(); bytes given to memtls_ctx_write()
  * come out of memtls_ctx_drain(). memtls_ctx_handshake() succeeds at once;
  * memtls_ctx_read() after memtls_ctx_feed_eof() with nothing buffered returns
- * SSL_ERROR_ZERO_RETURN (a plaintext stream has no close_notify, so EOF is
+ * MEMTLS_CLOSED (a plaintext stream has no close_notify, so EOF is
  * its clean close); memtls_ctx_close() stops further writes.
  * `role` is MEMTLS_ROLE_CLIENT or MEMTLS_ROLE_SERVER and is only reported.
  * Returns NULL on an invalid role or out of memory.
@@ -132,8 +132,8 @@ MEMTLS_API int memtls_ctx_feed(memtls_ctx *ctx, const void *data, size_t len) ME
 /*
  * The transport reported end of stream: once the read BIO is empty it now
  * reads as EOF instead of retry. A TLS read that then finds no close_notify
- * fails with SSL_ERROR_SSL (OpenSSL 3: "unexpected eof while reading") or
- * SSL_ERROR_SYSCALL: a truncation. Idempotent. Returns 0 or
+ * fails with MEMTLS_ERR_SSL (OpenSSL 3: "unexpected eof while reading") or
+ * MEMTLS_ERR_SYSCALL: a truncation. Idempotent. Returns 0 or
  * MEMTLS_ERR_INVALID (NULL ctx).
  */
 MEMTLS_API int memtls_ctx_feed_eof(memtls_ctx *ctx) MEMTLS_WUR;
@@ -156,10 +156,10 @@ MEMTLS_API int memtls_ctx_drain(memtls_ctx *ctx, void *buf, size_t len, size_t *
 
 /*
  * Advance the handshake as far as buffered input allows. Returns 0 once
- * the handshake is complete (also on later calls), SSL_ERROR_WANT_READ
+ * the handshake is complete (also on later calls), MEMTLS_WANT_READ
  * when more peer bytes are needed, MEMTLS_ERR_X509_VERIFY when the peer's
  * certificate failed verification or a required client certificate never
- * came (memtls_ctx_verify_error() says why), SSL_ERROR_SSL / SSL_ERROR_SYSCALL
+ * came (memtls_ctx_verify_error() says why), MEMTLS_ERR_SSL / MEMTLS_ERR_SYSCALL
  * on other failures (memtls_ctx_error() says why), MEMTLS_ERR_INVALID for a
  * NULL ctx. Drain memtls_ctx_pending_out() afterwards in every case: it holds
  * the next flight, session tickets, or the fatal alert.
@@ -170,9 +170,9 @@ MEMTLS_API int memtls_ctx_handshake(memtls_ctx *ctx) MEMTLS_WUR;
  * Read up to `len` bytes of plaintext (len may exceed a TLS record; one
  * call returns at most one record's worth plus what is buffered). Runs the
  * handshake first if it is not complete. On 0, *readbytes >= 1. On any
- * other status *readbytes is 0: SSL_ERROR_WANT_READ (feed ciphertext),
- * SSL_ERROR_ZERO_RETURN (peer's close_notify: clean end of stream),
- * SSL_ERROR_SSL / SSL_ERROR_SYSCALL (fatal; after memtls_ctx_feed_eof() this is
+ * other status *readbytes is 0: MEMTLS_WANT_READ (feed ciphertext),
+ * MEMTLS_CLOSED (peer's close_notify: clean end of stream),
+ * MEMTLS_ERR_SSL / MEMTLS_ERR_SYSCALL (fatal; after memtls_ctx_feed_eof() this is
  * a truncation, see memtls_ctx_truncated()), MEMTLS_ERR_INVALID (NULL
  * ctx/buf/readbytes, len == 0 or len > INT_MAX).
  */
@@ -183,8 +183,8 @@ MEMTLS_API int memtls_ctx_read(memtls_ctx *ctx, void *buf, size_t len,
  * Encrypt `len` bytes of plaintext into the write BIO. Memory BIOs never
  * push back, so on 0 *written == len (large buffers become several
  * records). Runs the handshake first if needed: before it completes this
- * returns SSL_ERROR_WANT_READ with *written = 0. Other statuses as
- * memtls_ctx_read(); MEMTLS_ERR_CLOSED after memtls_ctx_close() (nothing sent);
+ * returns MEMTLS_WANT_READ with *written = 0. Other statuses as
+ * memtls_ctx_read(); MEMTLS_CLOSED after memtls_ctx_close() (nothing sent);
  * MEMTLS_ERR_INVALID for NULL ctx/written, NULL buf with len > 0, or
  * len > INT_MAX. len == 0 is a successful no-op.
  */
@@ -195,7 +195,7 @@ MEMTLS_API int memtls_ctx_write(memtls_ctx *ctx, const void *buf, size_t len,
  * Send close_notify (queued in the write BIO: drain it). Returns 0 once
  * the alert is queued (first call) or already sent (later calls). Never
  * calls SSL_get_error after SSL_shutdown returned 0: that is progress.
- * Returns SSL_ERROR_SSL if the handshake has not completed or a fatal
+ * Returns MEMTLS_ERR_SSL if the handshake has not completed or a fatal
  * error happened before (nothing is sent), MEMTLS_ERR_INVALID for NULL.
  */
 MEMTLS_API int memtls_ctx_close(memtls_ctx *ctx) MEMTLS_WUR;
@@ -206,7 +206,7 @@ MEMTLS_API int memtls_ctx_close(memtls_ctx *ctx) MEMTLS_WUR;
  * next memtls_ctx_write(), memtls_ctx_handshake() or memtls_ctx_close() call.
  * (Conversely, a KeyUpdate the peer sends with update_requested is answered
  * inside the memtls_ctx_read() that receives it, so a side that only reads
- * still updates its keys: drain after reads.) Returns 0, SSL_ERROR_SSL
+ * still updates its keys: drain after reads.) Returns 0, MEMTLS_ERR_SSL
  * (not TLS 1.3, handshake incomplete), or MEMTLS_ERR_INVALID.
  */
 MEMTLS_API int memtls_ctx_key_update(memtls_ctx *ctx, int update_requested) MEMTLS_WUR;
@@ -242,7 +242,7 @@ MEMTLS_API long memtls_ctx_verify_result(const memtls_ctx *ctx);
 
 /*
  * The first fatal error of this context as text, with the OpenSSL reason
- * when there was one (for example "SSL_ERROR_SSL: error:0A000086:SSL
+ * when there was one (for example "MEMTLS_ERR_SSL: error:0A000086:SSL
  * routines::certificate verify failed (unable to get local issuer
  * certificate)"). Empty string when no fatal error happened.
  */

@@ -155,7 +155,7 @@ typedef struct memtls_server_app {
      * a later callback (on_writable), or when the idle timeout expires.
      * When NULL, the client's close ends the connection: writes already
      * queued are still sent, then close_notify; later writes fail with
-     * MEMTLS_ERR_CLOSED.
+     * MEMTLS_CLOSED.
      */
     void (*on_peer_close)(void *arg, memtls_server_conn *c);
     /* Last call for this connection (also when on_open was never
@@ -327,8 +327,8 @@ MEMTLS_API void *memtls_server_conn_get_data(const memtls_server_conn *c);
 
 /*
  * Queue plaintext for the client. Same contract as memtls_session_write():
- * 0 with *accepted in 1..len, or MEMTLS_ERR_WOULD_BLOCK (nothing taken;
- * on_writable follows), MEMTLS_ERR_CLOSED, MEMTLS_ERR_INVALID.
+ * 0 with *accepted in 1..len, or MEMTLS_WANT_WRITE (nothing taken;
+ * on_writable follows), MEMTLS_CLOSED, MEMTLS_ERR_INVALID.
  */
 MEMTLS_API int memtls_server_conn_write(memtls_server_conn *c, const void *data, size_t len,
                                         size_t *accepted) MEMTLS_WUR;

@@ -34,7 +34,7 @@
  * dropped, duplicated or reordered. While pending ciphertext is above
  * limits.ciphertext_out, queued plaintext is not encrypted; when the
  * output queue is full, memtls_session_write() accepts what fits and says
- * MEMTLS_ERR_WOULD_BLOCK when nothing fits, and on_writable fires once
+ * MEMTLS_WANT_WRITE when nothing fits, and on_writable fires once
  * room returns. Inbound processing never waits for outbound room: reads
  * continue while writes are paused, which is what keeps both directions
  * from deadlocking.
@@ -139,7 +139,7 @@ typedef struct memtls_session_cbs {
      * close_notify before the backend has answered; TLS 1.3 allows it):
      * when set, the peer's close_notify (plaintext: EOF) does not close the
      * session. The session stops reading (reads then return
-     * SSL_ERROR_ZERO_RETURN, later inbound bytes are discarded), calls this,
+     * MEMTLS_CLOSED, later inbound bytes are discarded), calls this,
      * and stays READY for writes until the application calls
      * memtls_session_close(), which ends in CLOSED with
      * MEMTLS_REASON_PEER_CLOSED. When NULL (the default), the peer's
@@ -187,9 +187,9 @@ MEMTLS_API int memtls_session_start(memtls_session *s) MEMTLS_WUR;
  * Inbound ciphertext from the transport: buffered, then the handshake is
  * advanced, plaintext decrypted (into on_data or the input buffer) and
  * queued writes encrypted. Returns 0 (all `len` bytes taken);
- * MEMTLS_ERR_WOULD_BLOCK when the inbound buffer is over its limit
+ * MEMTLS_WANT_WRITE when the inbound buffer is over its limit
  * (nothing taken: hold the bytes, wait for on_input_paused(0));
- * MEMTLS_ERR_CLOSED when the session is closing or finished (the bytes
+ * MEMTLS_CLOSED when the session is closing or finished (the bytes
  * are discarded, as they must be after close); MEMTLS_ERR_INVALID.
  * A session that fails during this call reports it through on_state and
  * returns 0 (the bytes were taken); memtls_session_state() tells.
@@ -206,9 +206,10 @@ MEMTLS_API int memtls_session_feed_eof(memtls_session *s) MEMTLS_WUR;
 
 /*
  * Pull mode: copy up to `len` bytes of plaintext. Returns 0 with
- * *readbytes >= 1; SSL_ERROR_WANT_READ when nothing is buffered yet;
- * SSL_ERROR_ZERO_RETURN at the end of the stream (peer closed and every
- * byte read); MEMTLS_ERR_CLOSED when the session ended otherwise;
+ * *readbytes >= 1; MEMTLS_WANT_READ when nothing is buffered yet;
+ * MEMTLS_CLOSED once no byte will ever come (every byte was read and the
+ * peer closed, or the session ended otherwise: memtls_session_state() and
+ * memtls_session_reason() say which);
  * MEMTLS_ERR_INVALID. *readbytes is 0 on any non-zero status.
  */
 MEMTLS_API int memtls_session_read(memtls_session *s, void *buf, size_t len,
@@ -216,8 +217,8 @@ MEMTLS_API int memtls_session_read(memtls_session *s, void *buf, size_t len,
 
 /*
  * Pull mode, exact: copy exactly `len` bytes or nothing. Returns 0 when
- * all `len` bytes were copied, SSL_ERROR_WANT_READ when fewer are buffered
- * (nothing consumed), SSL_ERROR_ZERO_RETURN / MEMTLS_ERR_CLOSED when they
+ * all `len` bytes were copied, MEMTLS_WANT_READ when fewer are buffered
+ * (nothing consumed), MEMTLS_CLOSED when they
  * can never arrive, MEMTLS_ERR_INVALID when len is 0 or larger than the
  * input buffer limit.
  */
@@ -230,8 +231,8 @@ MEMTLS_API size_t memtls_session_readable(const memtls_session *s);
  * Queue plaintext for encryption (also during the handshake: it is sent
  * once the handshake completes). Takes as much as the output queue has room
  * for: returns 0 with *accepted in 1..len (or 0 for len 0); when nothing
- * fits returns MEMTLS_ERR_WOULD_BLOCK with *accepted = 0 and on_writable
- * fires later. MEMTLS_ERR_CLOSED after close/shutdown_write or in a
+ * fits returns MEMTLS_WANT_WRITE with *accepted = 0 and on_writable
+ * fires later. MEMTLS_CLOSED after close/shutdown_write or in a
  * terminal state; MEMTLS_ERR_INVALID for bad arguments.
  */
 MEMTLS_API int memtls_session_write(memtls_session *s, const void *data, size_t len,
@@ -262,7 +263,7 @@ MEMTLS_API int memtls_session_shutdown_write(memtls_session *s) MEMTLS_WUR;
 
 /*
  * Ask for a TLS 1.3 KeyUpdate (update_requested: the peer updates too),
- * sent at once. Returns 0, SSL_ERROR_SSL (not TLS 1.3 / not ready) or
+ * sent at once. Returns 0, MEMTLS_ERR_SSL (not TLS 1.3 / not ready) or
  * MEMTLS_ERR_INVALID.
  */
 MEMTLS_API int memtls_session_key_update(memtls_session *s, int update_requested) MEMTLS_WUR;

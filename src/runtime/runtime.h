@@ -58,7 +58,7 @@ void memtls__waker_notify(rt_waker *w);
 /*
  * Producer: write a message; when the ring is full, raise `waiting` (the
  * consumer then reports room) and try once more so a consumer that emptied
- * the ring in between is not missed. Returns 0, MEMTLS_ERR_WOULD_BLOCK or
+ * the ring in between is not missed. Returns 0, MEMTLS_WANT_WRITE or
  * MEMTLS_ERR_TOO_BIG / _INVALID.
  */
 int memtls__ring_put(memtls_ring *r, atomic_int *waiting, uint32_t type, uint64_t id, const void *a,

@@ -35,7 +35,7 @@ int memtls__ring_put(memtls_ring *r, atomic_int *waiting, uint32_t type, uint64_
                      size_t alen, const void *b, size_t blen)
 {
     int rc = memtls_ring_try_write(r, type, id, a, alen, b, blen);
-    if (rc != MEMTLS_ERR_WOULD_BLOCK) {
+    if (rc != MEMTLS_WANT_WRITE) {
         return rc;
     }
     atomic_store_explicit(waiting, 1, memory_order_seq_cst);

@@ -228,7 +228,7 @@ static size_t app_offer(rt_wconn *c, const uint8_t *data, size_t len)
     switch (srv->app) {
     case MEMTLS_APP_ECHO: {
         int rc = memtls_session_write(c->s, data, len, &n);
-        if (rc == MEMTLS_ERR_WOULD_BLOCK) {
+        if (rc == MEMTLS_WANT_WRITE) {
             n = 0;
         } else if (rc != 0) {
             n = len; /* closing: what the client sent after close is dropped */
@@ -337,7 +337,7 @@ static void feed_input(rt_wconn *c)
 {
     while (c->in_hold.len > 0) {
         int rc = memtls_session_feed(c->s, memtls__bytebuf_head(&c->in_hold), c->in_hold.len);
-        if (rc == MEMTLS_ERR_WOULD_BLOCK) {
+        if (rc == MEMTLS_WANT_WRITE) {
             break;
         }
         memtls__bytebuf_consume(&c->in_hold, c->in_hold.len);
@@ -357,7 +357,7 @@ static void feed_backend(rt_wconn *c)
     while (c->bk_hold.len > 0) {
         size_t n = 0;
         int rc = memtls_session_write(c->s, memtls__bytebuf_head(&c->bk_hold), c->bk_hold.len, &n);
-        if (rc == MEMTLS_ERR_WOULD_BLOCK) {
+        if (rc == MEMTLS_WANT_WRITE) {
             break;
         }
         if (rc != 0) {
@@ -736,7 +736,7 @@ void memtls__wconn_on_message(rt_wconn *c, const memtls_ring_msg *m)
         }
         if (c->in_hold.len == 0) {
             int rc = memtls_session_feed(c->s, m->data, m->len);
-            if (rc != MEMTLS_ERR_WOULD_BLOCK) {
+            if (rc != MEMTLS_WANT_WRITE) {
                 break;
             }
         }
@@ -777,7 +777,7 @@ void memtls__wconn_on_message(rt_wconn *c, const memtls_ring_msg *m)
         if (c->bk_hold.len == 0) {
             size_t n = 0;
             int rc = memtls_session_write(c->s, m->data, m->len, &n);
-            if (rc != 0 && rc != MEMTLS_ERR_WOULD_BLOCK) {
+            if (rc != 0 && rc != MEMTLS_WANT_WRITE) {
                 break; /* closing: dropped */
             }
             if (n < m->len) {

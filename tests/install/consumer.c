@@ -29,6 +29,6 @@ int main(void)
     }
     memtls_session_free(s);
     memtls_server_free(NULL);
-    printf("consumer ok: %s\n", memtls_status_name(SSL_ERROR_WANT_READ));
+    printf("consumer ok: %s\n", memtls_status_name(MEMTLS_WANT_READ));
     return 0;
 }

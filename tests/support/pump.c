@@ -33,14 +33,14 @@ size_t pump_both(memtls_ctx *a, memtls_ctx *b)
 
 static int finished(int rc)
 {
-    return rc != SSL_ERROR_WANT_READ && rc != SSL_ERROR_WANT_WRITE;
+    return rc != MEMTLS_WANT_READ && rc != MEMTLS_WANT_WRITE;
 }
 
 int pump_handshake(memtls_ctx *client, memtls_ctx *server, size_t chunk, int *client_rc,
                    int *server_rc)
 {
     int crc = memtls_ctx_handshake(client);
-    int src = SSL_ERROR_WANT_READ;
+    int src = MEMTLS_WANT_READ;
     for (int rounds = 0; rounds < 1000000; rounds++) {
         size_t moved = 0;
         unsigned char b;

@@ -459,13 +459,13 @@ size_t sp_deliver(sessionpair *p, int from, size_t max)
             n = max - moved;
         }
         int rc = memtls_session_feed(to->s, e->out.data + e->out.start, n);
-        if (rc == MEMTLS_ERR_WOULD_BLOCK) {
+        if (rc == MEMTLS_WANT_WRITE) {
             /* The session must have told its transport to pause. */
             assert_true(memtls_session_input_paused(to->s));
             e->blocked = 1;
             break;
         }
-        if (rc == MEMTLS_ERR_CLOSED) {
+        if (rc == MEMTLS_CLOSED) {
             e->discarded += n;
         } else {
             assert_int_equal(rc, 0);

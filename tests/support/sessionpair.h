@@ -11,7 +11,7 @@
  * prefix, or nothing (backpressure); a per-direction queue capacity bounds
  * it as well. Delivery moves chunks of random size (1 byte .. 64 KiB) from a
  * queue to the peer's memtls_session_feed, keeps the bytes when the peer
- * says MEMTLS_ERR_WOULD_BLOCK (and then waits for on_input_paused(0)),
+ * says MEMTLS_WANT_WRITE (and then waits for on_input_paused(0)),
  * and calls memtls_session_flush on the sender once its queue has room
  * again after a refusal ("the transport has room again"). End of stream is
  * delivered to the peer once a session's output is finished (terminal
@@ -135,7 +135,7 @@ typedef struct sp_end {
     uint64_t accepted;   /* bytes send() took, in total */
     uint64_t send_calls; /* times send() was called */
     uint64_t delivered;  /* bytes moved to the peer's recv */
-    uint64_t discarded;  /* bytes the peer refused with MEMTLS_ERR_CLOSED */
+    uint64_t discarded;  /* bytes the peer refused with MEMTLS_CLOSED */
     int blocked;         /* peer said WOULD_BLOCK: wait for its on_input_paused(0) */
     int eof_sent;        /* EOF delivered to the peer */
     int half_closed;     /* app called shutdown_write/close: EOF once drained (plaintext) */
@@ -184,7 +184,7 @@ static inline int sp_peer(int idx)
  * Deliver from end `from`'s queue to the peer: at most `max` bytes
  * (0: no bound), in chunks (random size in random mode, else one chunk).
  * Stops on WOULD_BLOCK (bytes kept). Bytes the peer refuses with
- * MEMTLS_ERR_CLOSED are dropped and counted. Afterwards flushes the sender
+ * MEMTLS_CLOSED are dropped and counted. Afterwards flushes the sender
  * if the transport refused it something and has room again, and delivers
  * EOF when due. Returns the number of bytes taken off the queue.
  */
