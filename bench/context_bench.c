@@ -16,6 +16,7 @@
 
 #include <memtls/config.h>
 #include <memtls/context.h>
+#include <memtls/openssl.h>
 #include <memtls/pki.h>
 
 #include "bench_tls.h"

@@ -14,6 +14,7 @@
 #include <openssl/x509.h>
 
 #include <memtls/config.h>
+#include <memtls/openssl.h>
 
 #include "context_internal.h"
 
@@ -188,7 +189,7 @@ const char *memtls_config_error(const memtls_config *cfg)
     return cfg == NULL ? "no configuration" : cfg->error;
 }
 
-struct ssl_ctx_st *memtls_config_ssl_ctx(memtls_config *cfg)
+SSL_CTX *memtls_config_ssl_ctx(memtls_config *cfg)
 {
     return cfg == NULL ? NULL : cfg->ssl_ctx;
 }

@@ -81,6 +81,20 @@ size_t memtls_ctx_pending_in(const memtls_ctx *ctx)
     return ctx == NULL ? 0 : BIO_ctrl_pending(ctx->rbio);
 }
 
+size_t memtls_ctx_discard_input(memtls_ctx *ctx)
+{
+    if (ctx == NULL) {
+        return 0;
+    }
+    size_t unread = BIO_ctrl_pending(ctx->rbio);
+    if (unread > 0) {
+        /* BIO_reset keeps the EOF return set by memtls_ctx_feed_eof(). */
+        (void)BIO_reset(ctx->rbio);
+        ERR_clear_error();
+    }
+    return unread;
+}
+
 size_t memtls_ctx_pending_out(const memtls_ctx *ctx)
 {
     return ctx == NULL ? 0 : BIO_ctrl_pending(ctx->wbio);

@@ -776,6 +776,28 @@ int memtls_session_input_paused(const memtls_session *s)
     return s != NULL && s->input_paused;
 }
 
+unsigned memtls_session_blocked(const memtls_session *s)
+{
+    unsigned blocked = 0;
+    if (s == NULL) {
+        return 0;
+    }
+    int reading = (s->state == MEMTLS_STATE_HANDSHAKE || s->state == MEMTLS_STATE_READY) &&
+                  !s->read_closed && !s->eof;
+    int full = s->cbs.on_data == NULL && s->plain_in.len >= s->lim.plaintext_in;
+    if (reading && !s->input_paused &&
+        (s->started || memtls_ctx_role(s->ctx) == MEMTLS_ROLE_SERVER)) {
+        blocked |= MEMTLS_BLOCKED_ON_PEER;
+    }
+    if (s->pending_out.len > 0) {
+        blocked |= MEMTLS_BLOCKED_ON_TRANSPORT;
+    }
+    if (reading && full) {
+        blocked |= MEMTLS_BLOCKED_ON_APPLICATION;
+    }
+    return blocked;
+}
+
 void memtls_session_get_stats(const memtls_session *s, memtls_session_stats *out)
 {
     if (out == NULL) {

@@ -26,6 +26,8 @@
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
+#include <memtls/openssl.h>
+
 #include "context_internal.h"
 
 static int is_ip_literal(const char *s)
@@ -539,7 +541,7 @@ int memtls_ctx_peer_has_name(const memtls_ctx *ctx, const char *name)
     return ok;
 }
 
-struct ssl_st *memtls_ctx_ssl(memtls_ctx *ctx)
+SSL *memtls_ctx_ssl(memtls_ctx *ctx)
 {
     return ctx == NULL ? NULL : ctx->ssl;
 }

@@ -14,6 +14,7 @@
 
 #include <memtls/config.h>
 #include <memtls/context.h>
+#include <memtls/openssl.h>
 
 #include "pump.h"
 #include "tlspair.h"

@@ -15,6 +15,7 @@
 #include <openssl/x509.h>
 
 #include <memtls/context.h>
+#include <memtls/openssl.h>
 
 #include "pump.h"
 #include "tlspair.h"

@@ -25,6 +25,7 @@
 
 #include <openssl/x509_vfy.h>
 
+#include <memtls/openssl.h>
 #include <memtls/session.h>
 
 #include "args.h"

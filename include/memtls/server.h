@@ -335,11 +335,11 @@ MEMTLS_API int memtls_server_conn_write(memtls_server_conn *c, const void *data,
 
 /* Offer unconsumed input again (see on_data). Returns 0 or
  * MEMTLS_ERR_INVALID. */
-MEMTLS_API int memtls_server_conn_resume(memtls_server_conn *c) MEMTLS_WUR;
+MEMTLS_API int memtls_server_conn_resume(memtls_server_conn *c);
 
 /* Graceful close: queued data, close_notify, then the socket is shut down
  * and closed. on_close follows. Returns 0 or MEMTLS_ERR_INVALID. */
-MEMTLS_API int memtls_server_conn_close(memtls_server_conn *c) MEMTLS_WUR;
+MEMTLS_API int memtls_server_conn_close(memtls_server_conn *c);
 
 #ifdef __cplusplus
 }

@@ -181,7 +181,7 @@ MEMTLS_API void memtls_session_free(memtls_session *s);
  * at once. Returns 0, or MEMTLS_ERR_INVALID when already started, or the
  * session's terminal status if it failed.
  */
-MEMTLS_API int memtls_session_start(memtls_session *s) MEMTLS_WUR;
+MEMTLS_API int memtls_session_start(memtls_session *s);
 
 /*
  * Inbound ciphertext from the transport: buffered, then the handshake is
@@ -202,7 +202,7 @@ MEMTLS_API int memtls_session_feed(memtls_session *s, const void *data, size_t l
  * (after delivering what was received). Plaintext: a clean peer close.
  * Returns 0 or MEMTLS_ERR_INVALID.
  */
-MEMTLS_API int memtls_session_feed_eof(memtls_session *s) MEMTLS_WUR;
+MEMTLS_API int memtls_session_feed_eof(memtls_session *s);
 
 /*
  * Pull mode: copy up to `len` bytes of plaintext. Returns 0 with
@@ -242,7 +242,7 @@ MEMTLS_API int memtls_session_write(memtls_session *s, const void *data, size_t 
  * The transport has room again: offer pending ciphertext, then encrypt
  * queued plaintext. Returns 0 or MEMTLS_ERR_INVALID.
  */
-MEMTLS_API int memtls_session_flush(memtls_session *s) MEMTLS_WUR;
+MEMTLS_API int memtls_session_flush(memtls_session *s);
 
 /*
  * Graceful close: queued plaintext is encrypted and sent, then
@@ -251,7 +251,7 @@ MEMTLS_API int memtls_session_flush(memtls_session *s) MEMTLS_WUR;
  * the session closes at once (MEMTLS_REASON_ABORTED). Returns 0
  * (also when already closing/closed) or MEMTLS_ERR_INVALID.
  */
-MEMTLS_API int memtls_session_close(memtls_session *s) MEMTLS_WUR;
+MEMTLS_API int memtls_session_close(memtls_session *s);
 
 /*
  * Half close: like close for the write side (queued data, then
@@ -259,7 +259,7 @@ MEMTLS_API int memtls_session_close(memtls_session *s) MEMTLS_WUR;
  * then becomes CLOSED (MEMTLS_REASON_PEER_CLOSED). Writes are refused from
  * now on. Returns 0 or MEMTLS_ERR_INVALID (also during the handshake).
  */
-MEMTLS_API int memtls_session_shutdown_write(memtls_session *s) MEMTLS_WUR;
+MEMTLS_API int memtls_session_shutdown_write(memtls_session *s);
 
 /*
  * Ask for a TLS 1.3 KeyUpdate (update_requested: the peer updates too),
@@ -287,6 +287,36 @@ MEMTLS_API size_t memtls_session_pending_out(const memtls_session *s);
 MEMTLS_API size_t memtls_session_queued_out(const memtls_session *s);
 /* 1 while inbound is paused (see on_input_paused). */
 MEMTLS_API int memtls_session_input_paused(const memtls_session *s);
+
+/*
+ * What the session waits for, after any call: the answer to "which event
+ * lets it make progress?" for an event loop that must decide what to watch
+ * (after the idea of s2n's s2n_blocked_status, with the direction spelled
+ * out). A set of bits, because a session can wait for several parties at
+ * once (a reader that stopped reading and a transport that is full):
+ *
+ *   MEMTLS_BLOCKED_ON_PEER         reading is open and the inbound buffer
+ *                                  has room: bytes from the peer are
+ *                                  wanted (keep reading the socket)
+ *   MEMTLS_BLOCKED_ON_TRANSPORT    ciphertext waits for the transport
+ *                                  (memtls_session_pending_out() > 0):
+ *                                  call memtls_session_flush() once it has
+ *                                  room; queued writes wait behind it
+ *   MEMTLS_BLOCKED_ON_APPLICATION  pull mode: the input buffer is full, so
+ *                                  nothing more is decrypted until the
+ *                                  application calls memtls_session_read()
+ *
+ * 0 means nothing can happen any more: the session has ended (or the peer
+ * closed its side) and every byte went out. Before memtls_session_start()
+ * a client is not blocked on anything (0); a server already wants its
+ * peer's first bytes.
+ */
+typedef enum memtls_blocked {
+    MEMTLS_BLOCKED_ON_PEER = 1,
+    MEMTLS_BLOCKED_ON_TRANSPORT = 2,
+    MEMTLS_BLOCKED_ON_APPLICATION = 4
+} memtls_blocked;
+MEMTLS_API unsigned memtls_session_blocked(const memtls_session *s);
 
 /* Byte counters: plaintext delivered to / accepted from the application,
  * ciphertext received from / handed to the transport, inbound bytes

@@ -62,12 +62,6 @@
 
 /* --- helpers ------------------------------------------------------------------ */
 
-/* For calls whose status is already reflected in the session state. */
-static void status_seen(int rc)
-{
-    (void)rc;
-}
-
 static memtls_server *srv_of(const rt_wconn *c)
 {
     return c->w->srv;
@@ -86,7 +80,7 @@ static void set_reason(rt_wconn *c, int failed, const char *text, const char *de
 static void close_session(rt_wconn *c)
 {
     if (c->s != NULL) {
-        status_seen(memtls_session_close(c->s));
+        (void)memtls_session_close(c->s);
     }
     c->dirty = 1;
 }
@@ -345,7 +339,7 @@ static void feed_input(rt_wconn *c)
     }
     if (c->in_hold.len == 0 && c->eof_pending && !c->eof_fed) {
         c->eof_fed = 1;
-        status_seen(memtls_session_feed_eof(c->s));
+        (void)memtls_session_feed_eof(c->s);
         c->dirty = 1;
     }
     c->want_pause[RT_SIDE_CLIENT] =
@@ -386,7 +380,7 @@ static void feed_backend(rt_wconn *c)
              * it is with the host (client_half_close), and keep relaying
              * the client's bytes to the backend. */
             c->cl_half = 1;
-            status_seen(memtls_session_shutdown_write(c->s));
+            (void)memtls_session_shutdown_write(c->s);
             c->dirty = 1;
         }
     }
@@ -590,7 +584,7 @@ void memtls__wconn_progress(rt_wconn *c)
             }
             client_done(c);
             stop_when_drained(c);
-            status_seen(memtls_session_flush(c->s));
+            (void)memtls_session_flush(c->s);
             client_half_close(c);
             if (session_terminal(c)) {
                 c->finishing = 1;
@@ -718,7 +712,7 @@ void memtls__wconn_start(rt_worker *w, uint64_t id, const memtls_ring_msg *m)
         c->finishing = 1;
         c->abort = 0;
     } else {
-        status_seen(memtls_session_start(c->s));
+        (void)memtls_session_start(c->s);
         unsigned first = c->plaintext ? srv->idle_timeout_ms : srv->hs_timeout_ms;
         uv_timer_start(&c->timer, on_timer, first, 0);
     }

@@ -11,6 +11,8 @@
 
 #include <openssl/ssl.h>
 
+#include <memtls/openssl.h>
+
 #include "sessionpair.h"
 #include "testpki.h"
 

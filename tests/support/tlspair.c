@@ -9,6 +9,8 @@
 
 #include <openssl/ssl.h>
 
+#include <memtls/openssl.h>
+
 #include "pump.h"
 #include "testpki.h"
 #include "tlspair.h"
