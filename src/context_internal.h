@@ -11,9 +11,11 @@
 
 #include <memtls/context.h>
 
+#include "errbuf.h"
+
 /*
  * The operations that differ between TLS and plaintext. Everything else
- * (recv, send, pending counts, argument checks) is common, so both behave
+ * (feed, drain, pending counts, argument checks) is common, so both behave
  * identically at the edges.
  */
 struct memtls__ctx_ops {
@@ -24,8 +26,6 @@ struct memtls__ctx_ops {
     int (*key_update)(memtls_ctx *c, int update_requested);
     void (*free)(memtls_ctx *c);
 };
-
-#define MEMTLS__ERROR_MAX 512
 
 struct memtls_ctx {
     const struct memtls__ctx_ops *ops;
@@ -55,19 +55,5 @@ struct memtls_ctx {
 /* Record the first fatal status of `c` with a message; later ones are kept
  * out. Drains and formats the thread's OpenSSL error queue, then clears it. */
 void memtls__ctx_fail(memtls_ctx *c, int status, const char *op);
-
-/* Append the whole OpenSSL error queue of this thread to `buf` as text
- * ("; "-separated), clear the queue, and return the first error code (0 if
- * the queue was empty). */
-unsigned long memtls__drain_errors(char *buf, size_t len);
-
-/* Config internals used by tls.c. */
-SSL_CTX *memtls__config_freeze(memtls_config *cfg);
-memtls_verify memtls__config_verify(const memtls_config *cfg);
-
-/* Bounded string helpers (always NUL-terminate, never overflow). */
-void memtls__strlcpy(char *dst, const char *src, size_t len);
-void memtls__strlcatf(char *dst, size_t len, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
 
 #endif

@@ -33,7 +33,7 @@
 #include <memtls/session.h>
 
 #include "bytebuf.h"
-#include "context_internal.h"
+#include "errbuf.h"
 
 /* Largest plaintext handed to one memtls_ctx_write: four records. */
 #define WRITE_CHUNK (64u * 1024)
@@ -98,11 +98,7 @@ static int terminal(memtls_state st)
  */
 static void stop_reading(memtls_session *s)
 {
-    size_t unread = memtls_ctx_pending_in(s->ctx);
-    if (unread > 0) {
-        (void)BIO_reset(s->ctx->rbio);
-        s->stats.discarded_in += unread;
-    }
+    s->stats.discarded_in += memtls_ctx_discard_input(s->ctx);
     if (s->input_paused) {
         s->input_paused = 0;
         if (s->cbs.on_input_paused != NULL) {

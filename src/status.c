@@ -1,59 +1,14 @@
-/* status.c - status names, status text and OpenSSL error-queue capture. */
-#include <stdarg.h>
-#include <stdio.h>
-#include <string.h>
-
-#include <openssl/err.h>
+/*
+ * status.c - the names and meanings of statuses (common.h), and the
+ * build-time check that memtls' outcomes are OpenSSL's numbers. The text
+ * for a context's failure, which adds the context's reasons, is
+ * memtls_ctx_status_text() in tls.c.
+ */
 #include <openssl/ssl.h>
 
-#include "context_internal.h"
+#include <memtls/common.h>
 
-void memtls__strlcpy(char *dst, const char *src, size_t len)
-{
-    if (len == 0) {
-        return;
-    }
-    size_t n = strlen(src);
-    if (n >= len) {
-        n = len - 1;
-    }
-    memcpy(dst, src, n);
-    dst[n] = '\0';
-}
-
-void memtls__strlcatf(char *dst, size_t len, const char *fmt, ...)
-{
-    size_t used = strnlen(dst, len);
-    if (used + 1 >= len) {
-        return;
-    }
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(dst + used, len - used, fmt, ap);
-    va_end(ap);
-}
-
-unsigned long memtls__drain_errors(char *buf, size_t len)
-{
-    unsigned long first = 0;
-    unsigned long e;
-    const char *data = NULL;
-    int flags = 0;
-    while ((e = ERR_get_error_all(NULL, NULL, NULL, &data, &flags)) != 0) {
-        char one[256];
-        if (first == 0) {
-            first = e;
-        }
-        ERR_error_string_n(e, one, sizeof one);
-        if (buf != NULL && len > 0) {
-            memtls__strlcatf(buf, len, "%s%s", buf[0] != '\0' ? "; " : "", one);
-            if ((flags & ERR_TXT_STRING) && data != NULL && data[0] != '\0') {
-                memtls__strlcatf(buf, len, " (%s)", data);
-            }
-        }
-    }
-    return first;
-}
+#include "status.h"
 
 /* The contract (common.h): memtls' outcomes are OpenSSL's numbers, so a
  * context operation can return SSL_get_error()'s value as it is. */
@@ -119,7 +74,7 @@ const char *memtls_status_name(int status)
     }
 }
 
-static const char *status_meaning(int status)
+const char *memtls__status_meaning(int status)
 {
     switch (status) {
     case MEMTLS_OK:
@@ -151,19 +106,4 @@ static const char *status_meaning(int status)
     default:
         return "unknown status";
     }
-}
-
-const char *memtls_ctx_status_text(const memtls_ctx *ctx, int status, char *buf, size_t len)
-{
-    if (buf == NULL || len == 0) {
-        return "";
-    }
-    snprintf(buf, len, "%s: %s", memtls_status_name(status), status_meaning(status));
-    if (ctx != NULL && status == MEMTLS_ERR_X509_VERIFY) {
-        memtls__strlcatf(buf, len, ": %s", memtls_ctx_verify_error(ctx));
-    } else if (ctx != NULL && status != 0 && ctx->error[0] != '\0' &&
-               (status == MEMTLS_ERR_SSL || status == MEMTLS_ERR_SYSCALL)) {
-        memtls__strlcatf(buf, len, " [%s]", ctx->error);
-    }
-    return buf;
 }

@@ -28,7 +28,9 @@
 
 #include <memtls/openssl.h>
 
+#include "config_internal.h"
 #include "context_internal.h"
+#include "status.h"
 
 static int is_ip_literal(const char *s)
 {
@@ -453,6 +455,23 @@ const char *memtls_ctx_verify_error(const memtls_ctx *ctx)
         return "no peer certificate";
     }
     return "ok";
+}
+
+/* Here, beside memtls_ctx_verify_error, because the text for a failed
+ * handshake is the verify reason. */
+const char *memtls_ctx_status_text(const memtls_ctx *ctx, int status, char *buf, size_t len)
+{
+    if (buf == NULL || len == 0) {
+        return "";
+    }
+    snprintf(buf, len, "%s: %s", memtls_status_name(status), memtls__status_meaning(status));
+    if (ctx != NULL && status == MEMTLS_ERR_X509_VERIFY) {
+        memtls__strlcatf(buf, len, ": %s", memtls_ctx_verify_error(ctx));
+    } else if (ctx != NULL && status != 0 && ctx->error[0] != '\0' &&
+               (status == MEMTLS_ERR_SSL || status == MEMTLS_ERR_SYSCALL)) {
+        memtls__strlcatf(buf, len, " [%s]", ctx->error);
+    }
+    return buf;
 }
 
 const char *memtls_ctx_protocol(const memtls_ctx *ctx)

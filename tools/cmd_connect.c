@@ -252,7 +252,7 @@ static memtls_session *make_session(const connect_opts *o, client *c)
     t.alpn = &o->alpn;
     t.min_version = o->min_version;
     t.max_version = o->max_version;
-    if (tlsconf_build(MEMTLS_ROLE_CLIENT, &t, &cfg, err, sizeof err) != 0) {
+    if (tlsconf_build(MEMTLS_ROLE_CLIENT, &t, &cfg, NULL, err, sizeof err) != 0) {
         tool_error("%s", err);
         return NULL;
     }
