@@ -4,11 +4,7 @@
  * returns its documented status, says why in memtls_config_error(), and
  * leaves the configuration usable.
  */
-#include <stdarg.h>
-#include <stddef.h>
-#include <setjmp.h>
-#include <stdint.h>
-#include <cmocka.h>
+#include "test.h"
 #include <limits.h>
 #include <string.h>
 
@@ -23,7 +19,6 @@
 
 static void test_null_config(void **state)
 {
-    (void)state;
     const char *const alpn[] = {"h2"};
     assert_null(memtls_config_new((memtls_role)2));
     assert_null(memtls_config_new((memtls_role)-1));
@@ -57,7 +52,6 @@ static void expect(memtls_config *cfg, int rc, int want, const char *why)
 
 static void test_bad_arguments(void **state)
 {
-    (void)state;
     tlspair p;
     tlspair_init(&p, NULL);
     memtls_config *s = p.scfg;
@@ -147,7 +141,6 @@ static void test_bad_arguments(void **state)
 /* Test: roles, references and the SSL_CTX accessor. */
 static void test_lifecycle(void **state)
 {
-    (void)state;
     memtls_config *c = memtls_config_new(MEMTLS_ROLE_CLIENT);
     memtls_config *s = memtls_config_new(MEMTLS_ROLE_SERVER);
     assert_int_equal(memtls_config_role(c), MEMTLS_ROLE_CLIENT);

@@ -5,11 +5,7 @@
  * configuration as it was; AEAD lists and TLS 1.3 suites are accepted and
  * take effect.
  */
-#include <stdarg.h>
-#include <stddef.h>
-#include <setjmp.h>
-#include <stdint.h>
-#include <cmocka.h>
+#include "test.h"
 #include <string.h>
 
 #include <openssl/ssl.h>
@@ -40,7 +36,6 @@ static void assert_only_aead(memtls_config *cfg)
 
 static void test_defaults_are_aead(void **state)
 {
-    (void)state;
     memtls_config *c = memtls_config_new(MEMTLS_ROLE_CLIENT);
     memtls_config *s = memtls_config_new(MEMTLS_ROLE_SERVER);
     assert_only_aead(c);
@@ -53,7 +48,6 @@ static void test_defaults_are_aead(void **state)
 
 static void test_non_aead_rejected(void **state)
 {
-    (void)state;
     static const char *const bad[] = {
         "AES128-SHA",                        /* RSA kx, CBC */
         "ECDHE-RSA-AES128-SHA",              /* CBC */
@@ -75,7 +69,6 @@ static void test_non_aead_rejected(void **state)
 
 static void test_nothing_selected_rejected(void **state)
 {
-    (void)state;
     memtls_config *cfg = memtls_config_new(MEMTLS_ROLE_SERVER);
     assert_int_equal(memtls_config_set_ciphers(cfg, "NO-SUCH-CIPHER"), MEMTLS_ERR_CONFIG);
     assert_true(text_has(memtls_config_error(cfg), "selects no cipher"));
@@ -90,7 +83,6 @@ static void test_nothing_selected_rejected(void **state)
  * the TLS 1.3 suite setting). */
 static void test_aead_lists_take_effect(void **state)
 {
-    (void)state;
     tlspair p;
     tlspair_opts o = {0};
     o.version = MEMTLS_TLS1_2;

@@ -6,11 +6,7 @@
  * the problem. A failed load leaves the configuration as it was. Files
  * live in a mkdtemp() directory removed at the end.
  */
-#include <stdarg.h>
-#include <stddef.h>
-#include <setjmp.h>
-#include <stdint.h>
-#include <cmocka.h>
+#include "test.h"
 #include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,14 +29,12 @@ static char tmpdir[64];
 
 static int make_dir(void **state)
 {
-    (void)state;
     snprintf(tmpdir, sizeof tmpdir, "/tmp/memtls-config-XXXXXX");
     return mkdtemp(tmpdir) == NULL ? -1 : 0;
 }
 
 static int remove_dir(void **state)
 {
-    (void)state;
     DIR *d = opendir(tmpdir);
     if (d == NULL) {
         return -1;
@@ -115,7 +109,6 @@ static char *encrypted_key(const memtls_pem *pem, int traditional)
 
 static void test_good_files_with_chain(void **state)
 {
-    (void)state;
     char cert_path[256];
     char key_path[256];
     char ca_path[256];
@@ -185,7 +178,6 @@ static void test_good_files_with_chain(void **state)
 
 static void test_bad_files(void **state)
 {
-    (void)state;
     char cert_path[256];
     char key_path[256];
     char other_key[256];
@@ -274,7 +266,6 @@ static void test_bad_files(void **state)
  */
 static void test_failed_reload_keeps_identity(void **state)
 {
-    (void)state;
     char key_path[256];
     char other_cert[256];
     tlspair p;

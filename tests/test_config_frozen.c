@@ -4,11 +4,7 @@
  * nothing; contexts keep the configuration alive after the caller frees
  * its reference.
  */
-#include <stdarg.h>
-#include <stddef.h>
-#include <setjmp.h>
-#include <stdint.h>
-#include <cmocka.h>
+#include "test.h"
 #include <string.h>
 
 #include <memtls/config.h>
@@ -43,7 +39,6 @@ static void assert_all_setters_fail(memtls_config *cfg, const tlspair *p)
 
 static void test_setters_fail_after_first_context(void **state)
 {
-    (void)state;
     tlspair p;
     tlspair_init(&p, NULL);
     /* Before any context: setters work. */
@@ -74,7 +69,6 @@ static void test_setters_fail_after_first_context(void **state)
  * the caller's reference (freed with the last context: ASan checks). */
 static void test_contexts_hold_reference(void **state)
 {
-    (void)state;
     tlspair p;
     tlspair_init(&p, NULL);
     memtls_ctx *servers[3];
@@ -103,7 +97,6 @@ static void test_contexts_hold_reference(void **state)
 /* Test: the plaintext twin does not involve a configuration at all. */
 static void test_plaintext_does_not_freeze(void **state)
 {
-    (void)state;
     memtls_config *cfg = memtls_config_new(MEMTLS_ROLE_CLIENT);
     memtls_ctx *t = memtls_ctx_new_plaintext(MEMTLS_ROLE_CLIENT);
     assert_int_equal(memtls_config_set_verify(cfg, MEMTLS_VERIFY_NONE), 0);

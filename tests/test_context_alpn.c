@@ -3,11 +3,7 @@
  * handshake continues without ALPN), strict mode (no overlap fails the
  * handshake with no_application_protocol), and one side without ALPN.
  */
-#include <stdarg.h>
-#include <stddef.h>
-#include <setjmp.h>
-#include <stdint.h>
-#include <cmocka.h>
+#include "test.h"
 #include <string.h>
 
 #include <memtls/context.h>
@@ -38,7 +34,6 @@ static const int versions[] = {MEMTLS_TLS1_2, MEMTLS_TLS1_3};
 
 static void test_agreement(void **state)
 {
-    (void)state;
     static const char *const client[] = {"h2", "http/1.1"};
     static const char *const server[] = {"http/1.1", "h2"};
     static const char *const only_h2[] = {"h2"};
@@ -62,7 +57,6 @@ static void test_agreement(void **state)
 
 static void test_mismatch_continues(void **state)
 {
-    (void)state;
     static const char *const client[] = {"h2"};
     static const char *const server[] = {"http/1.1"};
     for (size_t i = 0; i < 2; i++) {
@@ -79,7 +73,6 @@ static void test_mismatch_continues(void **state)
 
 static void test_mismatch_strict_fails(void **state)
 {
-    (void)state;
     static const char *const client[] = {"h2", "spdy/3"};
     static const char *const server[] = {"http/1.1"};
     for (size_t i = 0; i < 2; i++) {
@@ -103,7 +96,6 @@ static void test_mismatch_strict_fails(void **state)
  * has none. Neither fails; no protocol is chosen. */
 static void test_one_side_without(void **state)
 {
-    (void)state;
     static const char *const list[] = {"h2"};
     tlspair p;
     int crc;
@@ -121,7 +113,6 @@ static void test_one_side_without(void **state)
 /* Test: a 255-byte protocol name (the maximum) is negotiated intact. */
 static void test_long_name(void **state)
 {
-    (void)state;
     char name[256];
     memset(name, 'x', 255);
     name[255] = '\0';

@@ -4,11 +4,7 @@
  * answer, changes nothing, and does not crash. The "nothing changed" part
  * is checked by using the context normally afterwards.
  */
-#include <stdarg.h>
-#include <stddef.h>
-#include <setjmp.h>
-#include <stdint.h>
-#include <cmocka.h>
+#include "test.h"
 #include <limits.h>
 #include <string.h>
 
@@ -24,7 +20,6 @@
 
 static void test_null_context(void **state)
 {
-    (void)state;
     uint8_t buf[8];
     size_t n = 77;
     char text[64];
@@ -75,7 +70,6 @@ static void test_null_context(void **state)
 /* Test: bad arguments to a live TLS context; it keeps working after. */
 static void test_bad_arguments_tls(void **state)
 {
-    (void)state;
     tlspair p;
     tlspair_init(&p, NULL);
     tlspair_contexts(&p, NULL);
@@ -159,7 +153,6 @@ static void test_bad_arguments_tls(void **state)
 /* Test: set_hostname once the client has sent its hello. */
 static void test_hostname_after_start(void **state)
 {
-    (void)state;
     tlspair p;
     tlspair_init(&p, NULL);
     tlspair_contexts(&p, NULL);
@@ -172,7 +165,6 @@ static void test_hostname_after_start(void **state)
  * certificate; invalid role for the twin. */
 static void test_creation_refused(void **state)
 {
-    (void)state;
     memtls_config *cfg = memtls_config_new(MEMTLS_ROLE_SERVER);
     assert_non_null(cfg);
     assert_null(memtls_ctx_new(cfg));
@@ -186,7 +178,6 @@ static void test_creation_refused(void **state)
 /* Test: the twin checks arguments the same way. */
 static void test_bad_arguments_plaintext(void **state)
 {
-    (void)state;
     memtls_ctx *t = memtls_ctx_new_plaintext(MEMTLS_ROLE_SERVER);
     uint8_t buf[8];
     size_t n = 77;

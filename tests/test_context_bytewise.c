@@ -6,11 +6,7 @@
  * every partial record must read as MEMTLS_WANT_READ, never as an
  * error or as data, and the last byte completes it.
  */
-#include <stdarg.h>
-#include <stddef.h>
-#include <setjmp.h>
-#include <stdint.h>
-#include <cmocka.h>
+#include "test.h"
 #include <string.h>
 
 #include <memtls/context.h>
@@ -121,13 +117,11 @@ static void run_bytewise(int version)
 
 static void test_bytewise_tls12(void **state)
 {
-    (void)state;
     run_bytewise(MEMTLS_TLS1_2);
 }
 
 static void test_bytewise_tls13(void **state)
 {
-    (void)state;
     run_bytewise(MEMTLS_TLS1_3);
 }
 
@@ -138,7 +132,6 @@ static void test_bytewise_tls13(void **state)
  */
 static void test_partial_flight_is_want_read(void **state)
 {
-    (void)state;
     tlspair p;
     tlspair_init(&p, NULL);
     tlspair_contexts(&p, "localhost");

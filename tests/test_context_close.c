@@ -3,11 +3,7 @@
  * write BIO; the peer's read then returns MEMTLS_CLOSED (a clean
  * end of stream, not an error), after any data sent before the close.
  */
-#include <stdarg.h>
-#include <stddef.h>
-#include <setjmp.h>
-#include <stdint.h>
-#include <cmocka.h>
+#include "test.h"
 #include <string.h>
 
 #include <memtls/context.h>
@@ -95,25 +91,21 @@ static void run_close(int version, int client_first)
 
 static void test_client_closes_tls12(void **state)
 {
-    (void)state;
     run_close(MEMTLS_TLS1_2, 1);
 }
 
 static void test_server_closes_tls12(void **state)
 {
-    (void)state;
     run_close(MEMTLS_TLS1_2, 0);
 }
 
 static void test_client_closes_tls13(void **state)
 {
-    (void)state;
     run_close(MEMTLS_TLS1_3, 1);
 }
 
 static void test_server_closes_tls13(void **state)
 {
-    (void)state;
     run_close(MEMTLS_TLS1_3, 0);
 }
 
@@ -122,7 +114,6 @@ static void test_server_closes_tls13(void **state)
  * still complete and the close then works. */
 static void test_close_before_handshake(void **state)
 {
-    (void)state;
     tlspair p;
     tlspair_init(&p, NULL);
     tlspair_contexts(&p, "localhost");

@@ -3,11 +3,7 @@
  * consumed, says how much it was, and keeps an EOF already given: a
  * plaintext twin then reads its clean end, a TLS context its truncation.
  */
-#include <stdarg.h>
-#include <stddef.h>
-#include <setjmp.h>
-#include <stdint.h>
-#include <cmocka.h>
+#include "test.h"
 
 #include <memtls/context.h>
 
@@ -15,7 +11,6 @@
 
 static void test_discard_plaintext(void **state)
 {
-    (void)state;
     memtls_ctx *c = memtls_ctx_new_plaintext(MEMTLS_ROLE_SERVER);
     assert_non_null(c);
     assert_int_equal(memtls_ctx_feed(c, "hello world", 11), MEMTLS_OK);
@@ -39,7 +34,6 @@ static void test_discard_plaintext(void **state)
 
 static void test_discard_tls_keeps_eof(void **state)
 {
-    (void)state;
     tlspair p;
     tlspair_connect(&p, NULL, "localhost");
     uint8_t data[100];

@@ -6,11 +6,7 @@
  * and after recording a failure: a failure on context A never surfaces on
  * context B of the same thread.
  */
-#include <stdarg.h>
-#include <stddef.h>
-#include <setjmp.h>
-#include <stdint.h>
-#include <cmocka.h>
+#include "test.h"
 #include <string.h>
 
 #include <openssl/err.h>
@@ -42,7 +38,6 @@ static void break_context(memtls_ctx *a)
 
 static void test_failure_on_a_not_seen_by_b(void **state)
 {
-    (void)state;
     tlspair a;
     tlspair b;
     tlspair_connect(&a, NULL, "localhost");
@@ -71,7 +66,6 @@ static void test_failure_on_a_not_seen_by_b(void **state)
  * whole handshake on the same thread. */
 static void test_verify_failure_on_a_then_handshake_b(void **state)
 {
-    (void)state;
     tlspair a;
     tlspair_init(&a, NULL);
     tlspair_contexts(&a, "wrong.example");
@@ -97,7 +91,6 @@ static void test_verify_failure_on_a_then_handshake_b(void **state)
  */
 static void test_stray_error_before_each_call(void **state)
 {
-    (void)state;
     tlspair b;
     tlspair_init(&b, NULL);
     tlspair_contexts(&b, "localhost");
@@ -149,7 +142,6 @@ static void test_stray_error_before_each_call(void **state)
 /* Test: the plaintext twin ignores the queue as well. */
 static void test_stray_error_plaintext(void **state)
 {
-    (void)state;
     memtls_ctx *t = memtls_ctx_new_plaintext(MEMTLS_ROLE_SERVER);
     uint8_t buf[8];
     size_t n = 99;

@@ -4,11 +4,7 @@
  * BIO (memtls_ctx_pending_out() > 0) which, delivered, makes the peer fail
  * too, and the failure sticks with its first reason.
  */
-#include <stdarg.h>
-#include <stddef.h>
-#include <setjmp.h>
-#include <stdint.h>
-#include <cmocka.h>
+#include "test.h"
 #include <string.h>
 
 #include <memtls/context.h>
@@ -69,7 +65,6 @@ static void assert_garbage_failure(memtls_ctx *victim, memtls_ctx *peer, const c
  * after the handshake: authentication of the record fails. */
 static void test_forged_record(void **state)
 {
-    (void)state;
     for (size_t i = 0; i < 2; i++) {
         for (int to_server = 0; to_server < 2; to_server++) {
             print_message("case: %s, to %s\n", versions[i] == MEMTLS_TLS1_2 ? "TLS 1.2" : "TLS 1.3",
@@ -93,7 +88,6 @@ static void test_forged_record(void **state)
 /* Test: bytes that are not TLS at all after the handshake. */
 static void test_non_tls_after_handshake(void **state)
 {
-    (void)state;
     for (size_t i = 0; i < 2; i++) {
         tlspair p;
         tlspair_opts o = {0};
@@ -115,7 +109,6 @@ static void test_non_tls_after_handshake(void **state)
  */
 static void test_garbage_handshake_record(void **state)
 {
-    (void)state;
     static const uint8_t bad[] = {0x16, 0x03, 0x01, 0x00, 0x08, 0xEE, 0xEE,
                                   0xEE, 0xEE, 0xEE, 0xEE, 0xEE, 0xEE};
     for (int to_server = 0; to_server < 2; to_server++) {
@@ -158,7 +151,6 @@ static void test_garbage_handshake_record(void **state)
  */
 static void test_not_tls_at_all(void **state)
 {
-    (void)state;
     tlspair p;
     tlspair_init(&p, NULL);
     tlspair_contexts(&p, "localhost");

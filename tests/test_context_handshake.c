@@ -3,11 +3,7 @@
  * TLS 1.3 with ECDSA P-256 and RSA-2048 certificates, with and without a
  * client certificate, and a version mismatch that must fail.
  */
-#include <stdarg.h>
-#include <stddef.h>
-#include <setjmp.h>
-#include <stdint.h>
-#include <cmocka.h>
+#include "test.h"
 #include <string.h>
 
 #include <openssl/evp.h>
@@ -109,28 +105,24 @@ static void run_handshake(int version, memtls_key_type kt, int mtls)
 
 static void test_tls12_ecdsa(void **state)
 {
-    (void)state;
     run_handshake(MEMTLS_TLS1_2, MEMTLS_KEY_EC_P256, 0);
     run_handshake(MEMTLS_TLS1_2, MEMTLS_KEY_EC_P256, 1);
 }
 
 static void test_tls12_rsa(void **state)
 {
-    (void)state;
     run_handshake(MEMTLS_TLS1_2, MEMTLS_KEY_RSA_2048, 0);
     run_handshake(MEMTLS_TLS1_2, MEMTLS_KEY_RSA_2048, 1);
 }
 
 static void test_tls13_ecdsa(void **state)
 {
-    (void)state;
     run_handshake(MEMTLS_TLS1_3, MEMTLS_KEY_EC_P256, 0);
     run_handshake(MEMTLS_TLS1_3, MEMTLS_KEY_EC_P256, 1);
 }
 
 static void test_tls13_rsa(void **state)
 {
-    (void)state;
     run_handshake(MEMTLS_TLS1_3, MEMTLS_KEY_RSA_2048, 0);
     run_handshake(MEMTLS_TLS1_3, MEMTLS_KEY_RSA_2048, 1);
 }
@@ -138,7 +130,6 @@ static void test_tls13_rsa(void **state)
 /* Test: with no version pinned the two ends agree on TLS 1.3. */
 static void test_default_is_tls13(void **state)
 {
-    (void)state;
     tlspair p;
     tlspair_connect(&p, NULL, "localhost");
     assert_string_equal(memtls_ctx_protocol(p.c), "TLSv1.3");
@@ -149,7 +140,6 @@ static void test_default_is_tls13(void **state)
  * with MEMTLS_ERR_SSL: a protocol failure, not an authentication one. */
 static void test_version_mismatch(void **state)
 {
-    (void)state;
     tlspair p;
     tlspair_init(&p, NULL);
     assert_int_equal(memtls_config_set_min_version(p.scfg, MEMTLS_TLS1_3), 0);
@@ -171,7 +161,6 @@ static void test_version_mismatch(void **state)
  * types (RSA server, ECDSA client). */
 static void test_mixed_key_types(void **state)
 {
-    (void)state;
     tlspair p;
     tlspair_opts o = {0};
     o.key_type = MEMTLS_KEY_RSA_2048;

@@ -4,11 +4,7 @@
  * peer's memtls_ctx_read() — ciphertext produced by a read, which a caller
  * must drain. Traffic keeps flowing both ways afterwards.
  */
-#include <stdarg.h>
-#include <stddef.h>
-#include <setjmp.h>
-#include <stdint.h>
-#include <cmocka.h>
+#include "test.h"
 #include <string.h>
 
 #include <openssl/ssl.h>
@@ -35,7 +31,6 @@ static void setup(tlspair *p, msglog *cl, msglog *sl)
 
 static void test_update_requested_reply_written_by_read(void **state)
 {
-    (void)state;
     tlspair p;
     msglog cl;
     msglog sl;
@@ -80,7 +75,6 @@ static void test_update_requested_reply_written_by_read(void **state)
 /* Test: a KeyUpdate that does not ask for a reply gets none. */
 static void test_update_not_requested(void **state)
 {
-    (void)state;
     tlspair p;
     msglog cl;
     msglog sl;
@@ -104,7 +98,6 @@ static void test_update_not_requested(void **state)
  * does memtls_ctx_close() (before its close_notify). */
 static void test_update_sent_by_handshake_and_close(void **state)
 {
-    (void)state;
     tlspair p;
     msglog cl;
     msglog sl;
@@ -136,7 +129,6 @@ static void test_update_sent_by_handshake_and_close(void **state)
  * plaintext twin, and for NULL. */
 static void test_refused(void **state)
 {
-    (void)state;
     tlspair p;
     tlspair_init(&p, NULL);
     tlspair_contexts(&p, "localhost");

@@ -4,11 +4,7 @@
  * plaintext; the receiver must reassemble it exactly, whether the
  * ciphertext arrives at once or in odd-sized pieces that cut records.
  */
-#include <stdarg.h>
-#include <stddef.h>
-#include <setjmp.h>
-#include <stdint.h>
-#include <cmocka.h>
+#include "test.h"
 #include <stdlib.h>
 #include <string.h>
 
@@ -151,13 +147,11 @@ static void run_large(int version)
 
 static void test_1mib_tls12(void **state)
 {
-    (void)state;
     run_large(MEMTLS_TLS1_2);
 }
 
 static void test_1mib_tls13(void **state)
 {
-    (void)state;
     run_large(MEMTLS_TLS1_3);
 }
 

@@ -4,11 +4,7 @@
  * status is not 0 the byte count out-parameter is 0 (the caller's old
  * value is overwritten); on 0, read gives >= 1 byte and write gives all.
  */
-#include <stdarg.h>
-#include <stddef.h>
-#include <setjmp.h>
-#include <stdint.h>
-#include <cmocka.h>
+#include "test.h"
 #include <limits.h>
 #include <string.h>
 
@@ -45,7 +41,6 @@ static void do_write(memtls_ctx *ctx, const char *s, int expect)
 
 static void test_tls_statuses(void **state)
 {
-    (void)state;
     tlspair p;
     tlspair_init(&p, NULL);
     tlspair_contexts(&p, "localhost");
@@ -128,7 +123,6 @@ static void test_tls_statuses(void **state)
  * TOO_SMALL, where it is the size needed. */
 static void test_peer_der_outlen(void **state)
 {
-    (void)state;
     tlspair p;
     tlspair_init(&p, NULL);
     tlspair_contexts(&p, "localhost");
@@ -162,7 +156,6 @@ static void test_peer_der_outlen(void **state)
 /* Test: the plaintext twin keeps the same contract. */
 static void test_plaintext_statuses(void **state)
 {
-    (void)state;
     memtls_ctx *t = memtls_ctx_new_plaintext(MEMTLS_ROLE_SERVER);
     do_read(t, MEMTLS_WANT_READ);
     assert_int_equal(memtls_ctx_feed(t, "abc", 3), 0);

@@ -3,11 +3,7 @@
  * SANs, DER certificate, memtls_ctx_peer_has_name, SNI, version, cipher, ALPN;
  * "" (or 0) before the handshake and where there is nothing to report.
  */
-#include <stdarg.h>
-#include <stddef.h>
-#include <setjmp.h>
-#include <stdint.h>
-#include <cmocka.h>
+#include "test.h"
 #include <stdlib.h>
 #include <string.h>
 
@@ -59,7 +55,6 @@ static memtls_pem make_leaf(const memtls_pem *ca, memtls_cert_usage usage, const
 
 static void test_peer_info(void **state)
 {
-    (void)state;
     static const char *const server_sans[] = {"DNS:localhost", "DNS:*.example.com", "IP:127.0.0.1",
                                               "IP:::1"};
     static const char *const client_sans[] = {"DNS:client.test"};
@@ -149,7 +144,6 @@ static void test_peer_info(void **state)
  * a certificate without SANs answers to its CN. */
 static void test_tls12_and_cn_only(void **state)
 {
-    (void)state;
     tlspair p;
     tlspair_opts o = {0};
     o.version = MEMTLS_TLS1_2;
@@ -182,7 +176,6 @@ static void test_tls12_and_cn_only(void **state)
  * sent as SNI (RFC 6066). */
 static void test_ip_hostname(void **state)
 {
-    (void)state;
     static const char *const sans[] = {"IP:192.0.2.10"};
     tlspair p;
     tlspair_init(&p, NULL);

@@ -5,11 +5,7 @@
  * close (MEMTLS_CLOSED). Code written against the context API
  * runs unchanged over the twin and over TLS.
  */
-#include <stdarg.h>
-#include <stddef.h>
-#include <setjmp.h>
-#include <stdint.h>
-#include <cmocka.h>
+#include "test.h"
 #include <stdlib.h>
 #include <string.h>
 
@@ -21,7 +17,6 @@
 
 static void test_identity(void **state)
 {
-    (void)state;
     memtls_ctx *s = memtls_ctx_new_plaintext(MEMTLS_ROLE_SERVER);
     memtls_ctx *c = memtls_ctx_new_plaintext(MEMTLS_ROLE_CLIENT);
     assert_non_null(s);
@@ -56,7 +51,6 @@ static void test_identity(void **state)
 
 static void test_round_trip(void **state)
 {
-    (void)state;
     memtls_ctx *s = memtls_ctx_new_plaintext(MEMTLS_ROLE_SERVER);
     memtls_ctx *c = memtls_ctx_new_plaintext(MEMTLS_ROLE_CLIENT);
     size_t n = 0;
@@ -99,7 +93,6 @@ static void test_round_trip(void **state)
  * MEMTLS_CLOSED, which is a clean close, not a truncation. */
 static void test_eof(void **state)
 {
-    (void)state;
     memtls_ctx *s = memtls_ctx_new_plaintext(MEMTLS_ROLE_SERVER);
     uint8_t buf[16];
     size_t n = 0;
@@ -128,7 +121,6 @@ static void test_eof(void **state)
  * EOF is the plaintext close); reading is unaffected. */
 static void test_close(void **state)
 {
-    (void)state;
     memtls_ctx *c = memtls_ctx_new_plaintext(MEMTLS_ROLE_CLIENT);
     uint8_t buf[16];
     size_t n = 0;
@@ -180,7 +172,6 @@ static void generic_exchange(memtls_ctx *c, memtls_ctx *s)
 
 static void test_same_interface(void **state)
 {
-    (void)state;
     memtls_ctx *s = memtls_ctx_new_plaintext(MEMTLS_ROLE_SERVER);
     memtls_ctx *c = memtls_ctx_new_plaintext(MEMTLS_ROLE_CLIENT);
     generic_exchange(c, s);

@@ -1,9 +1,5 @@
 /* Test: a TLS 1.3 handshake and a round trip between two contexts. */
-#include <stdarg.h>
-#include <stddef.h>
-#include <setjmp.h>
-#include <stdint.h>
-#include <cmocka.h>
+#include "test.h"
 #include <string.h>
 
 #include <memtls/context.h>
@@ -13,7 +9,6 @@
 
 static void test_round_trip(void **state)
 {
-    (void)state;
     memtls_pem ca = testpki_ca(MEMTLS_KEY_EC_P256);
     memtls_pem srv =
         testpki_leaf(&ca, MEMTLS_CERT_SERVER, MEMTLS_KEY_EC_P256, "localhost", "localhost", 0, 0);

@@ -4,11 +4,7 @@
  * carries the OpenSSL reason (or the verify reason). Bounded buffers are
  * respected.
  */
-#include <stdarg.h>
-#include <stddef.h>
-#include <setjmp.h>
-#include <stdint.h>
-#include <cmocka.h>
+#include "test.h"
 #include <string.h>
 
 #include <memtls/context.h>
@@ -21,7 +17,6 @@
 
 static void test_names(void **state)
 {
-    (void)state;
     static const struct {
         int status;
         const char *name;
@@ -65,7 +60,6 @@ static void test_names(void **state)
 /* Test: after a protocol failure, the text includes OpenSSL's reason. */
 static void test_openssl_reason(void **state)
 {
-    (void)state;
     tlspair p;
     tlspair_connect(&p, NULL, "localhost");
     uint8_t rec[5 + 40] = {0x17, 0x03, 0x03, 0x00, 40};
@@ -98,7 +92,6 @@ static void test_openssl_reason(void **state)
 /* Test: after a verification failure, the text says why. */
 static void test_verify_reason(void **state)
 {
-    (void)state;
     tlspair p;
     tlspair_init(&p, NULL);
     memtls_pem leaf = testpki_leaf(&p.ca, MEMTLS_CERT_SERVER, MEMTLS_KEY_EC_P256, "localhost",
@@ -123,7 +116,6 @@ static void test_verify_reason(void **state)
 /* Test: truncation's text explains it. */
 static void test_truncation_reason(void **state)
 {
-    (void)state;
     tlspair p;
     tlspair_connect(&p, NULL, "localhost");
     assert_int_equal(memtls_ctx_feed_eof(p.s), 0);
@@ -140,7 +132,6 @@ static void test_truncation_reason(void **state)
 /* Test: bounded output. */
 static void test_buffer_bounds(void **state)
 {
-    (void)state;
     char small[12];
     memset(small, 'Z', sizeof small);
     assert_ptr_equal(memtls_ctx_status_text(NULL, MEMTLS_WANT_READ, small, sizeof small), small);

@@ -5,11 +5,7 @@
  * handshake succeeds strands them; delivered, the client's read consumes
  * them and the client's session holds a ticket.
  */
-#include <stdarg.h>
-#include <stddef.h>
-#include <setjmp.h>
-#include <stdint.h>
-#include <cmocka.h>
+#include "test.h"
 #include <string.h>
 
 #include <openssl/ssl.h>
@@ -22,7 +18,6 @@
 
 static void test_tickets_pending_after_handshake(void **state)
 {
-    (void)state;
     tlspair p;
     tlspair_opts o = {0};
     o.version = MEMTLS_TLS1_3;

@@ -5,11 +5,7 @@
  * some paths) and memtls_ctx_truncated() says so. A close_notify followed
  * by EOF is a clean close instead.
  */
-#include <stdarg.h>
-#include <stddef.h>
-#include <setjmp.h>
-#include <stdint.h>
-#include <cmocka.h>
+#include "test.h"
 #include <string.h>
 
 #include <memtls/context.h>
@@ -33,7 +29,6 @@ static void assert_truncated(memtls_ctx *ctx, int rc)
 
 static void test_empty_is_retry_not_eof(void **state)
 {
-    (void)state;
     tlspair p;
     tlspair_connect(&p, NULL, "localhost");
     uint8_t buf[16];
@@ -50,7 +45,6 @@ static void test_empty_is_retry_not_eof(void **state)
  * truncation is reported, distinct from a clean close. */
 static void test_eof_without_close_notify(void **state)
 {
-    (void)state;
     for (size_t i = 0; i < 2; i++) {
         tlspair p;
         tlspair_opts o = {0};
@@ -87,7 +81,6 @@ static void test_eof_without_close_notify(void **state)
 /* Test: EOF in the middle of a record. */
 static void test_eof_mid_record(void **state)
 {
-    (void)state;
     tlspair p;
     tlspair_connect(&p, NULL, "localhost");
     size_t n = 0;
@@ -109,7 +102,6 @@ static void test_eof_mid_record(void **state)
 /* Test: close_notify then EOF is a clean close, not a truncation. */
 static void test_clean_close_then_eof(void **state)
 {
-    (void)state;
     for (size_t i = 0; i < 2; i++) {
         tlspair p;
         tlspair_opts o = {0};
@@ -133,7 +125,6 @@ static void test_clean_close_then_eof(void **state)
 /* Test: EOF during the handshake ends it with a failure, not a wait. */
 static void test_eof_during_handshake(void **state)
 {
-    (void)state;
     tlspair p;
     tlspair_init(&p, NULL);
     tlspair_contexts(&p, "localhost");

@@ -5,11 +5,7 @@
  * plain MEMTLS_ERR_SSL (it received an alert, it did not fail to verify).
  * Each case runs with TLS 1.2 and TLS 1.3.
  */
-#include <stdarg.h>
-#include <stddef.h>
-#include <setjmp.h>
-#include <stdint.h>
-#include <cmocka.h>
+#include "test.h"
 #include <string.h>
 
 #include <openssl/x509.h>
@@ -96,7 +92,6 @@ static void handshake(tlspair *p, int *crc, int *src)
 /* Test: the server's certificate comes from a CA the client does not trust. */
 static void test_unknown_ca(void **state)
 {
-    (void)state;
     for (size_t i = 0; i < 2; i++) {
         print_message("case: %s\n", vname(versions[i]));
         tlspair p;
@@ -124,7 +119,6 @@ static void test_unknown_ca(void **state)
 /* Test: a self-signed server certificate is an unknown CA too. */
 static void test_self_signed(void **state)
 {
-    (void)state;
     for (size_t i = 0; i < 2; i++) {
         print_message("case: %s\n", vname(versions[i]));
         tlspair p;
@@ -148,7 +142,6 @@ static void test_self_signed(void **state)
 /* Test: the server's certificate expired an hour ago. */
 static void test_expired_server_cert(void **state)
 {
-    (void)state;
     for (size_t i = 0; i < 2; i++) {
         print_message("case: %s\n", vname(versions[i]));
         tlspair p;
@@ -173,7 +166,6 @@ static void test_expired_server_cert(void **state)
 /* Test: a certificate that is not valid yet fails as well. */
 static void test_not_yet_valid_server_cert(void **state)
 {
-    (void)state;
     tlspair p;
     tlspair_init(&p, NULL);
     memtls_pem leaf = testpki_leaf(&p.ca, MEMTLS_CERT_SERVER, MEMTLS_KEY_EC_P256, "localhost",
@@ -193,7 +185,6 @@ static void test_not_yet_valid_server_cert(void **state)
  * name (DNS) or another address (IP literal, matched against IP SANs). */
 static void test_wrong_hostname(void **state)
 {
-    (void)state;
     for (size_t i = 0; i < 2; i++) {
         print_message("case: %s, DNS name\n", vname(versions[i]));
         tlspair p;
@@ -223,7 +214,6 @@ static void test_wrong_hostname(void **state)
  * wildcards are not honoured. */
 static void test_wildcard_rules(void **state)
 {
-    (void)state;
     tlspair p;
     tlspair_init(&p, NULL);
     memtls_pem leaf = testpki_leaf(&p.ca, MEMTLS_CERT_SERVER, MEMTLS_KEY_EC_P256, "wild",
@@ -243,7 +233,6 @@ static void test_wildcard_rules(void **state)
  * was verified, so the verify result stays X509_V_OK: the reason tells. */
 static void test_client_cert_missing(void **state)
 {
-    (void)state;
     for (size_t i = 0; i < 2; i++) {
         print_message("case: %s\n", vname(versions[i]));
         tlspair p;
@@ -267,7 +256,6 @@ static void test_client_cert_missing(void **state)
  * is sent must verify even when it was optional). */
 static void test_client_cert_other_ca(void **state)
 {
-    (void)state;
     static const memtls_verify modes[] = {MEMTLS_VERIFY_REQUIRED, MEMTLS_VERIFY_OPTIONAL};
     for (size_t i = 0; i < 2; i++) {
         for (size_t m = 0; m < 2; m++) {
@@ -300,7 +288,6 @@ static void test_client_cert_other_ca(void **state)
 /* Test: an expired client certificate is refused by the server. */
 static void test_client_cert_expired(void **state)
 {
-    (void)state;
     tlspair p;
     tlspair_opts o = {0};
     o.server_verify = MEMTLS_VERIFY_REQUIRED;
@@ -323,7 +310,6 @@ static void test_client_cert_expired(void **state)
  * verification NONE accepts an unknown CA but does not call it ok. */
 static void test_controls(void **state)
 {
-    (void)state;
     tlspair p;
     tlspair_opts o = {0};
     o.server_verify = MEMTLS_VERIFY_OPTIONAL;
@@ -358,7 +344,6 @@ static void test_controls(void **state)
  */
 static void test_failure_seen_by_read(void **state)
 {
-    (void)state;
     tlspair p;
     tlspair_init(&p, NULL);
     memtls_pem leaf = testpki_leaf(&p.ca, MEMTLS_CERT_SERVER, MEMTLS_KEY_EC_P256, "localhost",

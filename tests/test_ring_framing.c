@@ -4,15 +4,11 @@
  * zero, written in one or two parts or through reserve/commit, read in
  * batches or with peek/pop.
  */
-#include <stdarg.h>
-#include <stddef.h>
-#include <setjmp.h>
-#include <stdint.h>
+#include "test.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include <cmocka.h>
 
 #include <memtls/ring.h>
 

@@ -4,15 +4,11 @@
  * messages are TOO_BIG, invalid arguments are INVALID and change nothing,
  * every call tolerates NULL, and the counters add up.
  */
-#include <stdarg.h>
-#include <stddef.h>
-#include <setjmp.h>
-#include <stdint.h>
+#include "test.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include <cmocka.h>
 
 #include <memtls/ring.h>
 

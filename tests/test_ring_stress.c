@@ -14,15 +14,11 @@
  * MEMTLS_RING_MESSAGES (messages per run; default 2 million, or 300
  * thousand in sanitizer builds).
  */
-#include <stdarg.h>
-#include <stddef.h>
-#include <setjmp.h>
-#include <stdint.h>
+#include "test.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include <cmocka.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>

@@ -5,15 +5,11 @@
  * peek/pop; and a long single-threaded run checked against a model of the
  * ring's accounting.
  */
-#include <stdarg.h>
-#include <stddef.h>
-#include <setjmp.h>
-#include <stdint.h>
+#include "test.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include <cmocka.h>
 
 #include <memtls/ring.h>
 

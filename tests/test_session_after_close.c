@@ -6,11 +6,7 @@
  * reading; writes are refused with MEMTLS_CLOSED; repeated close calls
  * are harmless.
  */
-#include <stdarg.h>
-#include <stddef.h>
-#include <setjmp.h>
-#include <stdint.h>
-#include <cmocka.h>
+#include "test.h"
 
 #include <string.h>
 
@@ -46,7 +42,6 @@ static void check_refuses(memtls_session *s)
 /* Test: CLOSED after a local close. */
 static void test_after_local_close(void **state)
 {
-    (void)state;
     sp_opts o = {0};
     o.mode = SP_TLS13;
     o.no_auto_eof = 1;
@@ -62,7 +57,6 @@ static void test_after_local_close(void **state)
 /* Test: CLOSING (the transport has not taken close_notify yet). */
 static void test_while_closing(void **state)
 {
-    (void)state;
     sp_opts o = {0};
     o.mode = SP_TLS13;
     o.no_auto_eof = 1;
@@ -84,7 +78,6 @@ static void test_while_closing(void **state)
 /* Test: after the peer closed, and after an error. */
 static void test_after_peer_close_and_error(void **state)
 {
-    (void)state;
     sp_opts o = {0};
     o.mode = SP_TLS12;
     o.no_auto_eof = 1;
@@ -112,7 +105,6 @@ static void test_after_peer_close_and_error(void **state)
  * dropped with the close, not kept until the session is freed. */
 static void test_unprocessed_input_dropped_at_close(void **state)
 {
-    (void)state;
     sp_opts o = {0};
     o.mode = SP_TLS13;
     o.no_auto_eof = 1;

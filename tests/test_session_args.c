@@ -4,11 +4,7 @@
  * refused everywhere without crashing; limits default when 0; state and
  * reason names.
  */
-#include <stdarg.h>
-#include <stddef.h>
-#include <setjmp.h>
-#include <stdint.h>
-#include <cmocka.h>
+#include "test.h"
 
 #include <string.h>
 
@@ -26,7 +22,6 @@ static size_t sink(void *arg, const uint8_t *data, size_t len)
 /* Test: memtls_session_new. */
 static void test_new(void **state)
 {
-    (void)state;
     memtls_session_cbs cbs = {0};
     /* No send callback: NULL, and the context is freed (ASan would tell). */
     assert_null(memtls_session_new(memtls_ctx_new_plaintext(MEMTLS_ROLE_CLIENT), &cbs, NULL));
@@ -69,7 +64,6 @@ static void test_new(void **state)
 /* Test: NULL sessions. */
 static void test_null_session(void **state)
 {
-    (void)state;
     char buf[4];
     size_t n = 99;
     assert_int_equal(memtls_session_start(NULL), MEMTLS_ERR_INVALID);
@@ -103,7 +97,6 @@ static void test_null_session(void **state)
  * buffer: pull mode buffers up to 64 KiB). */
 static void test_default_limits(void **state)
 {
-    (void)state;
     sp_opts o = {0};
     o.mode = SP_PLAINTEXT;
     sessionpair *p = sp_new(&o);
@@ -123,7 +116,6 @@ static void test_default_limits(void **state)
 /* Test: names for logs. */
 static void test_names(void **state)
 {
-    (void)state;
     assert_string_equal(memtls_state_name(MEMTLS_STATE_HANDSHAKE), "handshake");
     assert_string_equal(memtls_state_name(MEMTLS_STATE_READY), "ready");
     assert_string_equal(memtls_state_name(MEMTLS_STATE_CLOSING), "closing");

@@ -5,11 +5,7 @@
  * the detail is the verify reason, on_handshake_error gets the text first,
  * and the other side learns it from the alert (ERROR, protocol error).
  */
-#include <stdarg.h>
-#include <stddef.h>
-#include <setjmp.h>
-#include <stdint.h>
-#include <cmocka.h>
+#include "test.h"
 
 #include <ctype.h>
 #include <string.h>
@@ -84,7 +80,6 @@ static void check_alerted(const sessionpair *p, int idx, const char *alert)
 /* Test: the client does not trust the server's CA. */
 static void test_unknown_ca(void **state)
 {
-    (void)state;
     for (int m = SP_TLS12; m <= SP_TLS13; m++) {
         memtls_pem other = testpki_ca(MEMTLS_KEY_EC_P256);
         memtls_config *ccfg = memtls_config_new(MEMTLS_ROLE_CLIENT);
@@ -108,7 +103,6 @@ static void test_unknown_ca(void **state)
 /* Test: the server certificate is for another name. */
 static void test_hostname_mismatch(void **state)
 {
-    (void)state;
     sp_opts o = {0};
     o.mode = SP_TLS13;
     o.hostname = "other.example";
@@ -137,7 +131,6 @@ static memtls_config *server_requiring_client_cert(sp_mode mode)
  * finished first, so it learns from an alert while READY. */
 static void test_missing_client_cert_tls13(void **state)
 {
-    (void)state;
     sp_opts o = {0};
     o.mode = SP_TLS13;
     o.cfg[SP_SERVER] = server_requiring_client_cert(SP_TLS13);
@@ -154,7 +147,6 @@ static void test_missing_client_cert_tls13(void **state)
 /* Test: the same in TLS 1.2, where the client fails in its handshake. */
 static void test_missing_client_cert_tls12(void **state)
 {
-    (void)state;
     sp_opts o = {0};
     o.mode = SP_TLS12;
     o.cfg[SP_SERVER] = server_requiring_client_cert(SP_TLS12);
@@ -172,7 +164,6 @@ static void test_missing_client_cert_tls12(void **state)
  * for contrast, one it does. */
 static void test_client_cert_verification(void **state)
 {
-    (void)state;
     memtls_pem other = testpki_ca(MEMTLS_KEY_EC_P256);
     memtls_pem stranger =
         testpki_leaf(&other, MEMTLS_CERT_CLIENT, MEMTLS_KEY_EC_P256, "stranger", NULL, 0, 0);

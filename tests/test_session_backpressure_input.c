@@ -5,11 +5,7 @@
  * MEMTLS_WANT_WRITE, after on_input_paused(1); reads by the
  * application bring it below half and on_input_paused(0) follows.
  */
-#include <stdarg.h>
-#include <stddef.h>
-#include <setjmp.h>
-#include <stdint.h>
-#include <cmocka.h>
+#include "test.h"
 
 #include <string.h>
 
@@ -95,21 +91,18 @@ static void input_paused(sp_mode mode)
 /* Test: TLS 1.3. */
 static void test_input_paused_tls13(void **state)
 {
-    (void)state;
     input_paused(SP_TLS13);
 }
 
 /* Test: TLS 1.2. */
 static void test_input_paused_tls12(void **state)
 {
-    (void)state;
     input_paused(SP_TLS12);
 }
 
 /* Test: the plaintext twin. */
 static void test_input_paused_plaintext(void **state)
 {
-    (void)state;
     input_paused(SP_PLAINTEXT);
 }
 
@@ -117,7 +110,6 @@ static void test_input_paused_plaintext(void **state)
  * writes and its peer still reads it. */
 static void test_paused_input_keeps_writing(void **state)
 {
-    (void)state;
     sp_opts o = {0};
     o.mode = SP_TLS13;
     o.limits[SP_SERVER].plaintext_in = 1024;
@@ -145,7 +137,6 @@ static void test_paused_input_keeps_writing(void **state)
  * its transport with on_input_paused(0) and drops what it held. */
 static void test_close_while_paused(void **state)
 {
-    (void)state;
     sp_opts o = {0};
     o.mode = SP_TLS13;
     o.no_auto_eof = 1;

@@ -6,11 +6,7 @@
  * checked byte for byte on the plaintext twin (whose ciphertext is the
  * plaintext) and by decryption under TLS.
  */
-#include <stdarg.h>
-#include <stddef.h>
-#include <setjmp.h>
-#include <stdint.h>
-#include <cmocka.h>
+#include "test.h"
 
 #include <string.h>
 
@@ -69,13 +65,11 @@ static void refuse_then_flush(sp_mode mode)
 
 static void test_refuse_then_flush_tls13(void **state)
 {
-    (void)state;
     refuse_then_flush(SP_TLS13);
 }
 
 static void test_refuse_then_flush_plaintext(void **state)
 {
-    (void)state;
     refuse_then_flush(SP_PLAINTEXT);
 }
 
@@ -116,14 +110,12 @@ static void trickle(sp_mode mode, size_t quota)
 /* Test: one byte per call, plaintext (exact bytes on the wire). */
 static void test_one_byte_at_a_time_plaintext(void **state)
 {
-    (void)state;
     trickle(SP_PLAINTEXT, 1);
 }
 
 /* Test: odd-sized quotas under TLS 1.3 and 1.2. */
 static void test_trickle_tls(void **state)
 {
-    (void)state;
     trickle(SP_TLS13, 777);
     trickle(SP_TLS12, 4099);
 }
@@ -132,7 +124,6 @@ static void test_trickle_tls(void **state)
  * in pending_out and go out on flush). */
 static void test_handshake_through_refusals(void **state)
 {
-    (void)state;
     sp_opts o = {0};
     o.mode = SP_TLS13;
     sessionpair *p = sp_new(&o);

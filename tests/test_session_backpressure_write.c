@@ -5,11 +5,7 @@
  * says MEMTLS_WANT_WRITE with accepted 0; on_writable fires once the
  * queue is half empty again, and every accepted byte arrives.
  */
-#include <stdarg.h>
-#include <stddef.h>
-#include <setjmp.h>
-#include <stdint.h>
-#include <cmocka.h>
+#include "test.h"
 
 #include <string.h>
 
@@ -94,14 +90,12 @@ static void queue_full(sp_mode mode)
 /* Test: TLS 1.3. */
 static void test_queue_full_tls13(void **state)
 {
-    (void)state;
     queue_full(SP_TLS13);
 }
 
 /* Test: the plaintext twin. */
 static void test_queue_full_plaintext(void **state)
 {
-    (void)state;
     queue_full(SP_PLAINTEXT);
 }
 
@@ -110,7 +104,6 @@ static void test_queue_full_plaintext(void **state)
  * buffering without bound, and everything resumes when the peer reads. */
 static void test_slow_reader(void **state)
 {
-    (void)state;
     fill();
     sp_opts o = {0};
     o.mode = SP_TLS13;

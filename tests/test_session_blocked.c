@@ -4,11 +4,7 @@
  * the transport while ciphertext is held back, the application while the
  * pull-mode input buffer is full, nothing once the session is over.
  */
-#include <stdarg.h>
-#include <stddef.h>
-#include <setjmp.h>
-#include <stdint.h>
-#include <cmocka.h>
+#include "test.h"
 
 #include <string.h>
 
@@ -79,13 +75,11 @@ static void blocked_through_a_session(sp_mode mode)
 
 static void test_blocked_tls13(void **state)
 {
-    (void)state;
     blocked_through_a_session(SP_TLS13);
 }
 
 static void test_blocked_plaintext(void **state)
 {
-    (void)state;
     blocked_through_a_session(SP_PLAINTEXT);
 }
 

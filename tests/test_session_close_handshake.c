@@ -4,11 +4,7 @@
  * MEMTLS_REASON_ABORTED and sends nothing more. The peer, whose transport
  * then ends, sees a truncated handshake.
  */
-#include <stdarg.h>
-#include <stddef.h>
-#include <setjmp.h>
-#include <stdint.h>
-#include <cmocka.h>
+#include "test.h"
 
 #include <memtls/session.h>
 
@@ -31,7 +27,6 @@ static void check_aborted(const sessionpair *p, int idx)
 /* Test: the client closes after sending its ClientHello. */
 static void test_client_aborts(void **state)
 {
-    (void)state;
     sp_opts o = {0};
     o.mode = SP_TLS13;
     sessionpair *p = sp_new(&o);
@@ -71,7 +66,6 @@ static void test_client_aborts(void **state)
 /* Test: the server closes mid-handshake (after its first flight). */
 static void test_server_aborts(void **state)
 {
-    (void)state;
     sp_opts o = {0};
     o.mode = SP_TLS12;
     sessionpair *p = sp_new(&o);
@@ -90,7 +84,6 @@ static void test_server_aborts(void **state)
 /* Test: a server closed before anything arrived. */
 static void test_close_before_start(void **state)
 {
-    (void)state;
     sp_opts o = {0};
     o.mode = SP_TLS13;
     o.no_start = 1;

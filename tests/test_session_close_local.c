@@ -5,11 +5,7 @@
  * close_notify as MEMTLS_CLOSED, checked on a bare context and on
  * a peer session.
  */
-#include <stdarg.h>
-#include <stddef.h>
-#include <setjmp.h>
-#include <stdint.h>
-#include <cmocka.h>
+#include "test.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -38,7 +34,6 @@ static size_t wire_send(void *arg, const uint8_t *data, size_t len)
 /* Test: the bare peer context reads close_notify as MEMTLS_CLOSED. */
 static void test_peer_context_sees_zero_return(void **state)
 {
-    (void)state;
     memtls_config *ccfg = NULL;
     memtls_config *scfg = NULL;
     sp_default_configs(SP_TLS13, &ccfg, &scfg);
@@ -145,21 +140,18 @@ static void close_with_transport_open(sp_mode mode)
 /* Test: TLS 1.3. */
 static void test_close_tls13(void **state)
 {
-    (void)state;
     close_with_transport_open(SP_TLS13);
 }
 
 /* Test: TLS 1.2. */
 static void test_close_tls12(void **state)
 {
-    (void)state;
     close_with_transport_open(SP_TLS12);
 }
 
 /* Test: the plaintext twin (its peer learns from the transport's EOF). */
 static void test_close_plaintext(void **state)
 {
-    (void)state;
     close_with_transport_open(SP_PLAINTEXT);
 }
 
@@ -167,7 +159,6 @@ static void test_close_plaintext(void **state)
  * CLOSING until the transport took the last byte. */
 static void test_close_flushes_queue_first(void **state)
 {
-    (void)state;
     sp_opts o = {0};
     o.mode = SP_TLS13;
     o.limits[SP_CLIENT].ciphertext_out = 1000; /* most of the write stays queued */

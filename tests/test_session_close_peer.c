@@ -4,11 +4,7 @@
  * close_notify after what we had queued; data that arrived before the
  * close_notify is still read, then MEMTLS_CLOSED.
  */
-#include <stdarg.h>
-#include <stddef.h>
-#include <setjmp.h>
-#include <stdint.h>
-#include <cmocka.h>
+#include "test.h"
 
 #include <memtls/session.h>
 
@@ -74,21 +70,18 @@ static void peer_closes(sp_mode mode, int push)
 /* Test: TLS 1.3, pull mode. */
 static void test_peer_close_tls13(void **state)
 {
-    (void)state;
     peer_closes(SP_TLS13, 0);
 }
 
 /* Test: TLS 1.2, pull mode. */
 static void test_peer_close_tls12(void **state)
 {
-    (void)state;
     peer_closes(SP_TLS12, 0);
 }
 
 /* Test: TLS 1.3, push mode. */
 static void test_peer_close_push(void **state)
 {
-    (void)state;
     peer_closes(SP_TLS13, 1);
 }
 
@@ -96,7 +89,6 @@ static void test_peer_close_push(void **state)
  * before our own close_notify (a half-closed peer reads it). */
 static void test_queued_data_sent_before_answer(void **state)
 {
-    (void)state;
     sp_opts o = {0};
     o.mode = SP_TLS13;
     o.no_auto_eof = 1;

@@ -5,11 +5,7 @@
  *
  * Fails if session.c stops draining after memtls_ctx_close().
  */
-#include <stdarg.h>
-#include <stddef.h>
-#include <setjmp.h>
-#include <stdint.h>
-#include <cmocka.h>
+#include "test.h"
 
 #include <memtls/session.h>
 
@@ -66,28 +62,24 @@ static void close_notify_reaches_transport(sp_mode mode, int half)
 /* Test: memtls_session_close, TLS 1.3. */
 static void test_close_tls13(void **state)
 {
-    (void)state;
     close_notify_reaches_transport(SP_TLS13, 0);
 }
 
 /* Test: memtls_session_close, TLS 1.2. */
 static void test_close_tls12(void **state)
 {
-    (void)state;
     close_notify_reaches_transport(SP_TLS12, 0);
 }
 
 /* Test: memtls_session_shutdown_write, TLS 1.3. */
 static void test_shutdown_write_tls13(void **state)
 {
-    (void)state;
     close_notify_reaches_transport(SP_TLS13, 1);
 }
 
 /* Test: the server closes; the client gets close_notify. */
 static void test_server_close(void **state)
 {
-    (void)state;
     sp_opts o = {0};
     o.mode = SP_TLS13;
     o.no_auto_eof = 1;

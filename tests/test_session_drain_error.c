@@ -9,11 +9,7 @@
  * Fails if session.c stops draining after a failed memtls_ctx_handshake() or a
  * failed memtls_ctx_read() (for instance by draining only on success).
  */
-#include <stdarg.h>
-#include <stddef.h>
-#include <setjmp.h>
-#include <stdint.h>
-#include <cmocka.h>
+#include "test.h"
 
 #include <string.h>
 
@@ -63,7 +59,6 @@ static void alert_reaches_peer(sessionpair *p, const uint8_t *garbage, size_t le
 /* Test: garbage instead of a ClientHello; the handshake call fails. */
 static void test_alert_after_failed_handshake(void **state)
 {
-    (void)state;
     sp_opts o = {0};
     o.mode = SP_TLS13;
     o.no_auto_eof = 1;
@@ -92,19 +87,16 @@ static void alert_after_failed_read(sp_mode mode, int push)
 /* Test: a forged record after the handshake; the read call fails. */
 static void test_alert_after_failed_read_pull_tls13(void **state)
 {
-    (void)state;
     alert_after_failed_read(SP_TLS13, 0);
 }
 
 static void test_alert_after_failed_read_push_tls13(void **state)
 {
-    (void)state;
     alert_after_failed_read(SP_TLS13, 1);
 }
 
 static void test_alert_after_failed_read_pull_tls12(void **state)
 {
-    (void)state;
     alert_after_failed_read(SP_TLS12, 0);
 }
 
@@ -112,7 +104,6 @@ static void test_alert_after_failed_read_pull_tls12(void **state)
  * flush of the failed session still sends it. */
 static void test_refused_alert_is_flushed_later(void **state)
 {
-    (void)state;
     sp_opts o = {0};
     o.mode = SP_TLS13;
     o.no_auto_eof = 1;

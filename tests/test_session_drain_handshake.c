@@ -8,11 +8,7 @@
  * out at all) or drains there only while the handshake is still running
  * (the tickets are left behind when READY is reported).
  */
-#include <stdarg.h>
-#include <stddef.h>
-#include <setjmp.h>
-#include <stdint.h>
-#include <cmocka.h>
+#include "test.h"
 
 #include <memtls/session.h>
 
@@ -32,7 +28,6 @@ static void check_ready_drained(const sessionpair *p, int idx)
 /* Test: tickets reach the client with no application data. */
 static void test_tickets_without_app_data(void **state)
 {
-    (void)state;
     sp_opts o = {0};
     o.mode = SP_TLS13;
     sessionpair *p = sp_new(&o);
@@ -70,7 +65,6 @@ static void test_tickets_without_app_data(void **state)
  * every chunk (the tickets wait in pending_out, then a flush sends them). */
 static void test_tickets_byte_by_byte_with_refusals(void **state)
 {
-    (void)state;
     sp_opts o = {0};
     o.mode = SP_TLS13;
     o.push[SP_SERVER] = 1;

@@ -7,11 +7,7 @@
  * Fails if session.c stops draining after memtls_ctx_read() (pull mode and push
  * mode each have their read; both are tested).
  */
-#include <stdarg.h>
-#include <stddef.h>
-#include <setjmp.h>
-#include <stdint.h>
-#include <cmocka.h>
+#include "test.h"
 
 #include <string.h>
 
@@ -75,14 +71,12 @@ static void key_update_reply(int push)
 /* Test: pull mode (plaintext goes to the input buffer). */
 static void test_key_update_reply_pull(void **state)
 {
-    (void)state;
     key_update_reply(0);
 }
 
 /* Test: push mode (plaintext goes to on_data). */
 static void test_key_update_reply_push(void **state)
 {
-    (void)state;
     key_update_reply(1);
 }
 
@@ -90,7 +84,6 @@ static void test_key_update_reply_push(void **state)
  * answer still goes out with no write of ours. */
 static void test_key_update_reply_after_data_byte_by_byte(void **state)
 {
-    (void)state;
     sp_opts o = {0};
     o.mode = SP_TLS13;
     sessionpair *p = sp_new(&o);

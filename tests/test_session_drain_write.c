@@ -6,11 +6,7 @@
  *
  * Fails if session.c stops draining after memtls_ctx_write().
  */
-#include <stdarg.h>
-#include <stddef.h>
-#include <setjmp.h>
-#include <stdint.h>
-#include <cmocka.h>
+#include "test.h"
 
 #include <string.h>
 
@@ -78,21 +74,18 @@ static void write_reaches_transport(sp_mode mode)
 /* Test: TLS 1.3. */
 static void test_write_reaches_transport_tls13(void **state)
 {
-    (void)state;
     write_reaches_transport(SP_TLS13);
 }
 
 /* Test: TLS 1.2. */
 static void test_write_reaches_transport_tls12(void **state)
 {
-    (void)state;
     write_reaches_transport(SP_TLS12);
 }
 
 /* Test: the plaintext twin (its "ciphertext" is the plaintext itself). */
 static void test_write_reaches_transport_plaintext(void **state)
 {
-    (void)state;
     sessionpair *p = client_input_full(SP_PLAINTEXT);
     sp_end *c = &p->end[SP_CLIENT];
     sp_write_all(p, SP_CLIENT, "hello", 5);
@@ -106,7 +99,6 @@ static void test_write_reaches_transport_plaintext(void **state)
  * whole within the call. */
 static void test_large_write_reaches_transport(void **state)
 {
-    (void)state;
     sessionpair *p = client_input_full(SP_TLS13);
     sp_end *c = &p->end[SP_CLIENT];
     static char big[200 * 1024];

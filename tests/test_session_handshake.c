@@ -3,11 +3,7 @@
  * for TLS 1.3, TLS 1.2 and the plaintext twin; what start does for a
  * client and a server; a handshake fed one byte at a time.
  */
-#include <stdarg.h>
-#include <stddef.h>
-#include <setjmp.h>
-#include <stdint.h>
-#include <cmocka.h>
+#include "test.h"
 
 #include <memtls/session.h>
 
@@ -63,21 +59,18 @@ static void tls_handshake(sp_mode mode, const char *version)
 /* Test: TLS 1.3. */
 static void test_tls13(void **state)
 {
-    (void)state;
     tls_handshake(SP_TLS13, "TLSv1.3");
 }
 
 /* Test: TLS 1.2. */
 static void test_tls12(void **state)
 {
-    (void)state;
     tls_handshake(SP_TLS12, "TLSv1.2");
 }
 
 /* Test: the plaintext twin is READY as soon as it starts. */
 static void test_plaintext(void **state)
 {
-    (void)state;
     sp_opts o = {0};
     o.mode = SP_PLAINTEXT;
     sessionpair *p = sp_new(&o);
@@ -90,7 +83,6 @@ static void test_plaintext(void **state)
 /* Test: a server that was never started starts with its first bytes. */
 static void test_server_starts_on_first_bytes(void **state)
 {
-    (void)state;
     sp_opts o = {0};
     o.mode = SP_TLS13;
     o.no_start = 1;
@@ -107,7 +99,6 @@ static void test_server_starts_on_first_bytes(void **state)
 /* Test: every flight delivered one byte per recv call. */
 static void test_byte_by_byte(void **state)
 {
-    (void)state;
     for (int m = SP_TLS12; m <= SP_TLS13; m++) {
         sp_opts o = {0};
         o.mode = (sp_mode)m;

@@ -4,11 +4,7 @@
  * arrive at the peer in order once the handshake completes; a write that
  * did not fit gets on_writable once the queue drained.
  */
-#include <stdarg.h>
-#include <stddef.h>
-#include <setjmp.h>
-#include <stdint.h>
-#include <cmocka.h>
+#include "test.h"
 
 #include <string.h>
 
@@ -71,14 +67,12 @@ static void queued_during_handshake(sp_mode mode)
 /* Test: TLS 1.3. */
 static void test_queued_tls13(void **state)
 {
-    (void)state;
     queued_during_handshake(SP_TLS13);
 }
 
 /* Test: TLS 1.2. */
 static void test_queued_tls12(void **state)
 {
-    (void)state;
     queued_during_handshake(SP_TLS12);
 }
 
@@ -86,7 +80,6 @@ static void test_queued_tls12(void **state)
  * what was queued during it first. */
 static void test_queued_then_close(void **state)
 {
-    (void)state;
     sp_opts o = {0};
     o.mode = SP_TLS13;
     sessionpair *p = sp_new(&o);

@@ -7,11 +7,7 @@
  * session that half-closed itself first is closed by the peer's
  * close_notify as usual.
  */
-#include <stdarg.h>
-#include <stddef.h>
-#include <setjmp.h>
-#include <stdint.h>
-#include <cmocka.h>
+#include "test.h"
 
 #include <string.h>
 
@@ -78,21 +74,18 @@ static void keep_open(sp_mode mode)
 /* Test: TLS 1.3. */
 static void test_keep_open_tls13(void **state)
 {
-    (void)state;
     keep_open(SP_TLS13);
 }
 
 /* Test: TLS 1.2. */
 static void test_keep_open_tls12(void **state)
 {
-    (void)state;
     keep_open(SP_TLS12);
 }
 
 /* Test: plaintext (the half close arrives as EOF). */
 static void test_keep_open_plaintext(void **state)
 {
-    (void)state;
     keep_open(SP_PLAINTEXT);
 }
 
@@ -101,7 +94,6 @@ static void test_keep_open_plaintext(void **state)
  * peer closed ends the session. */
 static void test_own_half_close_first(void **state)
 {
-    (void)state;
     sp_opts o = {0};
     o.mode = SP_TLS13;
     o.keep_open[SP_CLIENT] = 1;

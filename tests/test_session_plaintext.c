@@ -5,11 +5,7 @@
  * close ends with the transport's EOF (no close_notify exists), KeyUpdate
  * is refused like on TLS 1.2, and push mode works.
  */
-#include <stdarg.h>
-#include <stddef.h>
-#include <setjmp.h>
-#include <stdint.h>
-#include <cmocka.h>
+#include "test.h"
 
 #include <string.h>
 
@@ -20,7 +16,6 @@
 /* Test: bytes pass unchanged, both ways. */
 static void test_round_trip(void **state)
 {
-    (void)state;
     sp_opts o = {0};
     o.mode = SP_PLAINTEXT;
     sessionpair *p = sp_new(&o);
@@ -47,7 +42,6 @@ static void test_round_trip(void **state)
  * the transport's EOF as the clean end: MEMTLS_CLOSED, PEER_CLOSED. */
 static void test_close(void **state)
 {
-    (void)state;
     sp_opts o = {0};
     o.mode = SP_PLAINTEXT;
     sessionpair *p = sp_new(&o);
@@ -75,7 +69,6 @@ static void test_close(void **state)
 /* Test: push mode and the output queue, as for TLS. */
 static void test_push_and_queue(void **state)
 {
-    (void)state;
     sp_opts o = {0};
     o.mode = SP_PLAINTEXT;
     o.push[SP_SERVER] = 1;
@@ -111,7 +104,6 @@ static void test_push_and_queue(void **state)
 /* Test: half close both ways (the transport carries the EOFs). */
 static void test_both_half_close(void **state)
 {
-    (void)state;
     sp_opts o = {0};
     o.mode = SP_PLAINTEXT;
     sessionpair *p = sp_new(&o);

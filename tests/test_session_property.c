@@ -23,11 +23,7 @@
  * from it and the replay command. Payloads are scaled down under
  * sanitizers (MEMTLS_SANITIZED).
  */
-#include <stdarg.h>
-#include <stddef.h>
-#include <setjmp.h>
-#include <stdint.h>
-#include <cmocka.h>
+#include "test.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -819,7 +815,6 @@ static void run_seed(uint64_t seed, int *mode_count, int64_t *bytes)
 
 static void test_property(void **state)
 {
-    (void)state;
     const char *one = getenv("MEMTLS_SEED");
     const char *count = getenv("MEMTLS_SEEDS");
     uint64_t first = FIRST_SEED;
@@ -857,7 +852,6 @@ static void test_property(void **state)
 /* After an assert inside a helper, name the seed that was running. */
 static int teardown(void **state)
 {
-    (void)state;
     if (g_seed_open) {
         print_error("session property: seed %" PRIu64 " failed (case: %s)\n  replay: "
                     "MEMTLS_SEED=%" PRIu64 " ./test_session_property\n",

@@ -5,11 +5,7 @@
  * The first error sticks. Also the plaintext twin, which has no protocol
  * to violate.
  */
-#include <stdarg.h>
-#include <stddef.h>
-#include <setjmp.h>
-#include <stdint.h>
-#include <cmocka.h>
+#include "test.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -30,7 +26,6 @@ static void assert_contains(const char *hay, const char *needle)
 /* Test: garbage during the handshake. */
 static void test_garbage_in_handshake(void **state)
 {
-    (void)state;
     sp_opts o = {0};
     o.mode = SP_TLS13;
     o.no_auto_eof = 1;
@@ -111,21 +106,18 @@ static void garbage_after_handshake(sp_mode mode)
 /* Test: a forged record after the handshake, TLS 1.3. */
 static void test_garbage_after_handshake_tls13(void **state)
 {
-    (void)state;
     garbage_after_handshake(SP_TLS13);
 }
 
 /* Test: the same, TLS 1.2. */
 static void test_garbage_after_handshake_tls12(void **state)
 {
-    (void)state;
     garbage_after_handshake(SP_TLS12);
 }
 
 /* Test: the plaintext twin passes any bytes through: no error. */
 static void test_plaintext_has_no_protocol_error(void **state)
 {
-    (void)state;
     sp_opts o = {0};
     o.mode = SP_PLAINTEXT;
     sessionpair *p = sp_new(&o);

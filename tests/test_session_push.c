@@ -4,11 +4,7 @@
  * nested calls only ask the session's loop to run again, so nothing is
  * reordered. In pull mode on_readable announces data.
  */
-#include <stdarg.h>
-#include <stddef.h>
-#include <setjmp.h>
-#include <stdint.h>
-#include <cmocka.h>
+#include "test.h"
 
 #include <string.h>
 
@@ -78,21 +74,18 @@ static void echo_server(sp_mode mode)
 /* Test: TLS 1.3 echo. */
 static void test_echo_tls13(void **state)
 {
-    (void)state;
     echo_server(SP_TLS13);
 }
 
 /* Test: TLS 1.2 echo. */
 static void test_echo_tls12(void **state)
 {
-    (void)state;
     echo_server(SP_TLS12);
 }
 
 /* Test: plaintext echo. */
 static void test_echo_plaintext(void **state)
 {
-    (void)state;
     echo_server(SP_PLAINTEXT);
 }
 
@@ -121,7 +114,6 @@ static void refill(sp_end *e)
 /* Test: writing from inside on_writable keeps order. */
 static void test_write_from_on_writable(void **state)
 {
-    (void)state;
     static uint8_t data[2 * 1024 * 1024];
     for (size_t i = 0; i < sizeof data; i++) {
         data[i] = (uint8_t)(i ^ (i >> 11));

@@ -6,11 +6,7 @@
  * message can never complete. Also memtls_session_read's
  * out-parameter on every status.
  */
-#include <stdarg.h>
-#include <stddef.h>
-#include <setjmp.h>
-#include <stdint.h>
-#include <cmocka.h>
+#include "test.h"
 
 #include <string.h>
 
@@ -32,7 +28,6 @@ static sessionpair *ready_pair(sp_mode mode, size_t plaintext_in)
 /* Test: all or nothing. */
 static void test_exact_all_or_nothing(void **state)
 {
-    (void)state;
     sessionpair *p = ready_pair(SP_TLS13, 0);
     memtls_session *s = p->end[SP_SERVER].s;
     char buf[64];
@@ -67,7 +62,6 @@ static void test_exact_all_or_nothing(void **state)
 /* Test: bad lengths. */
 static void test_exact_invalid(void **state)
 {
-    (void)state;
     sessionpair *p = ready_pair(SP_TLS13, 100);
     memtls_session *s = p->end[SP_SERVER].s;
     char buf[200];
@@ -92,7 +86,6 @@ static void test_exact_invalid(void **state)
 /* Test: at the end of the stream. */
 static void test_exact_at_end(void **state)
 {
-    (void)state;
     sessionpair *p = ready_pair(SP_TLS13, 0);
     memtls_session *s = p->end[SP_SERVER].s;
     char buf[16];
@@ -112,7 +105,6 @@ static void test_exact_at_end(void **state)
 /* Test: memtls_session_read statuses and its out-parameter. */
 static void test_read_statuses(void **state)
 {
-    (void)state;
     sessionpair *p = ready_pair(SP_TLS12, 0);
     memtls_session *s = p->end[SP_SERVER].s;
     char buf[16];

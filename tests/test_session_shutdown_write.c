@@ -5,11 +5,7 @@
  * MEMTLS_REASON_PEER_CLOSED. The peer, meanwhile, flushes what it had
  * queued before answering. Not allowed during the handshake.
  */
-#include <stdarg.h>
-#include <stddef.h>
-#include <setjmp.h>
-#include <stdint.h>
-#include <cmocka.h>
+#include "test.h"
 
 #include <string.h>
 
@@ -81,14 +77,12 @@ static void half_close(sp_mode mode)
 /* Test: TLS 1.3. */
 static void test_half_close_tls13(void **state)
 {
-    (void)state;
     half_close(SP_TLS13);
 }
 
 /* Test: TLS 1.2. */
 static void test_half_close_tls12(void **state)
 {
-    (void)state;
     half_close(SP_TLS12);
 }
 
@@ -96,14 +90,12 @@ static void test_half_close_tls12(void **state)
  * end of stream, which sessionpair sends once the output is flushed). */
 static void test_half_close_plaintext(void **state)
 {
-    (void)state;
     half_close(SP_PLAINTEXT);
 }
 
 /* Test: both sides half-close: both end "closed by peer". */
 static void test_both_half_close(void **state)
 {
-    (void)state;
     sp_opts o = {0};
     o.mode = SP_TLS13;
     sessionpair *p = sp_new(&o);
@@ -128,7 +120,6 @@ static void test_both_half_close(void **state)
 /* Test: not during the handshake. */
 static void test_not_during_handshake(void **state)
 {
-    (void)state;
     sp_opts o = {0};
     o.mode = SP_TLS13;
     sessionpair *p = sp_new(&o);

@@ -4,11 +4,7 @@
  * (whole or mid-record), during it, and before it. What arrived before the
  * EOF is still delivered. For the plaintext twin EOF is the clean close.
  */
-#include <stdarg.h>
-#include <stddef.h>
-#include <setjmp.h>
-#include <stdint.h>
-#include <cmocka.h>
+#include "test.h"
 
 #include <string.h>
 
@@ -57,21 +53,18 @@ static void eof_after_data(sp_mode mode)
 /* Test: TLS 1.3, EOF between records. */
 static void test_eof_after_data_tls13(void **state)
 {
-    (void)state;
     eof_after_data(SP_TLS13);
 }
 
 /* Test: TLS 1.2, EOF between records. */
 static void test_eof_after_data_tls12(void **state)
 {
-    (void)state;
     eof_after_data(SP_TLS12);
 }
 
 /* Test: EOF in the middle of a record. */
 static void test_eof_mid_record(void **state)
 {
-    (void)state;
     sp_opts o = {0};
     o.mode = SP_TLS13;
     o.no_auto_eof = 1;
@@ -96,7 +89,6 @@ static void test_eof_mid_record(void **state)
  * read everything before the EOF. */
 static void test_eof_behind_unread_data(void **state)
 {
-    (void)state;
     sp_opts o = {0};
     o.mode = SP_TLS13;
     o.no_auto_eof = 1;
@@ -119,7 +111,6 @@ static void test_eof_behind_unread_data(void **state)
 /* Test: EOF during the handshake (the server has the ClientHello). */
 static void test_eof_during_handshake(void **state)
 {
-    (void)state;
     sp_opts o = {0};
     o.mode = SP_TLS13;
     o.no_auto_eof = 1;
@@ -144,7 +135,6 @@ static void test_eof_during_handshake(void **state)
 /* Test: EOF before any byte, on a server that never started. */
 static void test_eof_before_handshake(void **state)
 {
-    (void)state;
     sp_opts o = {0};
     o.mode = SP_TLS13;
     o.no_auto_eof = 1;
@@ -158,7 +148,6 @@ static void test_eof_before_handshake(void **state)
 /* Test: plaintext: EOF is the clean end of the stream. */
 static void test_plaintext_eof_is_clean(void **state)
 {
-    (void)state;
     sp_opts o = {0};
     o.mode = SP_PLAINTEXT;
     o.no_auto_eof = 1;

@@ -8,11 +8,7 @@
  * marks itself blocked after the call (the natural way to write it) then
  * waited forever. Now the call takes the room it made instead.
  */
-#include <stdarg.h>
-#include <stddef.h>
-#include <setjmp.h>
-#include <stdint.h>
-#include <cmocka.h>
+#include "test.h"
 
 #include <string.h>
 
@@ -60,7 +56,6 @@ static int write_some(harness *h, memtls_session *s, size_t len, size_t *accepte
  * on_writable comes from inside it. */
 static void test_no_writable_inside_blocked_write(void **state)
 {
-    (void)state;
     harness h = {0};
     memtls_session_cbs cbs = {.arg = &h, .send = transport, .on_writable = on_writable};
     memtls_session_limits lim = {.plaintext_out = 1024, .ciphertext_out = 1024};
@@ -100,7 +95,6 @@ static void test_no_writable_inside_blocked_write(void **state)
  * the queue has room. */
 static void test_writable_after_flush(void **state)
 {
-    (void)state;
     harness h = {0};
     memtls_session_cbs cbs = {.arg = &h, .send = transport, .on_writable = on_writable};
     memtls_session_limits lim = {.plaintext_out = 1024, .ciphertext_out = 1024};

@@ -1,9 +1,5 @@
 /* testpki.c - see testpki.h. */
-#include <stdarg.h>
-#include <stddef.h>
-#include <setjmp.h>
-#include <stdint.h>
-#include <cmocka.h>
+#include "test.h"
 
 #include "testpki.h"
 
