@@ -32,42 +32,47 @@ static int alpn_pair(tlspair *p, int version, const char *const *client, size_t 
 
 static const int versions[] = {MEMTLS_TLS1_2, MEMTLS_TLS1_3};
 
-static void test_agreement(void **state)
-{
-    static const char *const client[] = {"h2", "http/1.1"};
-    static const char *const server[] = {"http/1.1", "h2"};
-    static const char *const only_h2[] = {"h2"};
-    for (size_t i = 0; i < 2; i++) {
-        tlspair p;
-        int crc;
-        int src;
-        /* Both offer both: the server's first choice wins. */
-        assert_true(alpn_pair(&p, versions[i], client, 2, server, 2, 0, &crc, &src));
-        assert_string_equal(memtls_ctx_alpn(p.c), "http/1.1");
-        assert_string_equal(memtls_ctx_alpn(p.s), "http/1.1");
-        tlspair_transfer(p.c, p.s, "GET /", 5);
-        tlspair_free(&p);
-        /* One common protocol. */
-        assert_true(alpn_pair(&p, versions[i], client, 2, only_h2, 1, 1, &crc, &src));
-        assert_string_equal(memtls_ctx_alpn(p.c), "h2");
-        assert_string_equal(memtls_ctx_alpn(p.s), "h2");
-        tlspair_free(&p);
-    }
-}
+static const char *const h2_http11[] = {"h2", "http/1.1"};
+static const char *const http11_h2[] = {"http/1.1", "h2"};
+static const char *const h2[] = {"h2"};
+static const char *const http11[] = {"http/1.1"};
 
-static void test_mismatch_continues(void **state)
+/* Handshakes that complete, and what they agree on ("": no ALPN). */
+static const struct {
+    const char *what;
+    const char *const *client;
+    size_t nc;
+    const char *const *server;
+    size_t ns;
+    int strict;
+    const char *agreed;
+} agreements[] = {
+    {"both offer both: the server's first choice wins", h2_http11, 2, http11_h2, 2, 0, "http/1.1"},
+    {"one common protocol", h2_http11, 2, h2, 1, 1, "h2"},
+    {"no overlap: the handshake continues without ALPN", h2, 1, http11, 1, 0, ""},
+    /* Strict only applies when the client offered ALPN. */
+    {"the client offers none (strict server)", NULL, 0, h2, 1, 1, ""},
+    {"the server has none", h2, 1, NULL, 0, 0, ""},
+};
+
+/* Test: every row of `agreements`, with TLS 1.2 and TLS 1.3; traffic
+ * flows afterwards. */
+static void test_agreements(void **state)
 {
-    static const char *const client[] = {"h2"};
-    static const char *const server[] = {"http/1.1"};
-    for (size_t i = 0; i < 2; i++) {
-        tlspair p;
-        int crc;
-        int src;
-        assert_true(alpn_pair(&p, versions[i], client, 1, server, 1, 0, &crc, &src));
-        assert_string_equal(memtls_ctx_alpn(p.c), "");
-        assert_string_equal(memtls_ctx_alpn(p.s), "");
-        tlspair_transfer(p.c, p.s, "hello", 5);
-        tlspair_free(&p);
+    for (size_t k = 0; k < sizeof agreements / sizeof agreements[0]; k++) {
+        for (size_t i = 0; i < 2; i++) {
+            print_message("%s (TLS 1.%d)\n", agreements[k].what, (versions[i] & 0xff) - 1);
+            tlspair p;
+            int crc;
+            int src;
+            assert_true(alpn_pair(&p, versions[i], agreements[k].client, agreements[k].nc,
+                                  agreements[k].server, agreements[k].ns, agreements[k].strict,
+                                  &crc, &src));
+            assert_string_equal(memtls_ctx_alpn(p.c), agreements[k].agreed);
+            assert_string_equal(memtls_ctx_alpn(p.s), agreements[k].agreed);
+            tlspair_transfer(p.c, p.s, "GET /", 5);
+            tlspair_free(&p);
+        }
     }
 }
 
@@ -91,25 +96,6 @@ static void test_mismatch_strict_fails(void **state)
     }
 }
 
-/* Test: a side without ALPN: a client that offers none (even to a strict
- * server: strict only applies when ALPN was offered), and a server that
- * has none. Neither fails; no protocol is chosen. */
-static void test_one_side_without(void **state)
-{
-    static const char *const list[] = {"h2"};
-    tlspair p;
-    int crc;
-    int src;
-    assert_true(alpn_pair(&p, 0, NULL, 0, list, 1, 1, &crc, &src));
-    assert_string_equal(memtls_ctx_alpn(p.c), "");
-    assert_string_equal(memtls_ctx_alpn(p.s), "");
-    tlspair_free(&p);
-    assert_true(alpn_pair(&p, 0, list, 1, NULL, 0, 0, &crc, &src));
-    assert_string_equal(memtls_ctx_alpn(p.c), "");
-    assert_string_equal(memtls_ctx_alpn(p.s), "");
-    tlspair_free(&p);
-}
-
 /* Test: a 255-byte protocol name (the maximum) is negotiated intact. */
 static void test_long_name(void **state)
 {
@@ -129,10 +115,8 @@ static void test_long_name(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_agreement),
-        cmocka_unit_test(test_mismatch_continues),
+        cmocka_unit_test(test_agreements),
         cmocka_unit_test(test_mismatch_strict_fails),
-        cmocka_unit_test(test_one_side_without),
         cmocka_unit_test(test_long_name),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

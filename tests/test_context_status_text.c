@@ -96,8 +96,7 @@ static void test_verify_reason(void **state)
     tlspair_init(&p, NULL);
     memtls_pem leaf = testpki_leaf(&p.ca, MEMTLS_CERT_SERVER, MEMTLS_KEY_EC_P256, "localhost",
                                    "localhost", -7200, -3600);
-    assert_int_equal(
-        memtls_config_load_cert_pem(p.scfg, leaf.cert, leaf.cert_len, leaf.key, leaf.key_len), 0);
+    testpki_load(p.scfg, &leaf);
     tlspair_contexts(&p, "localhost");
     int crc;
     int src;

@@ -42,12 +42,7 @@ static void check_refuses(memtls_session *s)
 /* Test: CLOSED after a local close. */
 static void test_after_local_close(void **state)
 {
-    sp_opts o = {0};
-    o.mode = SP_TLS13;
-    o.no_auto_eof = 1;
-    sessionpair *p = sp_new(&o);
-    assert_true(sp_handshake(p));
-    sp_run(p, 100);
+    sessionpair *p = sp_ready(&(sp_opts){.mode = SP_TLS13, .no_auto_eof = 1});
     assert_int_equal(memtls_session_close(p->end[SP_CLIENT].s), 0);
     assert_int_equal(memtls_session_state(p->end[SP_CLIENT].s), MEMTLS_STATE_CLOSED);
     check_refuses(p->end[SP_CLIENT].s);
@@ -57,13 +52,8 @@ static void test_after_local_close(void **state)
 /* Test: CLOSING (the transport has not taken close_notify yet). */
 static void test_while_closing(void **state)
 {
-    sp_opts o = {0};
-    o.mode = SP_TLS13;
-    o.no_auto_eof = 1;
-    sessionpair *p = sp_new(&o);
+    sessionpair *p = sp_ready(&(sp_opts){.mode = SP_TLS13, .no_auto_eof = 1});
     sp_end *c = &p->end[SP_CLIENT];
-    assert_true(sp_handshake(p));
-    sp_run(p, 100);
     c->refuse_all = 1;
     assert_int_equal(memtls_session_close(c->s), 0);
     assert_int_equal(memtls_session_state(c->s), MEMTLS_STATE_CLOSING);
@@ -105,14 +95,9 @@ static void test_after_peer_close_and_error(void **state)
  * dropped with the close, not kept until the session is freed. */
 static void test_unprocessed_input_dropped_at_close(void **state)
 {
-    sp_opts o = {0};
-    o.mode = SP_TLS13;
-    o.no_auto_eof = 1;
-    o.limits[SP_CLIENT].plaintext_in = 1024;
-    sessionpair *p = sp_new(&o);
+    sessionpair *p = sp_ready(
+        &(sp_opts){.mode = SP_TLS13, .no_auto_eof = 1, .limits[SP_CLIENT].plaintext_in = 1024});
     sp_end *c = &p->end[SP_CLIENT];
-    assert_true(sp_handshake(p));
-    sp_run(p, 100);
     static char data[50000];
     memset(data, 'u', sizeof data);
     for (int i = 0; i < 5; i++) {

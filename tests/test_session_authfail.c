@@ -85,10 +85,7 @@ static void test_unknown_ca(void **state)
         memtls_config *ccfg = memtls_config_new(MEMTLS_ROLE_CLIENT);
         assert_non_null(ccfg);
         assert_int_equal(memtls_config_load_ca_pem(ccfg, other.cert, other.cert_len), 0);
-        sp_opts o = {0};
-        o.mode = (sp_mode)m;
-        o.cfg[SP_CLIENT] = ccfg;
-        sessionpair *p = sp_new(&o);
+        sessionpair *p = sp_new(&(sp_opts){.mode = (sp_mode)m, .cfg[SP_CLIENT] = ccfg});
         assert_false(sp_handshake(p));
         sp_run(p, 100);
         check_authfail(p, SP_CLIENT, "local issuer");
@@ -103,10 +100,7 @@ static void test_unknown_ca(void **state)
 /* Test: the server certificate is for another name. */
 static void test_hostname_mismatch(void **state)
 {
-    sp_opts o = {0};
-    o.mode = SP_TLS13;
-    o.hostname = "other.example";
-    sessionpair *p = sp_new(&o);
+    sessionpair *p = sp_new(&(sp_opts){.mode = SP_TLS13, .hostname = "other.example"});
     assert_false(sp_handshake(p));
     sp_run(p, 100);
     check_authfail(p, SP_CLIENT, "hostname mismatch");
@@ -174,9 +168,7 @@ static void test_client_cert_verification(void **state)
         memtls_config *unused = NULL;
         sp_default_configs(SP_TLS13, &ccfg, &unused);
         memtls_config_free(unused);
-        assert_int_equal(
-            memtls_config_load_cert_pem(ccfg, cert->cert, cert->cert_len, cert->key, cert->key_len),
-            0);
+        testpki_load(ccfg, cert);
         sp_opts o = {0};
         o.mode = SP_TLS13;
         o.cfg[SP_CLIENT] = ccfg;

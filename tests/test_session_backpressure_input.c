@@ -20,15 +20,11 @@ static void input_paused(sp_mode mode)
     for (size_t i = 0; i < sizeof data; i++) {
         data[i] = (uint8_t)(i ^ (i >> 9));
     }
-    sp_opts o = {0};
-    o.mode = mode;
-    o.limits[SP_SERVER].plaintext_in = 1024;
-    o.limits[SP_SERVER].ciphertext_in = 32 * 1024;
-    sessionpair *p = sp_new(&o);
+    sessionpair *p = sp_ready(&(sp_opts){.mode = mode,
+                                         .limits[SP_SERVER].plaintext_in = 1024,
+                                         .limits[SP_SERVER].ciphertext_in = 32 * 1024});
     sp_end *c = &p->end[SP_CLIENT];
     sp_end *s = &p->end[SP_SERVER];
-    assert_true(sp_handshake(p));
-    sp_run(p, 100);
 
     memtls_session_stats st;
     memtls_session_get_stats(s->s, &st);
@@ -110,14 +106,10 @@ static void test_input_paused_plaintext(void **state)
  * writes and its peer still reads it. */
 static void test_paused_input_keeps_writing(void **state)
 {
-    sp_opts o = {0};
-    o.mode = SP_TLS13;
-    o.limits[SP_SERVER].plaintext_in = 1024;
-    o.limits[SP_SERVER].ciphertext_in = 20 * 1024;
-    sessionpair *p = sp_new(&o);
+    sessionpair *p = sp_ready(&(sp_opts){.mode = SP_TLS13,
+                                         .limits[SP_SERVER].plaintext_in = 1024,
+                                         .limits[SP_SERVER].ciphertext_in = 20 * 1024});
     sp_end *s = &p->end[SP_SERVER];
-    assert_true(sp_handshake(p));
-    sp_run(p, 100);
     sp_write_all(p, SP_CLIENT, data, 100 * 1024);
     /* Small chunks, so that the limit stops the transport early. */
     for (int i = 0; i < 100 && !p->end[SP_CLIENT].blocked; i++) {
@@ -137,16 +129,12 @@ static void test_paused_input_keeps_writing(void **state)
  * its transport with on_input_paused(0) and drops what it held. */
 static void test_close_while_paused(void **state)
 {
-    sp_opts o = {0};
-    o.mode = SP_TLS13;
-    o.no_auto_eof = 1;
-    o.limits[SP_SERVER].plaintext_in = 1024;
-    o.limits[SP_SERVER].ciphertext_in = 20 * 1024;
-    sessionpair *p = sp_new(&o);
+    sessionpair *p = sp_ready(&(sp_opts){.mode = SP_TLS13,
+                                         .no_auto_eof = 1,
+                                         .limits[SP_SERVER].plaintext_in = 1024,
+                                         .limits[SP_SERVER].ciphertext_in = 20 * 1024});
     sp_end *c = &p->end[SP_CLIENT];
     sp_end *s = &p->end[SP_SERVER];
-    assert_true(sp_handshake(p));
-    sp_run(p, 100);
     sp_write_all(p, SP_CLIENT, data, 100 * 1024);
     for (int i = 0; i < 100 && !c->blocked; i++) {
         sp_deliver(p, SP_CLIENT, 4096);

@@ -27,13 +27,9 @@ static void fill(void)
 static void refuse_then_flush(sp_mode mode)
 {
     fill();
-    sp_opts o = {0};
-    o.mode = mode;
-    sessionpair *p = sp_new(&o);
+    sessionpair *p = sp_ready(&(sp_opts){.mode = mode});
     sp_end *c = &p->end[SP_CLIENT];
     sp_end *s = &p->end[SP_SERVER];
-    assert_true(sp_handshake(p));
-    sp_run(p, 100);
 
     c->refuse_all = 1;
     uint64_t before = c->accepted;
@@ -77,13 +73,9 @@ static void test_refuse_then_flush_plaintext(void **state)
 static void trickle(sp_mode mode, size_t quota)
 {
     fill();
-    sp_opts o = {0};
-    o.mode = mode;
-    sessionpair *p = sp_new(&o);
+    sessionpair *p = sp_ready(&(sp_opts){.mode = mode});
     sp_end *c = &p->end[SP_CLIENT];
     sp_end *s = &p->end[SP_SERVER];
-    assert_true(sp_handshake(p));
-    sp_run(p, 100);
 
     /* Capacity limits what each send() can take: the ring drains by
      * `quota` per round. */
@@ -124,9 +116,7 @@ static void test_trickle_tls(void **state)
  * in pending_out and go out on flush). */
 static void test_handshake_through_refusals(void **state)
 {
-    sp_opts o = {0};
-    o.mode = SP_TLS13;
-    sessionpair *p = sp_new(&o);
+    sessionpair *p = sp_new(&(sp_opts){.mode = SP_TLS13});
     for (int i = 0; i < 2; i++) {
         p->end[i].capacity = 100;
     }

@@ -18,11 +18,8 @@
 
 static void blocked_through_a_session(sp_mode mode)
 {
-    sp_opts o = {0};
-    o.mode = mode;
-    o.no_start = 1;
-    o.limits[SP_SERVER].plaintext_in = 1024;
-    sessionpair *p = sp_new(&o);
+    sessionpair *p =
+        sp_new(&(sp_opts){.mode = mode, .no_start = 1, .limits[SP_SERVER].plaintext_in = 1024});
     sp_end *c = &p->end[SP_CLIENT];
     sp_end *s = &p->end[SP_SERVER];
 

@@ -27,9 +27,7 @@ static void check_aborted(const sessionpair *p, int idx)
 /* Test: the client closes after sending its ClientHello. */
 static void test_client_aborts(void **state)
 {
-    sp_opts o = {0};
-    o.mode = SP_TLS13;
-    sessionpair *p = sp_new(&o);
+    sessionpair *p = sp_new(&(sp_opts){.mode = SP_TLS13});
     sp_end *c = &p->end[SP_CLIENT];
     sp_end *s = &p->end[SP_SERVER];
     sp_deliver(p, SP_CLIENT, 0); /* ClientHello */
@@ -66,9 +64,7 @@ static void test_client_aborts(void **state)
 /* Test: the server closes mid-handshake (after its first flight). */
 static void test_server_aborts(void **state)
 {
-    sp_opts o = {0};
-    o.mode = SP_TLS12;
-    sessionpair *p = sp_new(&o);
+    sessionpair *p = sp_new(&(sp_opts){.mode = SP_TLS12});
     sp_end *s = &p->end[SP_SERVER];
     sp_deliver(p, SP_CLIENT, 0);
     assert_true(s->out.len > 0); /* ServerHello .. ServerHelloDone */
@@ -84,11 +80,7 @@ static void test_server_aborts(void **state)
 /* Test: a server closed before anything arrived. */
 static void test_close_before_start(void **state)
 {
-    sp_opts o = {0};
-    o.mode = SP_TLS13;
-    o.no_start = 1;
-    o.no_auto_eof = 1;
-    sessionpair *p = sp_new(&o);
+    sessionpair *p = sp_new(&(sp_opts){.mode = SP_TLS13, .no_start = 1, .no_auto_eof = 1});
     assert_int_equal(memtls_session_close(p->end[SP_SERVER].s), 0);
     check_aborted(p, SP_SERVER);
     assert_int_equal(memtls_session_feed(p->end[SP_SERVER].s, "x", 1), MEMTLS_CLOSED);

@@ -80,13 +80,8 @@ static void test_shutdown_write_tls13(void **state)
 /* Test: the server closes; the client gets close_notify. */
 static void test_server_close(void **state)
 {
-    sp_opts o = {0};
-    o.mode = SP_TLS13;
-    o.no_auto_eof = 1;
-    sessionpair *p = sp_new(&o);
+    sessionpair *p = sp_ready(&(sp_opts){.mode = SP_TLS13, .no_auto_eof = 1});
     sp_end *s = &p->end[SP_SERVER];
-    assert_true(sp_handshake(p));
-    sp_run(p, 100);
     uint64_t before = s->accepted;
     assert_int_equal(memtls_session_close(s->s), 0);
     assert_int_equal(memtls_session_state(s->s), MEMTLS_STATE_CLOSED);

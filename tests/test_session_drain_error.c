@@ -59,10 +59,7 @@ static void alert_reaches_peer(sessionpair *p, const uint8_t *garbage, size_t le
 /* Test: garbage instead of a ClientHello; the handshake call fails. */
 static void test_alert_after_failed_handshake(void **state)
 {
-    sp_opts o = {0};
-    o.mode = SP_TLS13;
-    o.no_auto_eof = 1;
-    sessionpair *p = sp_new(&o);
+    sessionpair *p = sp_new(&(sp_opts){.mode = SP_TLS13, .no_auto_eof = 1});
     /* Throw away the real ClientHello: the server sees only garbage. */
     assert_true(sp_drop(p, SP_CLIENT) > 0);
     alert_reaches_peer(p, bad_client_hello, sizeof bad_client_hello, "alert decode error");
@@ -72,13 +69,7 @@ static void test_alert_after_failed_handshake(void **state)
 
 static void alert_after_failed_read(sp_mode mode, int push)
 {
-    sp_opts o = {0};
-    o.mode = mode;
-    o.push[SP_SERVER] = push;
-    o.no_auto_eof = 1;
-    sessionpair *p = sp_new(&o);
-    assert_true(sp_handshake(p));
-    sp_run(p, 100);
+    sessionpair *p = sp_ready(&(sp_opts){.mode = mode, .push[SP_SERVER] = push, .no_auto_eof = 1});
     alert_reaches_peer(p, bad_record, sizeof bad_record, "alert bad record mac");
     assert_int_equal(p->end[SP_SERVER].hs_error_calls, 0);
     sp_free(p);
@@ -104,13 +95,8 @@ static void test_alert_after_failed_read_pull_tls12(void **state)
  * flush of the failed session still sends it. */
 static void test_refused_alert_is_flushed_later(void **state)
 {
-    sp_opts o = {0};
-    o.mode = SP_TLS13;
-    o.no_auto_eof = 1;
-    sessionpair *p = sp_new(&o);
+    sessionpair *p = sp_ready(&(sp_opts){.mode = SP_TLS13, .no_auto_eof = 1});
     sp_end *s = &p->end[SP_SERVER];
-    assert_true(sp_handshake(p));
-    sp_run(p, 100);
     s->refuse_all = 1;
     assert_int_equal(sp_inject(p, SP_SERVER, bad_record, sizeof bad_record), 0);
     assert_int_equal(memtls_session_state(s->s), MEMTLS_STATE_ERROR);

@@ -28,9 +28,7 @@ static void check_ready_drained(const sessionpair *p, int idx)
 /* Test: tickets reach the client with no application data. */
 static void test_tickets_without_app_data(void **state)
 {
-    sp_opts o = {0};
-    o.mode = SP_TLS13;
-    sessionpair *p = sp_new(&o);
+    sessionpair *p = sp_new(&(sp_opts){.mode = SP_TLS13});
     sp_end *c = &p->end[SP_CLIENT];
     sp_end *s = &p->end[SP_SERVER];
 
@@ -65,10 +63,7 @@ static void test_tickets_without_app_data(void **state)
  * every chunk (the tickets wait in pending_out, then a flush sends them). */
 static void test_tickets_byte_by_byte_with_refusals(void **state)
 {
-    sp_opts o = {0};
-    o.mode = SP_TLS13;
-    o.push[SP_SERVER] = 1;
-    sessionpair *p = sp_new(&o);
+    sessionpair *p = sp_new(&(sp_opts){.mode = SP_TLS13, .push[SP_SERVER] = 1});
     sp_end *c = &p->end[SP_CLIENT];
     sp_end *s = &p->end[SP_SERVER];
 

@@ -18,12 +18,7 @@
  * from the server waiting unread in the client's read BIO. */
 static sessionpair *client_input_full(sp_mode mode)
 {
-    sp_opts o = {0};
-    o.mode = mode;
-    o.limits[SP_CLIENT].plaintext_in = 1024;
-    sessionpair *p = sp_new(&o);
-    assert_true(sp_handshake(p));
-    sp_run(p, 100);
+    sessionpair *p = sp_ready(&(sp_opts){.mode = mode, .limits[SP_CLIENT].plaintext_in = 1024});
     static char fill[8192];
     memset(fill, 'f', sizeof fill);
     /* Two records: the second stays in the read BIO. */

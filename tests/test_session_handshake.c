@@ -25,9 +25,7 @@ static void check_ready(const sessionpair *p, int idx)
 
 static void tls_handshake(sp_mode mode, const char *version)
 {
-    sp_opts o = {0};
-    o.mode = mode;
-    sessionpair *p = sp_new(&o);
+    sessionpair *p = sp_new(&(sp_opts){.mode = mode});
     sp_end *c = &p->end[SP_CLIENT];
     sp_end *s = &p->end[SP_SERVER];
 
@@ -71,9 +69,7 @@ static void test_tls12(void **state)
 /* Test: the plaintext twin is READY as soon as it starts. */
 static void test_plaintext(void **state)
 {
-    sp_opts o = {0};
-    o.mode = SP_PLAINTEXT;
-    sessionpair *p = sp_new(&o);
+    sessionpair *p = sp_new(&(sp_opts){.mode = SP_PLAINTEXT});
     check_ready(p, SP_CLIENT);
     check_ready(p, SP_SERVER);
     assert_int_equal(p->end[SP_CLIENT].out.len, 0);
@@ -83,10 +79,7 @@ static void test_plaintext(void **state)
 /* Test: a server that was never started starts with its first bytes. */
 static void test_server_starts_on_first_bytes(void **state)
 {
-    sp_opts o = {0};
-    o.mode = SP_TLS13;
-    o.no_start = 1;
-    sessionpair *p = sp_new(&o);
+    sessionpair *p = sp_new(&(sp_opts){.mode = SP_TLS13, .no_start = 1});
     assert_int_equal(memtls_session_start(p->end[SP_CLIENT].s), 0);
     assert_true(sp_handshake(p));
     check_ready(p, SP_CLIENT);
@@ -100,9 +93,7 @@ static void test_server_starts_on_first_bytes(void **state)
 static void test_byte_by_byte(void **state)
 {
     for (int m = SP_TLS12; m <= SP_TLS13; m++) {
-        sp_opts o = {0};
-        o.mode = (sp_mode)m;
-        sessionpair *p = sp_new(&o);
+        sessionpair *p = sp_new(&(sp_opts){.mode = (sp_mode)m});
         for (int i = 0; i < 100000; i++) {
             if (sp_deliver(p, SP_CLIENT, 1) + sp_deliver(p, SP_SERVER, 1) == 0) {
                 break;

@@ -14,10 +14,7 @@
 
 static void queued_during_handshake(sp_mode mode)
 {
-    sp_opts o = {0};
-    o.mode = mode;
-    o.limits[SP_CLIENT].plaintext_out = 4096;
-    sessionpair *p = sp_new(&o);
+    sessionpair *p = sp_new(&(sp_opts){.mode = mode, .limits[SP_CLIENT].plaintext_out = 4096});
     sp_end *c = &p->end[SP_CLIENT];
     sp_end *s = &p->end[SP_SERVER];
     uint64_t hello = c->accepted;
@@ -80,9 +77,7 @@ static void test_queued_tls12(void **state)
  * what was queued during it first. */
 static void test_queued_then_close(void **state)
 {
-    sp_opts o = {0};
-    o.mode = SP_TLS13;
-    sessionpair *p = sp_new(&o);
+    sessionpair *p = sp_new(&(sp_opts){.mode = SP_TLS13});
     sp_write_all(p, SP_CLIENT, "queued early", 12);
     assert_true(sp_handshake(p));
     assert_int_equal(memtls_session_close(p->end[SP_CLIENT].s), 0);

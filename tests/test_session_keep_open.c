@@ -22,14 +22,9 @@ static void keep_open(sp_mode mode)
     for (size_t i = 0; i < sizeof answer; i++) {
         answer[i] = (uint8_t)(i * 5 + 1);
     }
-    sp_opts o = {0};
-    o.mode = mode;
-    o.keep_open[SP_SERVER] = 1;
-    sessionpair *p = sp_new(&o);
+    sessionpair *p = sp_ready(&(sp_opts){.mode = mode, .keep_open[SP_SERVER] = 1});
     sp_end *c = &p->end[SP_CLIENT];
     sp_end *s = &p->end[SP_SERVER];
-    assert_true(sp_handshake(p));
-    sp_run(p, 100);
 
     /* The client sends its request and half-closes. */
     sp_write_all(p, SP_CLIENT, "request", 7);
@@ -94,15 +89,10 @@ static void test_keep_open_plaintext(void **state)
  * peer closed ends the session. */
 static void test_own_half_close_first(void **state)
 {
-    sp_opts o = {0};
-    o.mode = SP_TLS13;
-    o.keep_open[SP_CLIENT] = 1;
-    o.keep_open[SP_SERVER] = 1;
-    sessionpair *p = sp_new(&o);
+    sessionpair *p = sp_ready(
+        &(sp_opts){.mode = SP_TLS13, .keep_open[SP_CLIENT] = 1, .keep_open[SP_SERVER] = 1});
     sp_end *c = &p->end[SP_CLIENT];
     sp_end *s = &p->end[SP_SERVER];
-    assert_true(sp_handshake(p));
-    sp_run(p, 100);
     assert_int_equal(sp_shutdown_write(p, SP_CLIENT), 0);
     sp_run(p, 100);
     assert_int_equal(s->peer_close_calls, 1);

@@ -28,10 +28,7 @@ static void echo(sp_end *e, const uint8_t *data, size_t len)
 
 static void echo_server(sp_mode mode)
 {
-    sp_opts o = {0};
-    o.mode = mode;
-    o.push[SP_SERVER] = 1;
-    sessionpair *p = sp_new(&o);
+    sessionpair *p = sp_new(&(sp_opts){.mode = mode, .push[SP_SERVER] = 1});
     sp_end *c = &p->end[SP_CLIENT];
     sp_end *s = &p->end[SP_SERVER];
     s->data_hook = echo;
@@ -118,11 +115,9 @@ static void test_write_from_on_writable(void **state)
     for (size_t i = 0; i < sizeof data; i++) {
         data[i] = (uint8_t)(i ^ (i >> 11));
     }
-    sp_opts o = {0};
-    o.mode = SP_TLS13;
-    o.limits[SP_CLIENT].plaintext_out = 50000;
-    o.limits[SP_CLIENT].ciphertext_out = 30000;
-    sessionpair *p = sp_new(&o);
+    sessionpair *p = sp_new(&(sp_opts){.mode = SP_TLS13,
+                                       .limits[SP_CLIENT].plaintext_out = 50000,
+                                       .limits[SP_CLIENT].ciphertext_out = 30000});
     sp_end *c = &p->end[SP_CLIENT];
     sp_end *s = &p->end[SP_SERVER];
     c->writable_hook = refill;

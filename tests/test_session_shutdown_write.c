@@ -15,13 +15,9 @@
 
 static void half_close(sp_mode mode)
 {
-    sp_opts o = {0};
-    o.mode = mode;
-    sessionpair *p = sp_new(&o);
+    sessionpair *p = sp_ready(&(sp_opts){.mode = mode});
     sp_end *c = &p->end[SP_CLIENT];
     sp_end *s = &p->end[SP_SERVER];
-    assert_true(sp_handshake(p));
-    sp_run(p, 100);
 
     /* The server has a large answer in flight, partly queued. */
     static uint8_t answer[300 * 1024];
@@ -93,14 +89,10 @@ static void test_half_close_plaintext(void **state)
     half_close(SP_PLAINTEXT);
 }
 
-/* Test: both sides half-close: both end "closed by peer". */
-static void test_both_half_close(void **state)
+/* Both sides half-close: both end "closed by peer". */
+static void both_half_close(sp_mode mode)
 {
-    sp_opts o = {0};
-    o.mode = SP_TLS13;
-    sessionpair *p = sp_new(&o);
-    assert_true(sp_handshake(p));
-    sp_run(p, 100);
+    sessionpair *p = sp_ready(&(sp_opts){.mode = mode});
     sp_write_all(p, SP_CLIENT, "c", 1);
     sp_write_all(p, SP_SERVER, "s", 1);
     assert_int_equal(sp_shutdown_write(p, SP_CLIENT), 0);
@@ -117,12 +109,22 @@ static void test_both_half_close(void **state)
     sp_free(p);
 }
 
+/* Test: both half-close, TLS 1.3. */
+static void test_both_half_close_tls13(void **state)
+{
+    both_half_close(SP_TLS13);
+}
+
+/* Test: both half-close, plaintext (the transport carries the EOFs). */
+static void test_both_half_close_plaintext(void **state)
+{
+    both_half_close(SP_PLAINTEXT);
+}
+
 /* Test: not during the handshake. */
 static void test_not_during_handshake(void **state)
 {
-    sp_opts o = {0};
-    o.mode = SP_TLS13;
-    sessionpair *p = sp_new(&o);
+    sessionpair *p = sp_new(&(sp_opts){.mode = SP_TLS13});
     assert_int_equal(memtls_session_shutdown_write(p->end[SP_CLIENT].s), MEMTLS_ERR_INVALID);
     assert_true(sp_handshake(p));
     sp_free(p);
@@ -131,8 +133,11 @@ static void test_not_during_handshake(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_half_close_tls13),     cmocka_unit_test(test_half_close_tls12),
-        cmocka_unit_test(test_half_close_plaintext), cmocka_unit_test(test_both_half_close),
+        cmocka_unit_test(test_half_close_tls13),
+        cmocka_unit_test(test_half_close_tls12),
+        cmocka_unit_test(test_half_close_plaintext),
+        cmocka_unit_test(test_both_half_close_tls13),
+        cmocka_unit_test(test_both_half_close_plaintext),
         cmocka_unit_test(test_not_during_handshake),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -144,27 +144,32 @@ void sp_default_configs(sp_mode mode, memtls_config **client, memtls_config **se
 
 /* --- queues ------------------------------------------------------------------- */
 
+/* Make room for `need` bytes in a buffer that doubles (from 4 KiB). */
+static void grow(uint8_t **buf, size_t *cap, size_t need)
+{
+    if (need <= *cap) {
+        return;
+    }
+    size_t want = *cap ? *cap : 4096;
+    while (want < need) {
+        want *= 2;
+    }
+    uint8_t *d = realloc(*buf, want);
+    assert_non_null(d);
+    *buf = d;
+    *cap = want;
+}
+
 static void q_append(sp_queue *q, const uint8_t *data, size_t n)
 {
     if (n == 0) {
         return;
     }
-    if (q->start + q->len + n > q->cap) {
-        if (q->start > 0) {
-            memmove(q->data, q->data + q->start, q->len);
-            q->start = 0;
-        }
-        if (q->len + n > q->cap) {
-            size_t cap = q->cap ? q->cap : 4096;
-            while (cap < q->len + n) {
-                cap *= 2;
-            }
-            uint8_t *d = realloc(q->data, cap);
-            assert_non_null(d);
-            q->data = d;
-            q->cap = cap;
-        }
+    if (q->start + q->len + n > q->cap && q->start > 0) {
+        memmove(q->data, q->data + q->start, q->len);
+        q->start = 0;
     }
+    grow(&q->data, &q->cap, q->start + q->len + n);
     memcpy(q->data + q->start + q->len, data, n);
     q->len += n;
 }
@@ -180,16 +185,7 @@ static void q_consume(sp_queue *q, size_t n)
 
 static void got_append(sp_end *e, const uint8_t *data, size_t n)
 {
-    if (e->got_len + n > e->got_cap) {
-        size_t cap = e->got_cap ? e->got_cap : 4096;
-        while (cap < e->got_len + n) {
-            cap *= 2;
-        }
-        uint8_t *d = realloc(e->got, cap);
-        assert_non_null(d);
-        e->got = d;
-        e->got_cap = cap;
-    }
+    grow(&e->got, &e->got_cap, e->got_len + n);
     memcpy(e->got + e->got_len, data, n);
     e->got_len += n;
 }
@@ -364,6 +360,18 @@ sessionpair *sp_new(const sp_opts *opts)
         assert_int_equal(memtls_session_start(p->end[SP_CLIENT].s), 0);
         assert_int_equal(memtls_session_start(p->end[SP_SERVER].s), 0);
     }
+    return p;
+}
+
+sessionpair *sp_ready(const sp_opts *opts)
+{
+    sessionpair *p = sp_new(opts);
+    if (!sp_handshake(p)) {
+        print_error("sp_ready: handshake did not complete: %s\n", sp_describe(p));
+        sp_free(p);
+        fail();
+    }
+    sp_run(p, 100);
     return p;
 }
 

@@ -169,8 +169,14 @@ typedef struct sessionpair {
     sp_end end[2];
 } sessionpair;
 
-/* A started pair (unless opts.no_start). Fails the test on error. */
+/* A started pair (unless opts.no_start). Fails the test on error. Options
+ * read best as a compound literal:
+ * sp_new(&(sp_opts){.mode = SP_TLS13, .no_auto_eof = 1}). */
 sessionpair *sp_new(const sp_opts *opts);
+
+/* sp_new, a handshake that must complete, and the transport run until
+ * quiet (tickets delivered): a pair in READY with nothing in flight. */
+sessionpair *sp_ready(const sp_opts *opts);
 /* Free both sessions, queues and buffers. NULL is a no-op. */
 void sp_free(sessionpair *p);
 

@@ -79,6 +79,17 @@ void tlspair_connect(tlspair *p, const tlspair_opts *o, const char *hostname)
     }
 }
 
+void tlspair_handshake(tlspair *p)
+{
+    int crc = -1;
+    int src = -1;
+    if (!pump_handshake(p->c, p->s, 0, &crc, &src)) {
+        print_error("handshake: client %s (%s), server %s (%s)\n", memtls_status_name(crc),
+                    memtls_ctx_error(p->c), memtls_status_name(src), memtls_ctx_error(p->s));
+        fail();
+    }
+}
+
 void tlspair_free(tlspair *p)
 {
     memtls_ctx_free(p->c);
