@@ -626,7 +626,7 @@ int memtls_session_write(memtls_session *s, const void *data, size_t len, size_t
     }
     /*
      * on_writable must never fire inside the call that is about to say
-     * WOULD_BLOCK: the caller would see "writable" first and "blocked"
+     * MEMTLS_WANT_WRITE: the caller would see "writable" first and "blocked"
      * second, and wait forever. So while this call runs it is held back;
      * instead, whenever pumping makes room, the loop takes more. When the
      * call returns with less than len taken, the queue is really full and

@@ -1,6 +1,6 @@
 /*
- * Test: the status / out-parameter contract. Every status is 0, an
- * SSL_ERROR_* code or a MEMTLS_ERR_* code (never negative); whenever the
+ * Test: the status / out-parameter contract. Every status is MEMTLS_OK, a
+ * MEMTLS_* outcome or a MEMTLS_ERR_* code (never negative); whenever the
  * status is not 0 the byte count out-parameter is 0 (the caller's old
  * value is overwritten); on 0, read gives >= 1 byte and write gives all.
  */
@@ -91,7 +91,8 @@ static void test_tls_statuses(void **state)
     assert_int_equal(memtls_ctx_drain(p.c, buf, sizeof buf, &n), 0);
     assert_int_equal(n, 0);
 
-    /* Clean close: ZERO_RETURN, count 0; closed writer: CLOSED, count 0. */
+    /* Clean close: the reader and the closed writer both see MEMTLS_CLOSED,
+     * count 0. */
     assert_int_equal(memtls_ctx_close(p.c), 0);
     do_write(p.c, "late", MEMTLS_CLOSED);
     pump_one_way(p.c, p.s, 0);

@@ -67,7 +67,7 @@ static void assert_stats_equal(const memtls_ring_stats *a, const memtls_ring_sta
     assert_int_equal(a->high_water, b->high_water);
 }
 
-/* Test: a full ring refuses try_write and reserve with WOULD_BLOCK / NULL;
+/* Test: a full ring refuses try_write and reserve with MEMTLS_WANT_WRITE / NULL;
  * nothing changes except the refusal counter; after the reader frees a
  * frame the same write succeeds, and every accepted message is intact. */
 static void test_full_refuses_without_side_effect(void **state)

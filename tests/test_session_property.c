@@ -103,11 +103,11 @@ typedef struct app {
     size_t woff;
     size_t wlen;
     size_t wcap;
-    int wait_writable; /* after WOULD_BLOCK / partial write: wait for on_writable */
+    int wait_writable; /* after MEMTLS_WANT_WRITE / partial write: wait for on_writable */
     int write_done;    /* wrote everything, or writes were refused (peer closed) */
     int closed_call;   /* called memtls_session_close */
     int shut_call;     /* called memtls_session_shutdown_write */
-    int read_end;      /* a read returned ZERO_RETURN / CLOSED */
+    int read_end;      /* a read returned MEMTLS_CLOSED */
     int key_updates;   /* successful KeyUpdate requests */
     int in_data;       /* inside on_data (no nested writes from nested hooks) */
 } app;
@@ -206,7 +206,7 @@ static size_t app_write(app *a)
             return 0;
         }
         /* Mostly wait for on_writable as told; sometimes try anyway (that
-         * is allowed, and must say WOULD_BLOCK while the queue is full). */
+         * is allowed, and must say MEMTLS_WANT_WRITE while the queue is full). */
         if (!sp_rng_chance(&t->rng, 1, 8)) {
             return 0;
         }
@@ -254,7 +254,7 @@ static size_t app_write(app *a)
     } else if (rc == MEMTLS_WANT_WRITE) {
         g_cov.would_block++;
         if (acc != 0) {
-            failf(t, "%s: WOULD_BLOCK with accepted=%zu", who(a->idx), acc);
+            failf(t, "%s: MEMTLS_WANT_WRITE with accepted=%zu", who(a->idx), acc);
             return 0;
         }
     } else if (rc == MEMTLS_CLOSED) {
@@ -841,10 +841,11 @@ static void test_property(void **state)
            " (tls1.3 %d, tls1.2 %d, plaintext %d), %.1f MiB delivered, %.1f s\n",
            n, first, modes[SP_TLS13], modes[SP_TLS12], modes[SP_PLAINTEXT],
            (double)bytes / (1024.0 * 1024.0), secs);
-    printf("  exercised: %" PRIu64 " WOULD_BLOCK writes, %" PRIu64 " partial writes, %" PRIu64
-           " transport refusals, %" PRIu64 " input pauses, %" PRIu64 " KeyUpdates, %" PRIu64
-           " tickets, %" PRIu64 " exact reads, %" PRIu64 " writes from on_data, %" PRIu64
-           " writes refused after peer close, %" PRIu64 " bytes discarded after close\n",
+    printf("  exercised: %" PRIu64 " refused (MEMTLS_WANT_WRITE) writes, %" PRIu64
+           " partial writes, %" PRIu64 " transport refusals, %" PRIu64 " input pauses, %" PRIu64
+           " KeyUpdates, %" PRIu64 " tickets, %" PRIu64 " exact reads, %" PRIu64
+           " writes from on_data, %" PRIu64 " writes refused after peer close, %" PRIu64
+           " bytes discarded after close\n",
            g_cov.would_block, g_cov.partial, g_cov.refusals, g_cov.paused, g_cov.key_updates,
            g_cov.tickets, g_cov.exact, g_cov.nested, g_cov.cut, g_cov.discarded);
 }

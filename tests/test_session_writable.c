@@ -4,7 +4,7 @@
  *
  * Regression: a write that found the queue full pumped the session, the
  * transport took pending bytes, the queue drained, on_writable fired from
- * inside the call, and the call still returned WOULD_BLOCK; a caller that
+ * inside the call, and the call still returned MEMTLS_WANT_WRITE; a caller that
  * marks itself blocked after the call (the natural way to write it) then
  * waited forever. Now the call takes the room it made instead.
  */

@@ -14,6 +14,10 @@
  * Every change is reported once through on_state with a reason.
  * AUTHFAIL, ERROR and CLOSED are terminal.
  *
+ * Statuses are common.h's (its table lists what each call returns):
+ * MEMTLS_WANT_WRITE says "full, retry after the callback", MEMTLS_WANT_READ
+ * "nothing to read yet", MEMTLS_CLOSED "this direction is over".
+ *
  * Bytes flow like this:
  *
  *   transport --ciphertext--> memtls_session_feed()  -> ctx -> plaintext
@@ -117,7 +121,7 @@ typedef struct memtls_session_cbs {
     void (*on_data)(void *arg, const uint8_t *data, size_t len);
     /* Pull mode (on_data NULL): plaintext is waiting to be read. */
     void (*on_readable)(void *arg);
-    /* memtls_session_write said WOULD_BLOCK (or accepted less than given)
+    /* memtls_session_write said MEMTLS_WANT_WRITE (or accepted less than given)
      * and there is room again. Never called from inside
      * memtls_session_write itself: a write that makes room while it runs
      * takes it, so a caller may safely mark itself blocked after the call. */
@@ -178,8 +182,9 @@ MEMTLS_API void memtls_session_free(memtls_session *s);
 
 /*
  * Start: a client sends its ClientHello; a plaintext session becomes READY
- * at once. Returns 0, or MEMTLS_ERR_INVALID when already started, or the
- * session's terminal status if it failed.
+ * at once. Returns 0, or MEMTLS_ERR_INVALID when already started, or, when
+ * the session failed at once (on_state has said how),
+ * MEMTLS_ERR_X509_VERIFY (AUTHFAIL) or MEMTLS_CLOSED (ERROR).
  */
 MEMTLS_API int memtls_session_start(memtls_session *s);
 

@@ -136,7 +136,7 @@ typedef struct sp_end {
     uint64_t send_calls; /* times send() was called */
     uint64_t delivered;  /* bytes moved to the peer's recv */
     uint64_t discarded;  /* bytes the peer refused with MEMTLS_CLOSED */
-    int blocked;         /* peer said WOULD_BLOCK: wait for its on_input_paused(0) */
+    int blocked;         /* peer said MEMTLS_WANT_WRITE: wait for its on_input_paused(0) */
     int eof_sent;        /* EOF delivered to the peer */
     int half_closed;     /* app called shutdown_write/close: EOF once drained (plaintext) */
 
@@ -189,7 +189,7 @@ static inline int sp_peer(int idx)
 /*
  * Deliver from end `from`'s queue to the peer: at most `max` bytes
  * (0: no bound), in chunks (random size in random mode, else one chunk).
- * Stops on WOULD_BLOCK (bytes kept). Bytes the peer refuses with
+ * Stops on MEMTLS_WANT_WRITE (bytes kept). Bytes the peer refuses with
  * MEMTLS_CLOSED are dropped and counted. Afterwards flushes the sender
  * if the transport refused it something and has room again, and delivers
  * EOF when due. Returns the number of bytes taken off the queue.
