@@ -76,7 +76,7 @@ static int deliver(demo_end *from, demo_end *to)
     if (from->wire.len == 0) {
         return 0;
     }
-    /* recv may make `to` send, which only appends to to->wire. */
+    /* Feeding may make `to` send, which only appends to to->wire. */
     uint8_t *data = from->wire.data;
     size_t len = from->wire.len;
     from->wire.data = NULL;

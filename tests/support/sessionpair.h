@@ -2,8 +2,8 @@
  * sessionpair.h - a client and a server memtls_session joined by an
  * in-memory transport, for session tests (no sockets, fully deterministic).
  *
- *   client session --send()--> [queue 0: client->server] --deliver--> server recv
- *   server session --send()--> [queue 1: server->client] --deliver--> client recv
+ *   client session --send()--> [queue 0: client->server] --deliver--> server feed
+ *   server session --send()--> [queue 1: server->client] --deliver--> client feed
  *
  * The transport's send() callback copies what it accepts into the
  * per-direction byte queue. In random mode a seeded PRNG (xorshift64*)
@@ -134,7 +134,7 @@ typedef struct sp_end {
     uint64_t refusals;   /* times send() took less than offered */
     uint64_t accepted;   /* bytes send() took, in total */
     uint64_t send_calls; /* times send() was called */
-    uint64_t delivered;  /* bytes moved to the peer's recv */
+    uint64_t delivered;  /* bytes moved to the peer's feed */
     uint64_t discarded;  /* bytes the peer refused with MEMTLS_CLOSED */
     int blocked;         /* peer said MEMTLS_WANT_WRITE: wait for its on_input_paused(0) */
     int eof_sent;        /* EOF delivered to the peer */
@@ -208,7 +208,7 @@ size_t sp_run(sessionpair *p, int max_steps);
 int sp_handshake(sessionpair *p);
 
 /* Hand raw bytes to end `to`'s memtls_session_feed as if they came from
- * the transport. Returns the recv status. */
+ * the transport. Returns the feed status. */
 int sp_inject(sessionpair *p, int to, const void *data, size_t len);
 
 /* Throw away what end `from`'s transport holds (lost in transit).
