@@ -16,6 +16,7 @@
 
 #include <memtls/config.h>
 #include <memtls/context.h>
+#include <memtls/openssl.h>
 #include <memtls/pki.h>
 
 #include "bench_tls.h"
@@ -128,9 +129,9 @@ static void ctx_move(memtls_ctx *from, memtls_ctx *to)
 {
     static unsigned char buf[65536];
     size_t n = 0;
-    while (memtls_send(from, buf, sizeof buf, &n) == 0 && n > 0) {
-        if (memtls_recv(to, buf, n) != 0) {
-            die("memtls_recv failed");
+    while (memtls_ctx_drain(from, buf, sizeof buf, &n) == 0 && n > 0) {
+        if (memtls_ctx_feed(to, buf, n) != 0) {
+            die("memtls_ctx_feed failed");
         }
     }
 }
@@ -144,9 +145,9 @@ static void ctx_pair(memtls_config *scfg, memtls_config *ccfg, memtls_ctx **c, m
     }
     int crc = -1, src = -1;
     for (int i = 0; i < 100 && !(crc == 0 && src == 0); i++) {
-        crc = memtls_handshake(*c);
+        crc = memtls_ctx_handshake(*c);
         ctx_move(*c, *s);
-        src = memtls_handshake(*s);
+        src = memtls_ctx_handshake(*s);
         ctx_move(*s, *c);
     }
     if (crc != 0 || src != 0) {
@@ -164,11 +165,11 @@ static double ctx_bulk(memtls_config *scfg, memtls_config *ccfg, size_t total)
     size_t got = 0;
     for (size_t sent = 0; sent < total; sent += CHUNK) {
         size_t n = 0;
-        if (memtls_write(c, data, CHUNK, &n) != 0) {
+        if (memtls_ctx_write(c, data, CHUNK, &n) != 0) {
             die("memtls write failed");
         }
         ctx_move(c, s);
-        while (memtls_read(s, out, sizeof out, &n) == 0) {
+        while (memtls_ctx_read(s, out, sizeof out, &n) == 0) {
             got += n;
         }
     }
@@ -213,7 +214,7 @@ static void count_data(void *arg, const uint8_t *data, size_t len)
 static void wire_flush(wire *w, memtls_session *to)
 {
     if (w->len > 0) {
-        if (memtls_session_recv(to, w->buf, w->len) != 0) {
+        if (memtls_session_feed(to, w->buf, w->len) != 0) {
             die("session recv refused");
         }
         w->len = 0;

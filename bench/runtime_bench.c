@@ -42,6 +42,7 @@
 #include <openssl/ssl.h>
 
 #include <memtls/config.h>
+#include <memtls/openssl.h>
 #include <memtls/pki.h>
 
 #include "bench_tls.h"

@@ -64,13 +64,13 @@ static void run(memtls_ctx *ctx, const uint8_t *data, size_t size)
         if (n > size - off) {
             n = size - off;
         }
-        (void)memtls_session_recv(s, data + off, n);
-        if (memtls_pending_write(memtls_session_ctx(s)) != 0) {
+        (void)memtls_session_feed(s, data + off, n);
+        if (memtls_ctx_pending_out(memtls_session_ctx(s)) != 0) {
             abort(); /* ciphertext stranded in the write BIO */
         }
         off += n;
     }
-    (void)memtls_session_recv_eof(s);
+    (void)memtls_session_feed_eof(s);
     (void)memtls_session_flush(s);
     memtls_state st = memtls_session_state(s);
     if (st == MEMTLS_STATE_HANDSHAKE || st == MEMTLS_STATE_READY) {

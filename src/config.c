@@ -1,12 +1,9 @@
 /* config.c - the shared SSL_CTX wrapper; see include/memtls/config.h. */
-#include <errno.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include <openssl/err.h>
 #include <openssl/pem.h>
@@ -14,11 +11,12 @@
 #include <openssl/x509.h>
 
 #include <memtls/config.h>
+#include <memtls/openssl.h>
 
-#include "context_internal.h"
+#include "config_internal.h"
+#include "errbuf.h"
+#include "readfile.h"
 
-/* Largest PEM file we read: certificate bundles are far smaller. */
-#define CONFIG_MAX_FILE (16u * 1024 * 1024)
 #define CONFIG_MAX_ALPN 16
 
 /* TLS 1.2: forward-secret AEAD suites only. */
@@ -37,34 +35,11 @@ struct memtls_config {
     char error[MEMTLS__ERROR_MAX];
 };
 
-static int fail(memtls_config *cfg, int status, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int fail(memtls_config *cfg, int status, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(cfg->error, sizeof cfg->error, fmt, ap);
-    va_end(ap);
-    return status;
-}
-
-static int fail_ssl(memtls_config *cfg, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-/* Append OpenSSL's reason (if any) to cfg->error and clear the queue. */
-static int fail_ssl(memtls_config *cfg, const char *fmt, ...)
-{
-    char reasons[MEMTLS__ERROR_MAX] = "";
-    va_list ap;
-    memtls__drain_errors(reasons, sizeof reasons);
-    va_start(ap, fmt);
-    vsnprintf(cfg->error, sizeof cfg->error, fmt, ap);
-    va_end(ap);
-    if (reasons[0] != '\0') {
-        memtls__strlcatf(cfg->error, sizeof cfg->error, " (%s)", reasons);
-    }
-    return MEMTLS_ERR_CONFIG;
-}
+/* Failures are reported in cfg->error (memtls_config_error). */
+#define fail(cfg, status, ...) memtls__fail((status), (cfg)->error, sizeof(cfg)->error, __VA_ARGS__)
+/* The same with OpenSSL's reasons appended; the queue is cleared. */
+#define fail_ssl(cfg, ...)                                                                         \
+    memtls__fail_ssl(MEMTLS_ERR_CONFIG, (cfg)->error, sizeof(cfg)->error, __VA_ARGS__)
 
 /* Common guard for every setter: valid and not yet shared. */
 static int check_mutable(memtls_config *cfg)
@@ -188,7 +163,7 @@ const char *memtls_config_error(const memtls_config *cfg)
     return cfg == NULL ? "no configuration" : cfg->error;
 }
 
-struct ssl_ctx_st *memtls_config_ssl_ctx(memtls_config *cfg)
+SSL_CTX *memtls_config_ssl_ctx(memtls_config *cfg)
 {
     return cfg == NULL ? NULL : cfg->ssl_ctx;
 }
@@ -207,58 +182,6 @@ SSL_CTX *memtls__config_freeze(memtls_config *cfg)
 memtls_verify memtls__config_verify(const memtls_config *cfg)
 {
     return cfg->verify;
-}
-
-/* Read a whole (small) file. Returns 0 or an error already in cfg. */
-static int read_file(memtls_config *cfg, const char *what, const char *path, char **out,
-                     size_t *outlen)
-{
-    FILE *f = NULL;
-    char *buf = NULL;
-    struct stat st;
-    int rc = MEMTLS_ERR_CONFIG;
-
-    if (path == NULL || path[0] == '\0') {
-        return fail(cfg, MEMTLS_ERR_INVALID, "%s: no file name given", what);
-    }
-    f = fopen(path, "rb");
-    if (f == NULL) {
-        fail(cfg, MEMTLS_ERR_CONFIG, "%s %s: cannot open: %s", what, path, strerror(errno));
-        goto out;
-    }
-    if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
-        fail(cfg, MEMTLS_ERR_CONFIG, "%s %s: not a regular file", what, path);
-        goto out;
-    }
-    if ((unsigned long long)st.st_size > CONFIG_MAX_FILE) {
-        fail(cfg, MEMTLS_ERR_CONFIG, "%s %s: larger than %u bytes", what, path, CONFIG_MAX_FILE);
-        goto out;
-    }
-    buf = malloc((size_t)st.st_size + 1);
-    if (buf == NULL) {
-        rc = fail(cfg, MEMTLS_ERR_NOMEM, "%s %s: out of memory", what, path);
-        goto out;
-    }
-    size_t n = fread(buf, 1, (size_t)st.st_size, f);
-    if (ferror(f)) {
-        fail(cfg, MEMTLS_ERR_CONFIG, "%s %s: read error: %s", what, path, strerror(errno));
-        goto out;
-    }
-    if (n == 0) {
-        fail(cfg, MEMTLS_ERR_CONFIG, "%s %s: file is empty", what, path);
-        goto out;
-    }
-    buf[n] = '\0';
-    *out = buf;
-    *outlen = n;
-    buf = NULL;
-    rc = 0;
-out:
-    free(buf);
-    if (f != NULL) {
-        fclose(f);
-    }
-    return rc;
 }
 
 /* Never prompt for a passphrase: encrypted keys are refused. */
@@ -330,7 +253,7 @@ static int load_cert(memtls_config *cfg, const char *cert_name, const char *cert
         goto out;
     }
     if (X509_check_private_key(leaf, key) != 1) {
-        fail_ssl(cfg, "%s: private key does not match certificate %s", key_name, cert_name);
+        fail_ssl(cfg, "%s: private key does not match %s", key_name, cert_name);
         goto out;
     }
     /* SSL_CTX_use_certificate refuses (a key too weak for the security
@@ -374,8 +297,7 @@ int memtls_config_load_cert_pem(memtls_config *cfg, const char *cert_pem, size_t
     if (cert_pem == NULL || key_pem == NULL || cert_len == 0 || key_len == 0) {
         return fail(cfg, MEMTLS_ERR_INVALID, "certificate and key PEM must not be empty");
     }
-    return load_cert(cfg, "certificate (memory)", cert_pem, cert_len, "key (memory)", key_pem,
-                     key_len);
+    return load_cert(cfg, "certificate", cert_pem, cert_len, "key", key_pem, key_len);
 }
 
 int memtls_config_load_cert_file(memtls_config *cfg, const char *cert_path, const char *key_path)
@@ -388,9 +310,10 @@ int memtls_config_load_cert_file(memtls_config *cfg, const char *cert_path, cons
     if (rc != 0) {
         return rc;
     }
-    rc = read_file(cfg, "certificate", cert_path, &cert, &cert_len);
+    rc = memtls__read_file("certificate", cert_path, &cert, &cert_len, cfg->error,
+                           sizeof cfg->error);
     if (rc == 0) {
-        rc = read_file(cfg, "key", key_path, &key, &key_len);
+        rc = memtls__read_file("key", key_path, &key, &key_len, cfg->error, sizeof cfg->error);
     }
     if (rc == 0) {
         rc = load_cert(cfg, cert_path, cert, cert_len, key_path, key, key_len);
@@ -451,7 +374,7 @@ int memtls_config_load_ca_file(memtls_config *cfg, const char *path)
     if (rc != 0) {
         return rc;
     }
-    rc = read_file(cfg, "CA bundle", path, &pem, &len);
+    rc = memtls__read_file("CA bundle", path, &pem, &len, cfg->error, sizeof cfg->error);
     if (rc == 0) {
         rc = load_ca(cfg, path, pem, len);
     }
@@ -466,9 +389,9 @@ int memtls_config_load_ca_pem(memtls_config *cfg, const char *pem, size_t len)
         return rc;
     }
     if (pem == NULL || len == 0) {
-        return fail(cfg, MEMTLS_ERR_INVALID, "CA bundle (memory): empty");
+        return fail(cfg, MEMTLS_ERR_INVALID, "CA bundle: empty");
     }
-    return load_ca(cfg, "CA bundle (memory)", pem, len);
+    return load_ca(cfg, "CA bundle", pem, len);
 }
 
 int memtls_config_use_system_ca(memtls_config *cfg)

@@ -24,7 +24,7 @@ void memtls__ctx_fail(memtls_ctx *c, int status, const char *op)
     snprintf(c->error, sizeof c->error, "%s: %s", op, memtls_status_name(status));
     if (reasons[0] != '\0') {
         memtls__strlcatf(c->error, sizeof c->error, ": %s", reasons);
-    } else if (status == SSL_ERROR_SYSCALL && c->eof) {
+    } else if (status == MEMTLS_ERR_SYSCALL && c->eof) {
         memtls__strlcatf(c->error, sizeof c->error,
                          ": stream ended without close_notify (truncated)");
     }
@@ -48,7 +48,7 @@ memtls_role memtls_ctx_role(const memtls_ctx *ctx)
     return ctx == NULL ? MEMTLS_ROLE_CLIENT : ctx->role;
 }
 
-int memtls_recv(memtls_ctx *ctx, const void *data, size_t len)
+int memtls_ctx_feed(memtls_ctx *ctx, const void *data, size_t len)
 {
     if (ctx == NULL || (data == NULL && len > 0) || len > INT_MAX || ctx->eof) {
         return MEMTLS_ERR_INVALID;
@@ -57,7 +57,7 @@ int memtls_recv(memtls_ctx *ctx, const void *data, size_t len)
     while (done < len) {
         int n = BIO_write(ctx->rbio, (const char *)data + done, (int)(len - done));
         if (n <= 0) {
-            ERR_clear_error();
+            memtls__err_clear();
             return MEMTLS_ERR_NOMEM;
         }
         done += (size_t)n;
@@ -65,7 +65,7 @@ int memtls_recv(memtls_ctx *ctx, const void *data, size_t len)
     return 0;
 }
 
-int memtls_recv_eof(memtls_ctx *ctx)
+int memtls_ctx_feed_eof(memtls_ctx *ctx)
 {
     if (ctx == NULL) {
         return MEMTLS_ERR_INVALID;
@@ -76,17 +76,31 @@ int memtls_recv_eof(memtls_ctx *ctx)
     return 0;
 }
 
-size_t memtls_pending_read(const memtls_ctx *ctx)
+size_t memtls_ctx_pending_in(const memtls_ctx *ctx)
 {
     return ctx == NULL ? 0 : BIO_ctrl_pending(ctx->rbio);
 }
 
-size_t memtls_pending_write(const memtls_ctx *ctx)
+size_t memtls_ctx_discard_input(memtls_ctx *ctx)
+{
+    if (ctx == NULL) {
+        return 0;
+    }
+    size_t unread = BIO_ctrl_pending(ctx->rbio);
+    if (unread > 0) {
+        /* BIO_reset keeps the EOF return set by memtls_ctx_feed_eof(). */
+        (void)BIO_reset(ctx->rbio);
+        ERR_clear_error();
+    }
+    return unread;
+}
+
+size_t memtls_ctx_pending_out(const memtls_ctx *ctx)
 {
     return ctx == NULL ? 0 : BIO_ctrl_pending(ctx->wbio);
 }
 
-int memtls_send(memtls_ctx *ctx, void *buf, size_t len, size_t *sent)
+int memtls_ctx_drain(memtls_ctx *ctx, void *buf, size_t len, size_t *sent)
 {
     if (sent != NULL) {
         *sent = 0;
@@ -106,11 +120,11 @@ int memtls_send(memtls_ctx *ctx, void *buf, size_t len, size_t *sent)
     if (n > 0) {
         *sent = (size_t)n;
     }
-    ERR_clear_error();
+    memtls__err_clear();
     return 0;
 }
 
-int memtls_handshake(memtls_ctx *ctx)
+int memtls_ctx_handshake(memtls_ctx *ctx)
 {
     if (ctx == NULL) {
         return MEMTLS_ERR_INVALID;
@@ -118,7 +132,7 @@ int memtls_handshake(memtls_ctx *ctx)
     return ctx->ops->handshake(ctx);
 }
 
-int memtls_read(memtls_ctx *ctx, void *buf, size_t len, size_t *readbytes)
+int memtls_ctx_read(memtls_ctx *ctx, void *buf, size_t len, size_t *readbytes)
 {
     if (readbytes != NULL) {
         *readbytes = 0;
@@ -129,19 +143,19 @@ int memtls_read(memtls_ctx *ctx, void *buf, size_t len, size_t *readbytes)
     return ctx->ops->read(ctx, buf, len, readbytes);
 }
 
-int memtls_write(memtls_ctx *ctx, const void *buf, size_t len, size_t *written)
+int memtls_ctx_write(memtls_ctx *ctx, const void *buf, size_t len, size_t *written)
 {
     if (written != NULL) {
         *written = 0;
     }
-    /* len > INT_MAX is refused like memtls_recv() and memtls_read() do
-     * (context.h: "other statuses as memtls_read()"): a size that large is
+    /* len > INT_MAX is refused like memtls_ctx_feed() and memtls_ctx_read() do
+     * (context.h: "other statuses as memtls_ctx_read()"): a size that large is
      * a caller bug, not a message, and nothing is queued. */
     if (ctx == NULL || written == NULL || (buf == NULL && len > 0) || len > INT_MAX) {
         return MEMTLS_ERR_INVALID;
     }
     if (ctx->closed) {
-        return MEMTLS_ERR_CLOSED;
+        return MEMTLS_CLOSED;
     }
     if (len == 0) {
         return 0;
@@ -149,7 +163,7 @@ int memtls_write(memtls_ctx *ctx, const void *buf, size_t len, size_t *written)
     return ctx->ops->write(ctx, buf, len, written);
 }
 
-int memtls_close(memtls_ctx *ctx)
+int memtls_ctx_close(memtls_ctx *ctx)
 {
     if (ctx == NULL) {
         return MEMTLS_ERR_INVALID;
@@ -164,7 +178,7 @@ int memtls_close(memtls_ctx *ctx)
     return rc;
 }
 
-int memtls_key_update(memtls_ctx *ctx, int update_requested)
+int memtls_ctx_key_update(memtls_ctx *ctx, int update_requested)
 {
     if (ctx == NULL) {
         return MEMTLS_ERR_INVALID;
@@ -172,12 +186,12 @@ int memtls_key_update(memtls_ctx *ctx, int update_requested)
     return ctx->ops->key_update(ctx, update_requested);
 }
 
-int memtls_handshake_done(const memtls_ctx *ctx)
+int memtls_ctx_handshake_done(const memtls_ctx *ctx)
 {
     return ctx != NULL && ctx->hs_done;
 }
 
-int memtls_peer_closed(const memtls_ctx *ctx)
+int memtls_ctx_peer_closed(const memtls_ctx *ctx)
 {
     return ctx != NULL && ctx->peer_closed;
 }

@@ -7,13 +7,16 @@
 #define MEMTLS_CONTEXT_INTERNAL_H
 
 #include <openssl/bio.h>
+#include <openssl/err.h>
 #include <openssl/ssl.h>
 
 #include <memtls/context.h>
 
+#include "errbuf.h"
+
 /*
  * The operations that differ between TLS and plaintext. Everything else
- * (recv, send, pending counts, argument checks) is common, so both behave
+ * (feed, drain, pending counts, argument checks) is common, so both behave
  * identically at the edges.
  */
 struct memtls__ctx_ops {
@@ -25,15 +28,13 @@ struct memtls__ctx_ops {
     void (*free)(memtls_ctx *c);
 };
 
-#define MEMTLS__ERROR_MAX 512
-
 struct memtls_ctx {
     const struct memtls__ctx_ops *ops;
     memtls_role role;
     BIO *rbio;       /* inbound ciphertext; owned by ssl for TLS, by us for twin */
     BIO *wbio;       /* outbound ciphertext; likewise */
-    int eof;         /* memtls_recv_eof() was called */
-    int closed;      /* memtls_close() succeeded: no more writes */
+    int eof;         /* memtls_ctx_feed_eof() was called */
+    int closed;      /* memtls_ctx_close() succeeded: no more writes */
     int peer_closed; /* close_notify (twin: EOF) was read */
     int hs_done;     /* handshake complete */
     int truncated;   /* a read hit EOF without close_notify */
@@ -52,22 +53,21 @@ struct memtls_ctx {
     char alpn[256];
 };
 
+/*
+ * Make sure the thread's OpenSSL error queue is empty (before an SSL call,
+ * so SSL_get_error sees only that call's errors; after a failure has been
+ * recorded). Looking costs a fraction of clearing, which walks every slot
+ * of the queue, and the queue is almost always empty already.
+ */
+static inline void memtls__err_clear(void)
+{
+    if (ERR_peek_error() != 0) {
+        ERR_clear_error();
+    }
+}
+
 /* Record the first fatal status of `c` with a message; later ones are kept
  * out. Drains and formats the thread's OpenSSL error queue, then clears it. */
 void memtls__ctx_fail(memtls_ctx *c, int status, const char *op);
-
-/* Append the whole OpenSSL error queue of this thread to `buf` as text
- * ("; "-separated), clear the queue, and return the first error code (0 if
- * the queue was empty). */
-unsigned long memtls__drain_errors(char *buf, size_t len);
-
-/* Config internals used by tls.c. */
-SSL_CTX *memtls__config_freeze(memtls_config *cfg);
-memtls_verify memtls__config_verify(const memtls_config *cfg);
-
-/* Bounded string helpers (always NUL-terminate, never overflow). */
-void memtls__strlcpy(char *dst, const char *src, size_t len);
-void memtls__strlcatf(char *dst, size_t len, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
 
 #endif

@@ -22,15 +22,15 @@ static int pt_read(memtls_ctx *c, void *buf, size_t len, size_t *n)
         if (c->eof) {
             /* No close_notify in plaintext: EOF is the clean end. */
             c->peer_closed = 1;
-            return SSL_ERROR_ZERO_RETURN;
+            return MEMTLS_CLOSED;
         }
-        return SSL_ERROR_WANT_READ;
+        return MEMTLS_WANT_READ;
     }
     size_t want = len < avail ? len : avail;
     int got = BIO_read(c->rbio, buf, (int)want);
-    ERR_clear_error();
+    memtls__err_clear();
     if (got <= 0) {
-        return SSL_ERROR_WANT_READ;
+        return MEMTLS_WANT_READ;
     }
     *n = (size_t)got;
     return 0;
@@ -43,7 +43,7 @@ static int pt_write(memtls_ctx *c, const void *buf, size_t len, size_t *n)
         size_t chunk = len - done < INT_MAX ? len - done : INT_MAX;
         int put = BIO_write(c->wbio, (const char *)buf + done, (int)chunk);
         if (put <= 0) {
-            ERR_clear_error();
+            memtls__err_clear();
             *n = 0;
             return MEMTLS_ERR_NOMEM;
         }
@@ -61,7 +61,7 @@ static int pt_close(memtls_ctx *c)
 static int pt_key_update(memtls_ctx *c, int update_requested)
 {
     (void)update_requested;
-    return SSL_ERROR_SSL; /* no keys: as TLS 1.2 would answer */
+    return MEMTLS_ERR_SSL; /* no keys: as TLS 1.2 would answer */
 }
 
 static void pt_free(memtls_ctx *c)
@@ -95,7 +95,7 @@ memtls_ctx *memtls_ctx_new_plaintext(memtls_role role)
     c->rbio = BIO_new(BIO_s_mem());
     c->wbio = BIO_new(BIO_s_mem());
     if (c->rbio == NULL || c->wbio == NULL) {
-        ERR_clear_error();
+        memtls__err_clear();
         pt_free(c);
         return NULL;
     }

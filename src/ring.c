@@ -261,7 +261,7 @@ int memtls_ring_try_write(memtls_ring *r, uint32_t type, uint64_t conn, const vo
         return MEMTLS_ERR_TOO_BIG;
     }
     if (!place_frame(r, alen + blen, &frame)) {
-        return MEMTLS_ERR_WOULD_BLOCK;
+        return MEMTLS_WANT_WRITE;
     }
     payload = r->buf + (frame & r->mask) + MEMTLS_RING_HEADER;
     if (alen != 0) {

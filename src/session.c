@@ -6,7 +6,7 @@
  * Everything happens in one loop, pump(), run after every public call:
  *
  *   1. offer pending_out (ciphertext the transport refused) again;
- *   2. HANDSHAKE: memtls_handshake(), drain;
+ *   2. HANDSHAKE: memtls_ctx_handshake(), drain;
  *   3. READY: read plaintext while there is room (drain after each read:
  *      TLS 1.3 tickets and KeyUpdate replies come out of reads), then
  *      encrypt queued plaintext while pending ciphertext is under its
@@ -33,9 +33,9 @@
 #include <memtls/session.h>
 
 #include "bytebuf.h"
-#include "context_internal.h"
+#include "errbuf.h"
 
-/* Largest plaintext handed to one memtls_write: four records. */
+/* Largest plaintext handed to one memtls_ctx_write: four records. */
 #define WRITE_CHUNK (64u * 1024)
 /* Stack buffer for drains and push-mode reads: one record and change. */
 #define IO_CHUNK (17u * 1024)
@@ -98,11 +98,7 @@ static int terminal(memtls_state st)
  */
 static void stop_reading(memtls_session *s)
 {
-    size_t unread = memtls_pending_read(s->ctx);
-    if (unread > 0) {
-        (void)BIO_reset(s->ctx->rbio);
-        s->stats.discarded_in += unread;
-    }
+    s->stats.discarded_in += memtls_ctx_discard_input(s->ctx);
     if (s->input_paused) {
         s->input_paused = 0;
         if (s->cbs.on_input_paused != NULL) {
@@ -183,9 +179,9 @@ static int flush_pending(memtls_session *s)
 static void drain(memtls_session *s)
 {
     uint8_t buf[IO_CHUNK];
-    while (memtls_pending_write(s->ctx) > 0) {
+    while (memtls_ctx_pending_out(s->ctx) > 0) {
         size_t n = 0;
-        if (memtls_send(s->ctx, buf, sizeof buf, &n) != 0 || n == 0) {
+        if (memtls_ctx_drain(s->ctx, buf, sizeof buf, &n) != 0 || n == 0) {
             break;
         }
         size_t off = 0;
@@ -207,7 +203,7 @@ static void drain(memtls_session *s)
 
 static size_t cipher_pending(const memtls_session *s)
 {
-    return s->pending_out.len + memtls_pending_write(s->ctx);
+    return s->pending_out.len + memtls_ctx_pending_out(s->ctx);
 }
 
 /* --- the loop ------------------------------------------------------------------ */
@@ -222,7 +218,7 @@ static void on_peer_closed(memtls_session *s)
 
 static void update_input_pause(memtls_session *s)
 {
-    size_t pending = memtls_pending_read(s->ctx);
+    size_t pending = memtls_ctx_pending_in(s->ctx);
     if (!s->input_paused && pending >= s->lim.ciphertext_in) {
         s->input_paused = 1;
         if (s->cbs.on_input_paused != NULL) {
@@ -238,15 +234,15 @@ static void update_input_pause(memtls_session *s)
 
 static void do_handshake(memtls_session *s)
 {
-    int rc = memtls_handshake(s->ctx);
+    int rc = memtls_ctx_handshake(s->ctx);
     drain(s);
     if (rc == 0) {
         set_state(s, MEMTLS_STATE_READY, MEMTLS_REASON_HANDSHAKE_DONE, "handshake complete");
         s->pump_again = 1;
         return;
     }
-    if (rc == SSL_ERROR_WANT_READ || rc == SSL_ERROR_WANT_WRITE) {
-        if (s->eof && memtls_pending_read(s->ctx) == 0) {
+    if (rc == MEMTLS_WANT_READ || rc == MEMTLS_WANT_WRITE) {
+        if (s->eof && memtls_ctx_pending_in(s->ctx) == 0) {
             static const char text[] = "transport closed during the handshake";
             if (s->cbs.on_handshake_error != NULL) {
                 s->cbs.on_handshake_error(s->cbs.arg, text);
@@ -256,7 +252,7 @@ static void do_handshake(memtls_session *s)
         return;
     }
     char text[MEMTLS__ERROR_MAX];
-    int truncated = s->eof && (memtls_ctx_truncated(s->ctx) || rc == SSL_ERROR_SYSCALL);
+    int truncated = s->eof && (memtls_ctx_truncated(s->ctx) || rc == MEMTLS_ERR_SYSCALL);
     if (truncated && s->stats.ciphertext_in == 0) {
         /* A port probe or health check: connected, sent nothing, left. */
         memtls__strlcpy(text, "transport closed (eof) before the peer sent anything", sizeof text);
@@ -264,13 +260,13 @@ static void do_handshake(memtls_session *s)
         snprintf(text, sizeof text, "transport closed during the handshake (%s)",
                  memtls_ctx_error(s->ctx));
     } else {
-        memtls_status_text(s->ctx, rc, text, sizeof text);
+        memtls_ctx_status_text(s->ctx, rc, text, sizeof text);
     }
     if (s->cbs.on_handshake_error != NULL) {
         s->cbs.on_handshake_error(s->cbs.arg, text);
     }
     if (rc == MEMTLS_ERR_X509_VERIFY) {
-        fail(s, MEMTLS_STATE_AUTHFAIL, MEMTLS_REASON_AUTH_FAILED, memtls_verify_error(s->ctx));
+        fail(s, MEMTLS_STATE_AUTHFAIL, MEMTLS_REASON_AUTH_FAILED, memtls_ctx_verify_error(s->ctx));
     } else if (truncated) {
         fail(s, MEMTLS_STATE_ERROR, MEMTLS_REASON_TRUNCATED, text);
     } else {
@@ -286,7 +282,7 @@ static void do_reads(memtls_session *s)
         size_t n = 0;
         int rc;
         if (s->cbs.on_data != NULL) {
-            rc = memtls_read(s->ctx, buf, sizeof buf, &n);
+            rc = memtls_ctx_read(s->ctx, buf, sizeof buf, &n);
             drain(s);
             if (rc == 0) {
                 s->stats.plaintext_in += n;
@@ -303,8 +299,8 @@ static void do_reads(memtls_session *s)
                 fail(s, MEMTLS_STATE_ERROR, MEMTLS_REASON_PROTOCOL_ERROR, "out of memory");
                 break;
             }
-            rc = memtls_read(s->ctx, s->plain_in.data + s->plain_in.start + s->plain_in.len, room,
-                             &n);
+            rc = memtls_ctx_read(s->ctx, s->plain_in.data + s->plain_in.start + s->plain_in.len,
+                                 room, &n);
             drain(s);
             if (rc == 0) {
                 s->plain_in.len += n;
@@ -313,10 +309,10 @@ static void do_reads(memtls_session *s)
                 continue;
             }
         }
-        if (rc == SSL_ERROR_WANT_READ || rc == SSL_ERROR_WANT_WRITE) {
+        if (rc == MEMTLS_WANT_READ || rc == MEMTLS_WANT_WRITE) {
             break;
         }
-        if (rc == SSL_ERROR_ZERO_RETURN) {
+        if (rc == MEMTLS_CLOSED) {
             if (s->cbs.on_peer_close != NULL && !s->shutdown_write) {
                 /* Half close: the application decides when to close. */
                 s->read_closed = 1;
@@ -346,10 +342,10 @@ static size_t encrypt_from(memtls_session *s, const uint8_t *data, size_t len)
            (s->state == MEMTLS_STATE_READY || s->state == MEMTLS_STATE_CLOSING)) {
         size_t chunk = len - done < WRITE_CHUNK ? len - done : WRITE_CHUNK;
         size_t n = 0;
-        int rc = memtls_write(s->ctx, data + done, chunk, &n);
+        int rc = memtls_ctx_write(s->ctx, data + done, chunk, &n);
         drain(s);
         if (rc != 0) {
-            if (rc != SSL_ERROR_WANT_READ && rc != SSL_ERROR_WANT_WRITE) {
+            if (rc != MEMTLS_WANT_READ && rc != MEMTLS_WANT_WRITE) {
                 fail_ctx(s, rc);
             }
             break;
@@ -380,7 +376,7 @@ static void do_close(memtls_session *s)
 {
     if ((s->close_requested || s->shutdown_write) && !s->write_closed && s->plain_out.len == 0 &&
         (s->state == MEMTLS_STATE_READY || s->state == MEMTLS_STATE_CLOSING)) {
-        int rc = memtls_close(s->ctx);
+        int rc = memtls_ctx_close(s->ctx);
         drain(s);
         if (rc != 0) {
             fail_ctx(s, rc);
@@ -492,7 +488,7 @@ void memtls_session_free(memtls_session *s)
 
 static int status_of_terminal(const memtls_session *s)
 {
-    return s->state == MEMTLS_STATE_AUTHFAIL ? MEMTLS_ERR_X509_VERIFY : MEMTLS_ERR_CLOSED;
+    return s->state == MEMTLS_STATE_AUTHFAIL ? MEMTLS_ERR_X509_VERIFY : MEMTLS_CLOSED;
 }
 
 int memtls_session_start(memtls_session *s)
@@ -509,7 +505,7 @@ int memtls_session_start(memtls_session *s)
     return 0;
 }
 
-int memtls_session_recv(memtls_session *s, const void *data, size_t len)
+int memtls_session_feed(memtls_session *s, const void *data, size_t len)
 {
     if (s == NULL || (data == NULL && len > 0)) {
         return MEMTLS_ERR_INVALID;
@@ -518,7 +514,7 @@ int memtls_session_recv(memtls_session *s, const void *data, size_t len)
     if ((s->state != MEMTLS_STATE_HANDSHAKE && s->state != MEMTLS_STATE_READY) || s->read_closed) {
         s->stats.discarded_in += len;
         pump(s); /* alerts may still be waiting for the transport */
-        return MEMTLS_ERR_CLOSED;
+        return MEMTLS_CLOSED;
     }
     if (s->eof) {
         return MEMTLS_ERR_INVALID;
@@ -527,10 +523,10 @@ int memtls_session_recv(memtls_session *s, const void *data, size_t len)
         pump(s);
         return 0;
     }
-    if (memtls_pending_read(s->ctx) >= s->lim.ciphertext_in) {
-        return MEMTLS_ERR_WOULD_BLOCK;
+    if (memtls_ctx_pending_in(s->ctx) >= s->lim.ciphertext_in) {
+        return MEMTLS_WANT_WRITE;
     }
-    int rc = memtls_recv(s->ctx, data, len);
+    int rc = memtls_ctx_feed(s->ctx, data, len);
     if (rc != 0) {
         return rc;
     }
@@ -542,7 +538,7 @@ int memtls_session_recv(memtls_session *s, const void *data, size_t len)
     return 0;
 }
 
-int memtls_session_recv_eof(memtls_session *s)
+int memtls_session_feed_eof(memtls_session *s)
 {
     if (s == NULL) {
         return MEMTLS_ERR_INVALID;
@@ -550,7 +546,7 @@ int memtls_session_recv_eof(memtls_session *s)
     check_thread(s);
     if (!s->eof) {
         s->eof = 1;
-        if (memtls_recv_eof(s->ctx) != 0) {
+        if (memtls_ctx_feed_eof(s->ctx) != 0) {
             return MEMTLS_ERR_INVALID;
         }
         if (s->state == MEMTLS_STATE_HANDSHAKE && !s->started) {
@@ -562,19 +558,14 @@ int memtls_session_recv_eof(memtls_session *s)
     return 0;
 }
 
-/* Status for a pull read that found nothing buffered. */
+/* Status for a pull read that found too little buffered: more may come
+ * (WANT_READ), or reading is over for good, however it ended (CLOSED). */
 static int empty_read_status(const memtls_session *s)
 {
-    if (s->read_closed) {
-        return SSL_ERROR_ZERO_RETURN;
+    if (!s->read_closed && (s->state == MEMTLS_STATE_HANDSHAKE || s->state == MEMTLS_STATE_READY)) {
+        return MEMTLS_WANT_READ;
     }
-    if (s->state == MEMTLS_STATE_HANDSHAKE || s->state == MEMTLS_STATE_READY) {
-        return SSL_ERROR_WANT_READ;
-    }
-    if (memtls_peer_closed(s->ctx)) {
-        return SSL_ERROR_ZERO_RETURN;
-    }
-    return MEMTLS_ERR_CLOSED;
+    return MEMTLS_CLOSED;
 }
 
 int memtls_session_read(memtls_session *s, void *buf, size_t len, size_t *readbytes)
@@ -604,8 +595,7 @@ int memtls_session_read_exact(memtls_session *s, void *buf, size_t len)
     }
     check_thread(s);
     if (s->plain_in.len < len) {
-        int rc = empty_read_status(s);
-        return rc == SSL_ERROR_WANT_READ || s->plain_in.len == 0 ? rc : MEMTLS_ERR_CLOSED;
+        return empty_read_status(s);
     }
     memcpy(buf, memtls__bytebuf_head(&s->plain_in), len);
     memtls__bytebuf_consume(&s->plain_in, len);
@@ -629,14 +619,14 @@ int memtls_session_write(memtls_session *s, const void *data, size_t len, size_t
     check_thread(s);
     if (terminal(s->state) || s->state == MEMTLS_STATE_CLOSING || s->close_requested ||
         s->shutdown_write) {
-        return MEMTLS_ERR_CLOSED;
+        return MEMTLS_CLOSED;
     }
     if (len == 0) {
         return 0;
     }
     /*
      * on_writable must never fire inside the call that is about to say
-     * WOULD_BLOCK: the caller would see "writable" first and "blocked"
+     * MEMTLS_WANT_WRITE: the caller would see "writable" first and "blocked"
      * second, and wait forever. So while this call runs it is held back;
      * instead, whenever pumping makes room, the loop takes more. When the
      * call returns with less than len taken, the queue is really full and
@@ -669,7 +659,7 @@ int memtls_session_write(memtls_session *s, const void *data, size_t len, size_t
         s->want_writable = 1;
     }
     if (taken == 0) {
-        return MEMTLS_ERR_WOULD_BLOCK;
+        return MEMTLS_WANT_WRITE;
     }
     *accepted = taken;
     return 0;
@@ -731,16 +721,16 @@ int memtls_session_key_update(memtls_session *s, int update_requested)
     }
     check_thread(s);
     if (s->state != MEMTLS_STATE_READY || s->write_closed) {
-        return SSL_ERROR_SSL;
+        return MEMTLS_ERR_SSL;
     }
-    int rc = memtls_key_update(s->ctx, update_requested);
+    int rc = memtls_ctx_key_update(s->ctx, update_requested);
     if (rc != 0) {
         return rc;
     }
     /* OpenSSL sends the KeyUpdate with the next write or handshake call. */
-    rc = memtls_handshake(s->ctx);
+    rc = memtls_ctx_handshake(s->ctx);
     drain(s);
-    if (rc != 0 && rc != SSL_ERROR_WANT_READ && rc != SSL_ERROR_WANT_WRITE) {
+    if (rc != 0 && rc != MEMTLS_WANT_READ && rc != MEMTLS_WANT_WRITE) {
         fail_ctx(s, rc);
     }
     pump(s);
@@ -780,6 +770,28 @@ size_t memtls_session_queued_out(const memtls_session *s)
 int memtls_session_input_paused(const memtls_session *s)
 {
     return s != NULL && s->input_paused;
+}
+
+unsigned memtls_session_blocked(const memtls_session *s)
+{
+    unsigned blocked = 0;
+    if (s == NULL) {
+        return 0;
+    }
+    int reading = (s->state == MEMTLS_STATE_HANDSHAKE || s->state == MEMTLS_STATE_READY) &&
+                  !s->read_closed && !s->eof;
+    int full = s->cbs.on_data == NULL && s->plain_in.len >= s->lim.plaintext_in;
+    if (reading && !s->input_paused &&
+        (s->started || memtls_ctx_role(s->ctx) == MEMTLS_ROLE_SERVER)) {
+        blocked |= MEMTLS_BLOCKED_ON_PEER;
+    }
+    if (s->pending_out.len > 0) {
+        blocked |= MEMTLS_BLOCKED_ON_TRANSPORT;
+    }
+    if (reading && full) {
+        blocked |= MEMTLS_BLOCKED_ON_APPLICATION;
+    }
+    return blocked;
 }
 
 void memtls_session_get_stats(const memtls_session *s, memtls_session_stats *out)

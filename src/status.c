@@ -1,77 +1,48 @@
-/* status.c - status names, status text and OpenSSL error-queue capture. */
-#include <stdarg.h>
-#include <stdio.h>
-#include <string.h>
-
-#include <openssl/err.h>
+/*
+ * status.c - the names and meanings of statuses (common.h), and the
+ * build-time check that memtls' outcomes are OpenSSL's numbers. The text
+ * for a context's failure, which adds the context's reasons, is
+ * memtls_ctx_status_text() in tls.c.
+ */
 #include <openssl/ssl.h>
 
-#include "context_internal.h"
+#include <memtls/common.h>
 
-void memtls__strlcpy(char *dst, const char *src, size_t len)
-{
-    if (len == 0) {
-        return;
-    }
-    size_t n = strlen(src);
-    if (n >= len) {
-        n = len - 1;
-    }
-    memcpy(dst, src, n);
-    dst[n] = '\0';
-}
+#include "status.h"
 
-void memtls__strlcatf(char *dst, size_t len, const char *fmt, ...)
-{
-    size_t used = strnlen(dst, len);
-    if (used + 1 >= len) {
-        return;
-    }
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(dst + used, len - used, fmt, ap);
-    va_end(ap);
-}
-
-unsigned long memtls__drain_errors(char *buf, size_t len)
-{
-    unsigned long first = 0;
-    unsigned long e;
-    const char *data = NULL;
-    int flags = 0;
-    while ((e = ERR_get_error_all(NULL, NULL, NULL, &data, &flags)) != 0) {
-        char one[256];
-        if (first == 0) {
-            first = e;
-        }
-        ERR_error_string_n(e, one, sizeof one);
-        if (buf != NULL && len > 0) {
-            memtls__strlcatf(buf, len, "%s%s", buf[0] != '\0' ? "; " : "", one);
-            if ((flags & ERR_TXT_STRING) && data != NULL && data[0] != '\0') {
-                memtls__strlcatf(buf, len, " (%s)", data);
-            }
-        }
-    }
-    return first;
-}
+/* The contract (common.h): memtls' outcomes are OpenSSL's numbers, so a
+ * context operation can return SSL_get_error()'s value as it is. */
+_Static_assert(MEMTLS_OK == SSL_ERROR_NONE, "MEMTLS_OK must equal SSL_ERROR_NONE");
+_Static_assert(MEMTLS_ERR_SSL == SSL_ERROR_SSL, "MEMTLS_ERR_SSL must equal SSL_ERROR_SSL");
+_Static_assert(MEMTLS_WANT_READ == SSL_ERROR_WANT_READ,
+               "MEMTLS_WANT_READ must equal SSL_ERROR_WANT_READ");
+_Static_assert(MEMTLS_WANT_WRITE == SSL_ERROR_WANT_WRITE,
+               "MEMTLS_WANT_WRITE must equal SSL_ERROR_WANT_WRITE");
+_Static_assert(MEMTLS_ERR_SYSCALL == SSL_ERROR_SYSCALL,
+               "MEMTLS_ERR_SYSCALL must equal SSL_ERROR_SYSCALL");
+_Static_assert(MEMTLS_CLOSED == SSL_ERROR_ZERO_RETURN,
+               "MEMTLS_CLOSED must equal SSL_ERROR_ZERO_RETURN");
+/* memtls' own codes stay clear of every SSL_ERROR_* value. */
+_Static_assert(SSL_ERROR_WANT_RETRY_VERIFY < MEMTLS_ERR_X509_VERIFY,
+               "MEMTLS_ERR_* must lie above OpenSSL's SSL_ERROR_* range");
 
 const char *memtls_status_name(int status)
 {
     switch (status) {
-    case 0:
-        return "OK";
-    case SSL_ERROR_SSL:
-        return "SSL_ERROR_SSL";
-    case SSL_ERROR_WANT_READ:
-        return "SSL_ERROR_WANT_READ";
-    case SSL_ERROR_WANT_WRITE:
-        return "SSL_ERROR_WANT_WRITE";
+    case MEMTLS_OK:
+        return "MEMTLS_OK";
+    case MEMTLS_ERR_SSL:
+        return "MEMTLS_ERR_SSL";
+    case MEMTLS_WANT_READ:
+        return "MEMTLS_WANT_READ";
+    case MEMTLS_WANT_WRITE:
+        return "MEMTLS_WANT_WRITE";
+    case MEMTLS_ERR_SYSCALL:
+        return "MEMTLS_ERR_SYSCALL";
+    case MEMTLS_CLOSED:
+        return "MEMTLS_CLOSED";
     case SSL_ERROR_WANT_X509_LOOKUP:
         return "SSL_ERROR_WANT_X509_LOOKUP";
-    case SSL_ERROR_SYSCALL:
-        return "SSL_ERROR_SYSCALL";
-    case SSL_ERROR_ZERO_RETURN:
-        return "SSL_ERROR_ZERO_RETURN";
     case SSL_ERROR_WANT_CONNECT:
         return "SSL_ERROR_WANT_CONNECT";
     case SSL_ERROR_WANT_ACCEPT:
@@ -82,6 +53,8 @@ const char *memtls_status_name(int status)
         return "SSL_ERROR_WANT_ASYNC_JOB";
     case SSL_ERROR_WANT_CLIENT_HELLO_CB:
         return "SSL_ERROR_WANT_CLIENT_HELLO_CB";
+    case SSL_ERROR_WANT_RETRY_VERIFY:
+        return "SSL_ERROR_WANT_RETRY_VERIFY";
     case MEMTLS_ERR_X509_VERIFY:
         return "MEMTLS_ERR_X509_VERIFY";
     case MEMTLS_ERR_INVALID:
@@ -94,10 +67,6 @@ const char *memtls_status_name(int status)
         return "MEMTLS_ERR_NO_PEER_CERT";
     case MEMTLS_ERR_TOO_SMALL:
         return "MEMTLS_ERR_TOO_SMALL";
-    case MEMTLS_ERR_WOULD_BLOCK:
-        return "MEMTLS_ERR_WOULD_BLOCK";
-    case MEMTLS_ERR_CLOSED:
-        return "MEMTLS_ERR_CLOSED";
     case MEMTLS_ERR_TOO_BIG:
         return "MEMTLS_ERR_TOO_BIG";
     default:
@@ -105,21 +74,21 @@ const char *memtls_status_name(int status)
     }
 }
 
-static const char *status_meaning(int status)
+const char *memtls__status_meaning(int status)
 {
     switch (status) {
-    case 0:
+    case MEMTLS_OK:
         return "success";
-    case SSL_ERROR_SSL:
+    case MEMTLS_ERR_SSL:
         return "TLS protocol or library failure";
-    case SSL_ERROR_WANT_READ:
-        return "needs more input from the peer";
-    case SSL_ERROR_WANT_WRITE:
-        return "needs output drained";
-    case SSL_ERROR_SYSCALL:
+    case MEMTLS_WANT_READ:
+        return "needs more input first (nothing to read yet)";
+    case MEMTLS_WANT_WRITE:
+        return "the destination is full: retry after it drains";
+    case MEMTLS_ERR_SYSCALL:
         return "transport failure or end of stream without close_notify";
-    case SSL_ERROR_ZERO_RETURN:
-        return "peer closed the connection cleanly (close_notify)";
+    case MEMTLS_CLOSED:
+        return "the stream is finished (peer closed cleanly, or this side is closed)";
     case MEMTLS_ERR_X509_VERIFY:
         return "peer certificate verification failed";
     case MEMTLS_ERR_INVALID:
@@ -132,28 +101,9 @@ static const char *status_meaning(int status)
         return "peer presented no certificate";
     case MEMTLS_ERR_TOO_SMALL:
         return "buffer too small";
-    case MEMTLS_ERR_WOULD_BLOCK:
-        return "would block: queue full or nothing available yet";
-    case MEMTLS_ERR_CLOSED:
-        return "closed";
     case MEMTLS_ERR_TOO_BIG:
         return "message larger than the limit";
     default:
         return "unknown status";
     }
-}
-
-const char *memtls_status_text(const memtls_ctx *ctx, int status, char *buf, size_t len)
-{
-    if (buf == NULL || len == 0) {
-        return "";
-    }
-    snprintf(buf, len, "%s: %s", memtls_status_name(status), status_meaning(status));
-    if (ctx != NULL && status == MEMTLS_ERR_X509_VERIFY) {
-        memtls__strlcatf(buf, len, ": %s", memtls_verify_error(ctx));
-    } else if (ctx != NULL && status != 0 && ctx->error[0] != '\0' &&
-               (status == SSL_ERROR_SSL || status == SSL_ERROR_SYSCALL)) {
-        memtls__strlcatf(buf, len, " [%s]", ctx->error);
-    }
-    return buf;
 }

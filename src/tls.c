@@ -26,7 +26,11 @@
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
+#include <memtls/openssl.h>
+
+#include "config_internal.h"
 #include "context_internal.h"
+#include "status.h"
 
 static int is_ip_literal(const char *s)
 {
@@ -151,16 +155,18 @@ static int note_auth_failure(memtls_ctx *c)
 
 /*
  * Turn a failed SSL call into a status (SSL_get_error must see the queue
- * as the call left it), then record fatal errors and clear the queue.
+ * as the call left it), then record fatal errors and clear the queue. The
+ * value is SSL_get_error's, unchanged: the MEMTLS_ outcomes are the same
+ * numbers (status.c checks it at build time).
  */
 static int tls_status(memtls_ctx *c, int ret, const char *op)
 {
     int err = SSL_get_error(c->ssl, ret);
     if (err == SSL_ERROR_SSL && !c->hs_done) {
-        /* memtls_read/memtls_write run the handshake too: keep the verify
-         * result and reason of a failure they met, so memtls_verify_error()
-         * says why and memtls_handshake() later reports it as
-         * MEMTLS_ERR_X509_VERIFY. They still return SSL_ERROR_SSL. */
+        /* memtls_ctx_read/memtls_ctx_write run the handshake too: keep the verify
+         * result and reason of a failure they met, so memtls_ctx_verify_error()
+         * says why and memtls_ctx_handshake() later reports it as
+         * MEMTLS_ERR_X509_VERIFY. They still return MEMTLS_ERR_SSL. */
         (void)note_auth_failure(c);
     }
     if (err == SSL_ERROR_ZERO_RETURN) {
@@ -174,7 +180,7 @@ static int tls_status(memtls_ctx *c, int ret, const char *op)
         }
         memtls__ctx_fail(c, err, op);
     }
-    ERR_clear_error();
+    memtls__err_clear();
     return err;
 }
 
@@ -190,7 +196,7 @@ static int tls_handshake(memtls_ctx *c)
     if (c->fatal != 0) {
         return c->auth_failed ? MEMTLS_ERR_X509_VERIFY : c->fatal;
     }
-    ERR_clear_error();
+    memtls__err_clear();
     int ret = SSL_do_handshake(c->ssl);
     if (ret == 1) {
         note_done(c);
@@ -198,8 +204,8 @@ static int tls_handshake(memtls_ctx *c)
     }
     int err = SSL_get_error(c->ssl, ret);
     if (err == SSL_ERROR_SSL && note_auth_failure(c)) {
-        memtls__ctx_fail(c, SSL_ERROR_SSL, "handshake");
-        ERR_clear_error();
+        memtls__ctx_fail(c, MEMTLS_ERR_SSL, "handshake");
+        memtls__err_clear();
         /* Later reads and writes see the generic sticky status; the
          * sentinel is the handshake's answer only. */
         return MEMTLS_ERR_X509_VERIFY;
@@ -226,11 +232,25 @@ static void send_key_update_reply(memtls_ctx *c)
         (SSL_get_shutdown(c->ssl) & SSL_SENT_SHUTDOWN) != 0) {
         return;
     }
-    ERR_clear_error();
+    memtls__err_clear();
     if (SSL_key_update(c->ssl, type) == 1) {
         (void)SSL_do_handshake(c->ssl);
     }
-    ERR_clear_error();
+    memtls__err_clear();
+}
+
+/*
+ * Would SSL_read certainly say "want read" without doing anything? After
+ * the handshake, with no inbound ciphertext waiting, nothing buffered in
+ * the SSL (decrypted or not), and no EOF to report, it would only look at
+ * the empty read BIO. Callers poll reads after every event (the session
+ * must keep reading, see session.h), so skipping these calls saves most
+ * SSL_read calls of a connection.
+ */
+static int nothing_to_read(const memtls_ctx *c)
+{
+    return c->hs_done && !c->eof && BIO_ctrl_pending(c->rbio) == 0 && !SSL_has_pending(c->ssl) &&
+           !SSL_in_init(c->ssl);
 }
 
 static int tls_read(memtls_ctx *c, void *buf, size_t len, size_t *n)
@@ -239,9 +259,13 @@ static int tls_read(memtls_ctx *c, void *buf, size_t len, size_t *n)
         return c->fatal;
     }
     if (c->peer_closed) {
-        return SSL_ERROR_ZERO_RETURN;
+        return MEMTLS_CLOSED;
     }
-    ERR_clear_error();
+    if (nothing_to_read(c)) {
+        send_key_update_reply(c);
+        return MEMTLS_WANT_READ;
+    }
+    memtls__err_clear();
     size_t got = 0;
     int ret = SSL_read_ex(c->ssl, buf, len, &got);
     note_done(c);
@@ -262,7 +286,7 @@ static int tls_write(memtls_ctx *c, const void *buf, size_t len, size_t *n)
     if (c->fatal != 0) {
         return c->fatal;
     }
-    ERR_clear_error();
+    memtls__err_clear();
     size_t done = 0;
     int ret = SSL_write_ex(c->ssl, buf, len, &done);
     note_done(c);
@@ -281,26 +305,26 @@ static int tls_close(memtls_ctx *c)
     if (!c->hs_done) {
         /* OpenSSL refuses to shut down mid-handshake; say so without
          * poisoning the context. */
-        return SSL_ERROR_SSL;
+        return MEMTLS_ERR_SSL;
     }
     int ret;
     if (!SSL_is_init_finished(c->ssl)) {
         /* The handshake is done, but OpenSSL is "in init" again: a
-         * KeyUpdate requested with memtls_key_update() is still unsent,
+         * KeyUpdate requested with memtls_ctx_key_update() is still unsent,
          * and SSL_shutdown would refuse (shutdown while in init). Let the
          * state machine write it to the write BIO first. */
-        ERR_clear_error();
+        memtls__err_clear();
         ret = SSL_do_handshake(c->ssl);
         if (ret != 1) {
             return tls_status(c, ret, "close");
         }
     }
-    ERR_clear_error();
+    memtls__err_clear();
     ret = SSL_shutdown(c->ssl);
     if (ret >= 0) {
         /* 0: close_notify sent, peer's not yet seen. That is progress, and
          * SSL_get_error must not be asked about it. 1: both done. */
-        ERR_clear_error();
+        memtls__err_clear();
         return 0;
     }
     return tls_status(c, ret, "close");
@@ -312,13 +336,13 @@ static int tls_key_update(memtls_ctx *c, int update_requested)
         return c->fatal;
     }
     if (!c->hs_done) {
-        return SSL_ERROR_SSL;
+        return MEMTLS_ERR_SSL;
     }
-    ERR_clear_error();
+    memtls__err_clear();
     if (SSL_key_update(c->ssl, update_requested ? SSL_KEY_UPDATE_REQUESTED
                                                 : SSL_KEY_UPDATE_NOT_REQUESTED) != 1) {
-        ERR_clear_error(); /* not TLS 1.3, or an update already pending */
-        return SSL_ERROR_SSL;
+        memtls__err_clear(); /* not TLS 1.3, or an update already pending */
+        return MEMTLS_ERR_SSL;
     }
     return 0;
 }
@@ -355,7 +379,7 @@ memtls_ctx *memtls_ctx_new(memtls_config *cfg)
     if (c == NULL) {
         return NULL;
     }
-    ERR_clear_error();
+    memtls__err_clear();
     c->ops = &tls_ops;
     c->role = memtls_config_role(cfg);
     c->ssl = SSL_new(memtls__config_freeze(cfg));
@@ -366,12 +390,12 @@ memtls_ctx *memtls_ctx_new(memtls_config *cfg)
         BIO_free(c->rbio);
         BIO_free(c->wbio);
         free(c);
-        ERR_clear_error();
+        memtls__err_clear();
         return NULL;
     }
     /* An empty read BIO must read as "retry", not EOF: that is BIO_s_mem's
      * default (eof return -1), stated here because everything depends on
-     * it. memtls_recv_eof() switches it to 0. */
+     * it. memtls_ctx_feed_eof() switches it to 0. */
     BIO_set_mem_eof_return(c->rbio, -1);
     BIO_set_mem_eof_return(c->wbio, -1);
     SSL_set_bio(c->ssl, c->rbio, c->wbio);
@@ -398,7 +422,7 @@ int memtls_ctx_set_hostname(memtls_ctx *ctx, const char *hostname)
     if (copy == NULL) {
         return MEMTLS_ERR_NOMEM;
     }
-    ERR_clear_error();
+    memtls__err_clear();
     X509_VERIFY_PARAM *param = SSL_get0_param(ctx->ssl);
     int ok;
     if (is_ip_literal(copy)) {
@@ -408,7 +432,7 @@ int memtls_ctx_set_hostname(memtls_ctx *ctx, const char *hostname)
         X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
         ok = SSL_set_tlsext_host_name(ctx->ssl, copy) == 1 && SSL_set1_host(ctx->ssl, copy) == 1;
     }
-    ERR_clear_error();
+    memtls__err_clear();
     if (!ok) {
         free(copy);
         return MEMTLS_ERR_INVALID;
@@ -417,7 +441,7 @@ int memtls_ctx_set_hostname(memtls_ctx *ctx, const char *hostname)
     return 0;
 }
 
-int memtls_peer_cert_ok(const memtls_ctx *ctx)
+int memtls_ctx_peer_verified(const memtls_ctx *ctx)
 {
     return ctx != NULL && ctx->ssl != NULL && ctx->hs_done &&
            SSL_get0_peer_certificate(ctx->ssl) != NULL &&
@@ -425,7 +449,7 @@ int memtls_peer_cert_ok(const memtls_ctx *ctx)
            memtls__config_verify(ctx->cfg) != MEMTLS_VERIFY_NONE;
 }
 
-long memtls_verify_result(const memtls_ctx *ctx)
+long memtls_ctx_verify_result(const memtls_ctx *ctx)
 {
     if (ctx == NULL || ctx->ssl == NULL) {
         return X509_V_OK;
@@ -433,7 +457,7 @@ long memtls_verify_result(const memtls_ctx *ctx)
     return ctx->hs_done ? SSL_get_verify_result(ctx->ssl) : ctx->verify_result;
 }
 
-const char *memtls_verify_error(const memtls_ctx *ctx)
+const char *memtls_ctx_verify_error(const memtls_ctx *ctx)
 {
     if (ctx == NULL || ctx->ssl == NULL) {
         return "no peer certificate";
@@ -441,7 +465,7 @@ const char *memtls_verify_error(const memtls_ctx *ctx)
     if (ctx->missing_peer_cert) {
         return "peer did not return a certificate";
     }
-    long vr = memtls_verify_result(ctx);
+    long vr = memtls_ctx_verify_result(ctx);
     if (vr != X509_V_OK) {
         return X509_verify_cert_error_string(vr);
     }
@@ -451,7 +475,24 @@ const char *memtls_verify_error(const memtls_ctx *ctx)
     return "ok";
 }
 
-const char *memtls_version(const memtls_ctx *ctx)
+/* Here, beside memtls_ctx_verify_error, because the text for a failed
+ * handshake is the verify reason. */
+const char *memtls_ctx_status_text(const memtls_ctx *ctx, int status, char *buf, size_t len)
+{
+    if (buf == NULL || len == 0) {
+        return "";
+    }
+    snprintf(buf, len, "%s: %s", memtls_status_name(status), memtls__status_meaning(status));
+    if (ctx != NULL && status == MEMTLS_ERR_X509_VERIFY) {
+        memtls__strlcatf(buf, len, ": %s", memtls_ctx_verify_error(ctx));
+    } else if (ctx != NULL && status != 0 && ctx->error[0] != '\0' &&
+               (status == MEMTLS_ERR_SSL || status == MEMTLS_ERR_SYSCALL)) {
+        memtls__strlcatf(buf, len, " [%s]", ctx->error);
+    }
+    return buf;
+}
+
+const char *memtls_ctx_protocol(const memtls_ctx *ctx)
 {
     if (ctx == NULL || ctx->ssl == NULL || !ctx->hs_done) {
         return "";
@@ -459,7 +500,7 @@ const char *memtls_version(const memtls_ctx *ctx)
     return SSL_get_version(ctx->ssl);
 }
 
-const char *memtls_cipher(const memtls_ctx *ctx)
+const char *memtls_ctx_cipher(const memtls_ctx *ctx)
 {
     if (ctx == NULL || ctx->ssl == NULL || !ctx->hs_done) {
         return "";
@@ -468,12 +509,12 @@ const char *memtls_cipher(const memtls_ctx *ctx)
     return ci == NULL ? "" : SSL_CIPHER_get_name(ci);
 }
 
-const char *memtls_alpn(const memtls_ctx *ctx)
+const char *memtls_ctx_alpn(const memtls_ctx *ctx)
 {
     return ctx == NULL ? "" : ctx->alpn;
 }
 
-const char *memtls_sni(const memtls_ctx *ctx)
+const char *memtls_ctx_sni(const memtls_ctx *ctx)
 {
     if (ctx == NULL || ctx->ssl == NULL || ctx->role != MEMTLS_ROLE_SERVER) {
         return "";
@@ -482,7 +523,7 @@ const char *memtls_sni(const memtls_ctx *ctx)
     return s == NULL ? "" : s;
 }
 
-int memtls_peer_cert_der(const memtls_ctx *ctx, uint8_t *buf, size_t len, size_t *outlen)
+int memtls_ctx_peer_cert_der(const memtls_ctx *ctx, uint8_t *buf, size_t len, size_t *outlen)
 {
     if (outlen != NULL) {
         *outlen = 0;
@@ -496,7 +537,7 @@ int memtls_peer_cert_der(const memtls_ctx *ctx, uint8_t *buf, size_t len, size_t
     }
     int n = i2d_X509(peer, NULL);
     if (n <= 0) {
-        ERR_clear_error();
+        memtls__err_clear();
         return MEMTLS_ERR_NOMEM;
     }
     *outlen = (size_t)n;
@@ -508,17 +549,17 @@ int memtls_peer_cert_der(const memtls_ctx *ctx, uint8_t *buf, size_t len, size_t
     return 0;
 }
 
-const char *memtls_peer_subject(const memtls_ctx *ctx)
+const char *memtls_ctx_peer_subject(const memtls_ctx *ctx)
 {
     return ctx == NULL || ctx->subject == NULL ? "" : ctx->subject;
 }
 
-const char *memtls_peer_sans(const memtls_ctx *ctx)
+const char *memtls_ctx_peer_sans(const memtls_ctx *ctx)
 {
     return ctx == NULL || ctx->sans == NULL ? "" : ctx->sans;
 }
 
-int memtls_peer_has_name(const memtls_ctx *ctx, const char *name)
+int memtls_ctx_peer_has_name(const memtls_ctx *ctx, const char *name)
 {
     if (ctx == NULL || ctx->ssl == NULL || name == NULL || name[0] == '\0') {
         return 0;
@@ -533,11 +574,11 @@ int memtls_peer_has_name(const memtls_ctx *ctx, const char *name)
     } else {
         ok = X509_check_host(peer, name, 0, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS, NULL) == 1;
     }
-    ERR_clear_error();
+    memtls__err_clear();
     return ok;
 }
 
-struct ssl_st *memtls_ctx_ssl(memtls_ctx *ctx)
+SSL *memtls_ctx_ssl(memtls_ctx *ctx)
 {
     return ctx == NULL ? NULL : ctx->ssl;
 }

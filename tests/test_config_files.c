@@ -6,11 +6,7 @@
  * the problem. A failed load leaves the configuration as it was. Files
  * live in a mkdtemp() directory removed at the end.
  */
-#include <stdarg.h>
-#include <stddef.h>
-#include <setjmp.h>
-#include <stdint.h>
-#include <cmocka.h>
+#include "test.h"
 #include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,14 +29,12 @@ static char tmpdir[64];
 
 static int make_dir(void **state)
 {
-    (void)state;
     snprintf(tmpdir, sizeof tmpdir, "/tmp/memtls-config-XXXXXX");
     return mkdtemp(tmpdir) == NULL ? -1 : 0;
 }
 
 static int remove_dir(void **state)
 {
-    (void)state;
     DIR *d = opendir(tmpdir);
     if (d == NULL) {
         return -1;
@@ -115,7 +109,6 @@ static char *encrypted_key(const memtls_pem *pem, int traditional)
 
 static void test_good_files_with_chain(void **state)
 {
-    (void)state;
     char cert_path[256];
     char key_path[256];
     char ca_path[256];
@@ -157,7 +150,7 @@ static void test_good_files_with_chain(void **state)
     int crc;
     int src;
     assert_true(pump_handshake(cc, sc, 0, &crc, &src));
-    assert_true(memtls_peer_cert_ok(cc));
+    assert_true(memtls_ctx_peer_verified(cc));
     memtls_ctx_free(sc);
     memtls_ctx_free(cc);
     memtls_config_free(s);
@@ -185,7 +178,6 @@ static void test_good_files_with_chain(void **state)
 
 static void test_bad_files(void **state)
 {
-    (void)state;
     char cert_path[256];
     char key_path[256];
     char other_key[256];
@@ -215,49 +207,50 @@ static void test_bad_files(void **state)
 
     memtls_config *s = memtls_config_new(MEMTLS_ROLE_SERVER);
 
-    print_message("missing certificate file\n");
-    assert_config_error(s, memtls_config_load_cert_file(s, missing, key_path), missing,
-                        "cannot open");
-    assert_true(text_has(memtls_config_error(s), "No such file"));
-    print_message("missing key file\n");
-    assert_config_error(s, memtls_config_load_cert_file(s, cert_path, missing), missing,
-                        "cannot open");
-    print_message("certificate file is not PEM\n");
-    assert_config_error(s, memtls_config_load_cert_file(s, junk_path, key_path), junk_path,
-                        "no PEM certificate");
-    print_message("key file is not PEM\n");
-    assert_config_error(s, memtls_config_load_cert_file(s, cert_path, junk_path), junk_path,
-                        "no PEM private key");
-    print_message("key and certificate swapped\n");
-    assert_config_error(s, memtls_config_load_cert_file(s, key_path, cert_path), key_path,
-                        "no PEM certificate");
-    print_message("empty certificate file\n");
-    assert_config_error(s, memtls_config_load_cert_file(s, empty_path, key_path), empty_path,
-                        "empty");
-    print_message("key does not match certificate\n");
-    assert_config_error(s, memtls_config_load_cert_file(s, cert_path, other_key), other_key,
-                        "does not match");
+    /* Each bad pair fails, naming the file and the problem. */
+    const struct {
+        const char *what;
+        const char *cert;
+        const char *key;
+        const char *named; /* the file the message must name */
+        const char *says;
+    } bad_pairs[] = {
+        {"missing certificate file", missing, key_path, missing, "No such file"},
+        {"missing key file", cert_path, missing, missing, "cannot open"},
+        {"certificate file is not PEM", junk_path, key_path, junk_path, "no PEM certificate"},
+        {"key file is not PEM", cert_path, junk_path, junk_path, "no PEM private key"},
+        {"key and certificate swapped", key_path, cert_path, key_path, "no PEM certificate"},
+        {"empty certificate file", empty_path, key_path, empty_path, "empty"},
+        {"key does not match certificate", cert_path, other_key, other_key, "does not match"},
+        {"encrypted key (PKCS#8)", cert_path, enc_path, enc_path, "encrypted"},
+        {"encrypted key (traditional)", cert_path, trad_path, trad_path, "encrypted"},
+        {"directory instead of a file", dir_path, key_path, dir_path, "not a regular file"},
+    };
+    for (size_t i = 0; i < sizeof bad_pairs / sizeof bad_pairs[0]; i++) {
+        print_message("%s\n", bad_pairs[i].what);
+        assert_config_error(s, memtls_config_load_cert_file(s, bad_pairs[i].cert, bad_pairs[i].key),
+                            bad_pairs[i].named, bad_pairs[i].says);
+    }
+    /* A mismatch names both files. */
+    assert_int_equal(memtls_config_load_cert_file(s, cert_path, other_key), MEMTLS_ERR_CONFIG);
     assert_true(text_has(memtls_config_error(s), cert_path));
-    print_message("encrypted key (PKCS#8)\n");
-    assert_config_error(s, memtls_config_load_cert_file(s, cert_path, enc_path), enc_path,
-                        "encrypted");
-    print_message("encrypted key (traditional)\n");
-    assert_config_error(s, memtls_config_load_cert_file(s, cert_path, trad_path), trad_path,
-                        "encrypted");
-    print_message("directory instead of a file\n");
-    assert_config_error(s, memtls_config_load_cert_file(s, dir_path, key_path), dir_path,
-                        "not a regular file");
     /* Nothing loaded: a server context cannot be made from it. */
     assert_false(memtls_config_has_cert(s));
     assert_null(memtls_ctx_new(s));
 
-    print_message("CA bundles\n");
-    assert_config_error(s, memtls_config_load_ca_file(s, missing), missing, "cannot open");
-    assert_config_error(s, memtls_config_load_ca_file(s, empty_path), empty_path, "empty");
-    assert_config_error(s, memtls_config_load_ca_file(s, junk_path), junk_path,
-                        "no PEM certificate");
-    assert_config_error(s, memtls_config_load_ca_file(s, key_path), key_path, "no PEM certificate");
-    assert_config_error(s, memtls_config_load_ca_file(s, dir_path), dir_path, "not a regular file");
+    const struct {
+        const char *path;
+        const char *says;
+    } bad_bundles[] = {
+        {missing, "cannot open"},          {empty_path, "empty"},
+        {junk_path, "no PEM certificate"}, {key_path, "no PEM certificate"},
+        {dir_path, "not a regular file"},
+    };
+    for (size_t i = 0; i < sizeof bad_bundles / sizeof bad_bundles[0]; i++) {
+        print_message("CA bundle %s\n", bad_bundles[i].path);
+        assert_config_error(s, memtls_config_load_ca_file(s, bad_bundles[i].path),
+                            bad_bundles[i].path, bad_bundles[i].says);
+    }
 
     /* The good pair still loads into the same configuration afterwards. */
     assert_int_equal(memtls_config_load_cert_file(s, cert_path, key_path), 0);
@@ -274,7 +267,6 @@ static void test_bad_files(void **state)
  */
 static void test_failed_reload_keeps_identity(void **state)
 {
-    (void)state;
     char key_path[256];
     char other_cert[256];
     tlspair p;
@@ -293,10 +285,8 @@ static void test_failed_reload_keeps_identity(void **state)
                      MEMTLS_ERR_CONFIG);
     assert_true(memtls_config_has_cert(p.scfg));
     tlspair_contexts(&p, "localhost");
-    int crc;
-    int src;
-    assert_true(pump_handshake(p.c, p.s, 0, &crc, &src));
-    assert_string_equal(memtls_peer_subject(p.c), "CN=localhost");
+    tlspair_handshake(&p);
+    assert_string_equal(memtls_ctx_peer_subject(p.c), "CN=localhost");
     tlspair_free(&p);
     memtls_pem_free(&other);
 }

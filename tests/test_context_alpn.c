@@ -3,11 +3,7 @@
  * handshake continues without ALPN), strict mode (no overlap fails the
  * handshake with no_application_protocol), and one side without ALPN.
  */
-#include <stdarg.h>
-#include <stddef.h>
-#include <setjmp.h>
-#include <stdint.h>
-#include <cmocka.h>
+#include "test.h"
 #include <string.h>
 
 #include <memtls/context.h>
@@ -30,56 +26,58 @@ static int alpn_pair(tlspair *p, int version, const char *const *client, size_t 
     }
     assert_int_equal(memtls_config_set_alpn_strict(p->scfg, strict), 0);
     tlspair_contexts(p, "localhost");
-    assert_string_equal(memtls_alpn(p->c), "");
+    assert_string_equal(memtls_ctx_alpn(p->c), "");
     return pump_handshake(p->c, p->s, 0, crc, src);
 }
 
 static const int versions[] = {MEMTLS_TLS1_2, MEMTLS_TLS1_3};
 
-static void test_agreement(void **state)
-{
-    (void)state;
-    static const char *const client[] = {"h2", "http/1.1"};
-    static const char *const server[] = {"http/1.1", "h2"};
-    static const char *const only_h2[] = {"h2"};
-    for (size_t i = 0; i < 2; i++) {
-        tlspair p;
-        int crc;
-        int src;
-        /* Both offer both: the server's first choice wins. */
-        assert_true(alpn_pair(&p, versions[i], client, 2, server, 2, 0, &crc, &src));
-        assert_string_equal(memtls_alpn(p.c), "http/1.1");
-        assert_string_equal(memtls_alpn(p.s), "http/1.1");
-        tlspair_transfer(p.c, p.s, "GET /", 5);
-        tlspair_free(&p);
-        /* One common protocol. */
-        assert_true(alpn_pair(&p, versions[i], client, 2, only_h2, 1, 1, &crc, &src));
-        assert_string_equal(memtls_alpn(p.c), "h2");
-        assert_string_equal(memtls_alpn(p.s), "h2");
-        tlspair_free(&p);
-    }
-}
+static const char *const h2_http11[] = {"h2", "http/1.1"};
+static const char *const http11_h2[] = {"http/1.1", "h2"};
+static const char *const h2[] = {"h2"};
+static const char *const http11[] = {"http/1.1"};
 
-static void test_mismatch_continues(void **state)
+/* Handshakes that complete, and what they agree on ("": no ALPN). */
+static const struct {
+    const char *what;
+    const char *const *client;
+    size_t nc;
+    const char *const *server;
+    size_t ns;
+    int strict;
+    const char *agreed;
+} agreements[] = {
+    {"both offer both: the server's first choice wins", h2_http11, 2, http11_h2, 2, 0, "http/1.1"},
+    {"one common protocol", h2_http11, 2, h2, 1, 1, "h2"},
+    {"no overlap: the handshake continues without ALPN", h2, 1, http11, 1, 0, ""},
+    /* Strict only applies when the client offered ALPN. */
+    {"the client offers none (strict server)", NULL, 0, h2, 1, 1, ""},
+    {"the server has none", h2, 1, NULL, 0, 0, ""},
+};
+
+/* Test: every row of `agreements`, with TLS 1.2 and TLS 1.3; traffic
+ * flows afterwards. */
+static void test_agreements(void **state)
 {
-    (void)state;
-    static const char *const client[] = {"h2"};
-    static const char *const server[] = {"http/1.1"};
-    for (size_t i = 0; i < 2; i++) {
-        tlspair p;
-        int crc;
-        int src;
-        assert_true(alpn_pair(&p, versions[i], client, 1, server, 1, 0, &crc, &src));
-        assert_string_equal(memtls_alpn(p.c), "");
-        assert_string_equal(memtls_alpn(p.s), "");
-        tlspair_transfer(p.c, p.s, "hello", 5);
-        tlspair_free(&p);
+    for (size_t k = 0; k < sizeof agreements / sizeof agreements[0]; k++) {
+        for (size_t i = 0; i < 2; i++) {
+            print_message("%s (TLS 1.%d)\n", agreements[k].what, (versions[i] & 0xff) - 1);
+            tlspair p;
+            int crc;
+            int src;
+            assert_true(alpn_pair(&p, versions[i], agreements[k].client, agreements[k].nc,
+                                  agreements[k].server, agreements[k].ns, agreements[k].strict,
+                                  &crc, &src));
+            assert_string_equal(memtls_ctx_alpn(p.c), agreements[k].agreed);
+            assert_string_equal(memtls_ctx_alpn(p.s), agreements[k].agreed);
+            tlspair_transfer(p.c, p.s, "GET /", 5);
+            tlspair_free(&p);
+        }
     }
 }
 
 static void test_mismatch_strict_fails(void **state)
 {
-    (void)state;
     static const char *const client[] = {"h2", "spdy/3"};
     static const char *const server[] = {"http/1.1"};
     for (size_t i = 0; i < 2; i++) {
@@ -88,40 +86,19 @@ static void test_mismatch_strict_fails(void **state)
         int src = -1;
         assert_false(alpn_pair(&p, versions[i], client, 2, server, 1, 1, &crc, &src));
         /* A protocol failure on both sides, not an authentication one. */
-        assert_int_equal(src, SSL_ERROR_SSL);
-        assert_int_equal(crc, SSL_ERROR_SSL);
+        assert_int_equal(src, MEMTLS_ERR_SSL);
+        assert_int_equal(crc, MEMTLS_ERR_SSL);
         assert_true(text_has(memtls_ctx_error(p.c), "no application protocol"));
-        assert_false(memtls_handshake_done(p.c));
-        assert_false(memtls_handshake_done(p.s));
-        assert_string_equal(memtls_alpn(p.c), "");
+        assert_false(memtls_ctx_handshake_done(p.c));
+        assert_false(memtls_ctx_handshake_done(p.s));
+        assert_string_equal(memtls_ctx_alpn(p.c), "");
         tlspair_free(&p);
     }
-}
-
-/* Test: a side without ALPN: a client that offers none (even to a strict
- * server: strict only applies when ALPN was offered), and a server that
- * has none. Neither fails; no protocol is chosen. */
-static void test_one_side_without(void **state)
-{
-    (void)state;
-    static const char *const list[] = {"h2"};
-    tlspair p;
-    int crc;
-    int src;
-    assert_true(alpn_pair(&p, 0, NULL, 0, list, 1, 1, &crc, &src));
-    assert_string_equal(memtls_alpn(p.c), "");
-    assert_string_equal(memtls_alpn(p.s), "");
-    tlspair_free(&p);
-    assert_true(alpn_pair(&p, 0, list, 1, NULL, 0, 0, &crc, &src));
-    assert_string_equal(memtls_alpn(p.c), "");
-    assert_string_equal(memtls_alpn(p.s), "");
-    tlspair_free(&p);
 }
 
 /* Test: a 255-byte protocol name (the maximum) is negotiated intact. */
 static void test_long_name(void **state)
 {
-    (void)state;
     char name[256];
     memset(name, 'x', 255);
     name[255] = '\0';
@@ -130,18 +107,16 @@ static void test_long_name(void **state)
     int crc;
     int src;
     assert_true(alpn_pair(&p, 0, list, 1, list, 1, 1, &crc, &src));
-    assert_string_equal(memtls_alpn(p.c), name);
-    assert_string_equal(memtls_alpn(p.s), name);
+    assert_string_equal(memtls_ctx_alpn(p.c), name);
+    assert_string_equal(memtls_ctx_alpn(p.s), name);
     tlspair_free(&p);
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_agreement),
-        cmocka_unit_test(test_mismatch_continues),
+        cmocka_unit_test(test_agreements),
         cmocka_unit_test(test_mismatch_strict_fails),
-        cmocka_unit_test(test_one_side_without),
         cmocka_unit_test(test_long_name),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,13 +1,9 @@
 /*
- * Test: close_notify each way. memtls_close() queues the alert in the
- * write BIO; the peer's read then returns SSL_ERROR_ZERO_RETURN (a clean
+ * Test: close_notify each way. memtls_ctx_close() queues the alert in the
+ * write BIO; the peer's read then returns MEMTLS_CLOSED (a clean
  * end of stream, not an error), after any data sent before the close.
  */
-#include <stdarg.h>
-#include <stddef.h>
-#include <setjmp.h>
-#include <stdint.h>
-#include <cmocka.h>
+#include "test.h"
 #include <string.h>
 
 #include <memtls/context.h>
@@ -17,7 +13,7 @@
 
 /*
  * `closer` sends "last words" then close_notify; `reader` must get the
- * words, then SSL_ERROR_ZERO_RETURN on every later read. The closer may
+ * words, then MEMTLS_CLOSED on every later read. The closer may
  * still read (half close): the reader answers, then closes too.
  */
 static void close_one_way(memtls_ctx *closer, memtls_ctx *reader)
@@ -27,52 +23,42 @@ static void close_one_way(memtls_ctx *closer, memtls_ctx *reader)
 
     /* Consume anything pending (TLS 1.3 tickets) so the reads below see
      * only what this test sends. */
-    assert_int_equal(memtls_read(closer, buf, sizeof buf, &n), SSL_ERROR_WANT_READ);
-    assert_int_equal(memtls_read(reader, buf, sizeof buf, &n), SSL_ERROR_WANT_READ);
+    assert_int_equal(memtls_ctx_read(closer, buf, sizeof buf, &n), MEMTLS_WANT_READ);
+    assert_int_equal(memtls_ctx_read(reader, buf, sizeof buf, &n), MEMTLS_WANT_READ);
 
-    assert_int_equal(memtls_write(closer, "last words", 10, &n), 0);
-    size_t before = memtls_pending_write(closer);
-    assert_int_equal(memtls_close(closer), 0);
+    assert_int_equal(memtls_ctx_write(closer, "last words", 10, &n), 0);
+    size_t before = memtls_ctx_pending_out(closer);
+    assert_int_equal(memtls_ctx_close(closer), 0);
     /* The alert is queued, not sent anywhere: it waits to be drained. */
-    assert_true(memtls_pending_write(closer) > before);
+    assert_true(memtls_ctx_pending_out(closer) > before);
     /* Writing after close is refused and sends nothing. */
-    size_t queued = memtls_pending_write(closer);
-    n = 99;
-    assert_int_equal(memtls_write(closer, "more", 4, &n), MEMTLS_ERR_CLOSED);
-    assert_int_equal(n, 0);
+    size_t queued = memtls_ctx_pending_out(closer);
+    assert_status_no_bytes(MEMTLS_CLOSED, memtls_ctx_write(closer, "more", 4, &n), n);
     /* A second close is a no-op. */
-    assert_int_equal(memtls_close(closer), 0);
-    assert_int_equal(memtls_pending_write(closer), queued);
+    assert_int_equal(memtls_ctx_close(closer), 0);
+    assert_int_equal(memtls_ctx_pending_out(closer), queued);
 
     pump_one_way(closer, reader, 0);
-    assert_int_equal(memtls_read(reader, buf, sizeof buf, &n), 0);
-    assert_int_equal(n, 10);
-    assert_memory_equal(buf, "last words", 10);
-    assert_false(memtls_peer_closed(reader));
+    assert_got(memtls_ctx_read(reader, buf, sizeof buf, &n), buf, n, "last words");
+    assert_false(memtls_ctx_peer_closed(reader));
 
-    n = 99;
-    assert_int_equal(memtls_read(reader, buf, sizeof buf, &n), SSL_ERROR_ZERO_RETURN);
-    assert_int_equal(n, 0);
-    assert_true(memtls_peer_closed(reader));
+    assert_status_no_bytes(MEMTLS_CLOSED, memtls_ctx_read(reader, buf, sizeof buf, &n), n);
+    assert_true(memtls_ctx_peer_closed(reader));
     assert_false(memtls_ctx_truncated(reader));
     /* A clean close is not a failure: no error recorded. */
     assert_string_equal(memtls_ctx_error(reader), "");
     /* And it stays closed. */
-    n = 99;
-    assert_int_equal(memtls_read(reader, buf, sizeof buf, &n), SSL_ERROR_ZERO_RETURN);
-    assert_int_equal(n, 0);
+    assert_status_no_bytes(MEMTLS_CLOSED, memtls_ctx_read(reader, buf, sizeof buf, &n), n);
 
     /* Half close: the reader may still answer, the closer still reads. */
-    assert_int_equal(memtls_write(reader, "reply", 5, &n), 0);
+    assert_int_equal(memtls_ctx_write(reader, "reply", 5, &n), 0);
     assert_int_equal(n, 5);
-    assert_int_equal(memtls_close(reader), 0);
+    assert_int_equal(memtls_ctx_close(reader), 0);
     pump_one_way(reader, closer, 0);
-    assert_int_equal(memtls_read(closer, buf, sizeof buf, &n), 0);
-    assert_int_equal(n, 5);
-    assert_memory_equal(buf, "reply", 5);
-    assert_int_equal(memtls_read(closer, buf, sizeof buf, &n), SSL_ERROR_ZERO_RETURN);
+    assert_got(memtls_ctx_read(closer, buf, sizeof buf, &n), buf, n, "reply");
+    assert_int_equal(memtls_ctx_read(closer, buf, sizeof buf, &n), MEMTLS_CLOSED);
     assert_int_equal(n, 0);
-    assert_true(memtls_peer_closed(closer));
+    assert_true(memtls_ctx_peer_closed(closer));
     assert_false(memtls_ctx_truncated(closer));
     assert_string_equal(memtls_ctx_error(closer), "");
 }
@@ -95,46 +81,39 @@ static void run_close(int version, int client_first)
 
 static void test_client_closes_tls12(void **state)
 {
-    (void)state;
     run_close(MEMTLS_TLS1_2, 1);
 }
 
 static void test_server_closes_tls12(void **state)
 {
-    (void)state;
     run_close(MEMTLS_TLS1_2, 0);
 }
 
 static void test_client_closes_tls13(void **state)
 {
-    (void)state;
     run_close(MEMTLS_TLS1_3, 1);
 }
 
 static void test_server_closes_tls13(void **state)
 {
-    (void)state;
     run_close(MEMTLS_TLS1_3, 0);
 }
 
-/* Test: closing before the handshake completed fails with SSL_ERROR_SSL,
+/* Test: closing before the handshake completed fails with MEMTLS_ERR_SSL,
  * queues nothing, and does not poison the context: the handshake can
  * still complete and the close then works. */
 static void test_close_before_handshake(void **state)
 {
-    (void)state;
     tlspair p;
     tlspair_init(&p, NULL);
     tlspair_contexts(&p, "localhost");
-    assert_int_equal(memtls_close(p.c), SSL_ERROR_SSL);
-    assert_int_equal(memtls_pending_write(p.c), 0);
+    assert_int_equal(memtls_ctx_close(p.c), MEMTLS_ERR_SSL);
+    assert_int_equal(memtls_ctx_pending_out(p.c), 0);
     assert_string_equal(memtls_ctx_error(p.c), "");
-    assert_int_equal(memtls_handshake(p.c), SSL_ERROR_WANT_READ);
+    assert_int_equal(memtls_ctx_handshake(p.c), MEMTLS_WANT_READ);
     /* Mid-handshake too. */
-    assert_int_equal(memtls_close(p.c), SSL_ERROR_SSL);
-    int crc = -1;
-    int src = -1;
-    assert_true(pump_handshake(p.c, p.s, 0, &crc, &src));
+    assert_int_equal(memtls_ctx_close(p.c), MEMTLS_ERR_SSL);
+    tlspair_handshake(&p);
     close_one_way(p.c, p.s);
     tlspair_free(&p);
 }

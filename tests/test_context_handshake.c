@@ -3,11 +3,7 @@
  * TLS 1.3 with ECDSA P-256 and RSA-2048 certificates, with and without a
  * client certificate, and a version mismatch that must fail.
  */
-#include <stdarg.h>
-#include <stddef.h>
-#include <setjmp.h>
-#include <stdint.h>
-#include <cmocka.h>
+#include "test.h"
 #include <string.h>
 
 #include <openssl/evp.h>
@@ -15,6 +11,7 @@
 #include <openssl/x509.h>
 
 #include <memtls/context.h>
+#include <memtls/openssl.h>
 
 #include "pump.h"
 #include "testpki.h"
@@ -52,50 +49,46 @@ static void run_handshake(int version, memtls_key_type kt, int mtls)
 
     /* Before anything moved: not done, nothing negotiated, and the client
      * has its first flight ready only after its first handshake call. */
-    assert_false(memtls_handshake_done(p.c));
-    assert_false(memtls_handshake_done(p.s));
-    assert_string_equal(memtls_version(p.c), "");
-    assert_string_equal(memtls_cipher(p.c), "");
-    assert_int_equal(memtls_pending_write(p.c), 0);
-    assert_int_equal(memtls_handshake(p.s), SSL_ERROR_WANT_READ);
-    assert_int_equal(memtls_pending_write(p.s), 0);
+    assert_false(memtls_ctx_handshake_done(p.c));
+    assert_false(memtls_ctx_handshake_done(p.s));
+    assert_string_equal(memtls_ctx_protocol(p.c), "");
+    assert_string_equal(memtls_ctx_cipher(p.c), "");
+    assert_int_equal(memtls_ctx_pending_out(p.c), 0);
+    assert_int_equal(memtls_ctx_handshake(p.s), MEMTLS_WANT_READ);
+    assert_int_equal(memtls_ctx_pending_out(p.s), 0);
 
-    int crc = -1;
-    int src = -1;
-    assert_true(pump_handshake(p.c, p.s, 0, &crc, &src));
-    assert_int_equal(crc, 0);
-    assert_int_equal(src, 0);
-    assert_true(memtls_handshake_done(p.c));
-    assert_true(memtls_handshake_done(p.s));
+    tlspair_handshake(&p);
+    assert_true(memtls_ctx_handshake_done(p.c));
+    assert_true(memtls_ctx_handshake_done(p.s));
     /* A finished handshake stays finished. */
-    assert_int_equal(memtls_handshake(p.c), 0);
-    assert_int_equal(memtls_handshake(p.s), 0);
+    assert_int_equal(memtls_ctx_handshake(p.c), 0);
+    assert_int_equal(memtls_ctx_handshake(p.s), 0);
 
     const char *want = version == MEMTLS_TLS1_2 ? "TLSv1.2" : "TLSv1.3";
-    assert_string_equal(memtls_version(p.c), want);
-    assert_string_equal(memtls_version(p.s), want);
-    assert_string_equal(memtls_cipher(p.c), memtls_cipher(p.s));
+    assert_string_equal(memtls_ctx_protocol(p.c), want);
+    assert_string_equal(memtls_ctx_protocol(p.s), want);
+    assert_string_equal(memtls_ctx_cipher(p.c), memtls_ctx_cipher(p.s));
     if (version == MEMTLS_TLS1_2) {
         /* ECDHE + AEAD only, authenticated by the certificate's key type. */
-        assert_true(
-            text_has(memtls_cipher(p.c), kt == MEMTLS_KEY_EC_P256 ? "ECDHE-ECDSA-" : "ECDHE-RSA-"));
-        assert_true(strstr(memtls_cipher(p.c), "GCM") != NULL ||
-                    strstr(memtls_cipher(p.c), "CHACHA20") != NULL);
+        assert_true(text_has(memtls_ctx_cipher(p.c),
+                             kt == MEMTLS_KEY_EC_P256 ? "ECDHE-ECDSA-" : "ECDHE-RSA-"));
+        assert_true(strstr(memtls_ctx_cipher(p.c), "GCM") != NULL ||
+                    strstr(memtls_ctx_cipher(p.c), "CHACHA20") != NULL);
     } else {
-        assert_true(text_has(memtls_cipher(p.c), "TLS_"));
+        assert_true(text_has(memtls_ctx_cipher(p.c), "TLS_"));
     }
 
-    assert_true(memtls_peer_cert_ok(p.c));
-    assert_string_equal(memtls_verify_error(p.c), "ok");
-    assert_int_equal(memtls_verify_result(p.c), X509_V_OK);
+    assert_true(memtls_ctx_peer_verified(p.c));
+    assert_string_equal(memtls_ctx_verify_error(p.c), "ok");
+    assert_int_equal(memtls_ctx_verify_result(p.c), X509_V_OK);
     assert_peer_key(p.c, kt);
     if (mtls) {
-        assert_true(memtls_peer_cert_ok(p.s));
-        assert_string_equal(memtls_peer_subject(p.s), "CN=client");
+        assert_true(memtls_ctx_peer_verified(p.s));
+        assert_string_equal(memtls_ctx_peer_subject(p.s), "CN=client");
         assert_peer_key(p.s, kt);
     } else {
-        assert_false(memtls_peer_cert_ok(p.s));
-        assert_string_equal(memtls_verify_error(p.s), "no peer certificate");
+        assert_false(memtls_ctx_peer_verified(p.s));
+        assert_string_equal(memtls_ctx_verify_error(p.s), "no peer certificate");
     }
     assert_string_equal(memtls_ctx_error(p.c), "");
     assert_string_equal(memtls_ctx_error(p.s), "");
@@ -108,28 +101,24 @@ static void run_handshake(int version, memtls_key_type kt, int mtls)
 
 static void test_tls12_ecdsa(void **state)
 {
-    (void)state;
     run_handshake(MEMTLS_TLS1_2, MEMTLS_KEY_EC_P256, 0);
     run_handshake(MEMTLS_TLS1_2, MEMTLS_KEY_EC_P256, 1);
 }
 
 static void test_tls12_rsa(void **state)
 {
-    (void)state;
     run_handshake(MEMTLS_TLS1_2, MEMTLS_KEY_RSA_2048, 0);
     run_handshake(MEMTLS_TLS1_2, MEMTLS_KEY_RSA_2048, 1);
 }
 
 static void test_tls13_ecdsa(void **state)
 {
-    (void)state;
     run_handshake(MEMTLS_TLS1_3, MEMTLS_KEY_EC_P256, 0);
     run_handshake(MEMTLS_TLS1_3, MEMTLS_KEY_EC_P256, 1);
 }
 
 static void test_tls13_rsa(void **state)
 {
-    (void)state;
     run_handshake(MEMTLS_TLS1_3, MEMTLS_KEY_RSA_2048, 0);
     run_handshake(MEMTLS_TLS1_3, MEMTLS_KEY_RSA_2048, 1);
 }
@@ -137,18 +126,16 @@ static void test_tls13_rsa(void **state)
 /* Test: with no version pinned the two ends agree on TLS 1.3. */
 static void test_default_is_tls13(void **state)
 {
-    (void)state;
     tlspair p;
     tlspair_connect(&p, NULL, "localhost");
-    assert_string_equal(memtls_version(p.c), "TLSv1.3");
+    assert_string_equal(memtls_ctx_protocol(p.c), "TLSv1.3");
     tlspair_free(&p);
 }
 
 /* Test: a TLS 1.2 client against a TLS 1.3-only server fails on both sides
- * with SSL_ERROR_SSL: a protocol failure, not an authentication one. */
+ * with MEMTLS_ERR_SSL: a protocol failure, not an authentication one. */
 static void test_version_mismatch(void **state)
 {
-    (void)state;
     tlspair p;
     tlspair_init(&p, NULL);
     assert_int_equal(memtls_config_set_min_version(p.scfg, MEMTLS_TLS1_3), 0);
@@ -157,12 +144,12 @@ static void test_version_mismatch(void **state)
     int crc = -1;
     int src = -1;
     assert_false(pump_handshake(p.c, p.s, 0, &crc, &src));
-    assert_int_equal(src, SSL_ERROR_SSL);
-    assert_int_equal(crc, SSL_ERROR_SSL);
+    assert_int_equal(src, MEMTLS_ERR_SSL);
+    assert_int_equal(crc, MEMTLS_ERR_SSL);
     assert_true(text_has(memtls_ctx_error(p.s), "unsupported protocol"));
     assert_true(text_has(memtls_ctx_error(p.c), "alert"));
-    assert_false(memtls_handshake_done(p.c));
-    assert_false(memtls_handshake_done(p.s));
+    assert_false(memtls_ctx_handshake_done(p.c));
+    assert_false(memtls_ctx_handshake_done(p.s));
     tlspair_free(&p);
 }
 
@@ -170,7 +157,6 @@ static void test_version_mismatch(void **state)
  * types (RSA server, ECDSA client). */
 static void test_mixed_key_types(void **state)
 {
-    (void)state;
     tlspair p;
     tlspair_opts o = {0};
     o.key_type = MEMTLS_KEY_RSA_2048;
@@ -180,16 +166,13 @@ static void test_mixed_key_types(void **state)
     memtls_pem ecli =
         testpki_leaf(&eca, MEMTLS_CERT_CLIENT, MEMTLS_KEY_EC_P256, "ec-client", NULL, 0, 0);
     assert_int_equal(memtls_config_load_ca_pem(p.scfg, eca.cert, eca.cert_len), 0);
-    assert_int_equal(
-        memtls_config_load_cert_pem(p.ccfg, ecli.cert, ecli.cert_len, ecli.key, ecli.key_len), 0);
+    testpki_load(p.ccfg, &ecli);
     tlspair_contexts(&p, "localhost");
-    int crc = -1;
-    int src = -1;
-    assert_true(pump_handshake(p.c, p.s, 0, &crc, &src));
+    tlspair_handshake(&p);
     assert_peer_key(p.c, MEMTLS_KEY_RSA_2048);
     assert_peer_key(p.s, MEMTLS_KEY_EC_P256);
-    assert_true(memtls_peer_cert_ok(p.s));
-    assert_string_equal(memtls_peer_subject(p.s), "CN=ec-client");
+    assert_true(memtls_ctx_peer_verified(p.s));
+    assert_string_equal(memtls_ctx_peer_subject(p.s), "CN=ec-client");
     memtls_pem_free(&eca);
     memtls_pem_free(&ecli);
     tlspair_free(&p);

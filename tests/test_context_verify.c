@@ -1,21 +1,20 @@
 /*
- * Test: every kind of peer-certificate failure makes memtls_handshake()
- * return MEMTLS_ERR_X509_VERIFY on the side that verifies, with the right
- * memtls_verify_result() / memtls_verify_error(); the other side sees a
- * plain SSL_ERROR_SSL (it received an alert, it did not fail to verify).
- * Each case runs with TLS 1.2 and TLS 1.3.
+ * Test: every kind of peer-certificate failure (the table `cases`) makes
+ * memtls_ctx_handshake() return MEMTLS_ERR_X509_VERIFY on the side that
+ * verifies, with the right memtls_ctx_verify_result() /
+ * memtls_ctx_verify_error(); the other side sees a plain MEMTLS_ERR_SSL (it
+ * received an alert, it did not fail to verify). Most cases run with TLS
+ * 1.2 and TLS 1.3. Controls: what must not fail; a failure met by
+ * memtls_ctx_read() instead of the handshake call.
  */
-#include <stdarg.h>
-#include <stddef.h>
-#include <setjmp.h>
-#include <stdint.h>
-#include <cmocka.h>
+#include "test.h"
 #include <string.h>
 
 #include <openssl/x509.h>
 #include <openssl/x509_vfy.h>
 
 #include <memtls/context.h>
+#include <memtls/openssl.h>
 
 #include "pump.h"
 #include "testpki.h"
@@ -44,9 +43,7 @@ static memtls_pem other_ca(void)
 /* Replace the server's certificate (before contexts exist). */
 static void server_uses(tlspair *p, const memtls_pem *leaf)
 {
-    assert_int_equal(
-        memtls_config_load_cert_pem(p->scfg, leaf->cert, leaf->cert_len, leaf->key, leaf->key_len),
-        0);
+    testpki_load(p->scfg, leaf);
 }
 
 /*
@@ -58,263 +55,155 @@ static void assert_auth_failure(memtls_ctx *v, int vrc, memtls_ctx *o, int orc, 
                                 const char *reason)
 {
     assert_int_equal(vrc, MEMTLS_ERR_X509_VERIFY);
-    assert_int_equal(memtls_verify_result(v), want_vr);
-    assert_string_equal(memtls_verify_error(v), reason);
-    assert_false(memtls_peer_cert_ok(v));
-    assert_false(memtls_handshake_done(v));
-    assert_true(text_has(memtls_ctx_error(v), "SSL_ERROR_SSL"));
+    assert_int_equal(memtls_ctx_verify_result(v), want_vr);
+    assert_string_equal(memtls_ctx_verify_error(v), reason);
+    assert_false(memtls_ctx_peer_verified(v));
+    assert_false(memtls_ctx_handshake_done(v));
+    assert_true(text_has(memtls_ctx_error(v), "MEMTLS_ERR_SSL"));
     /* Sticky: asking again gives the same answer, reads and writes fail. */
-    assert_int_equal(memtls_handshake(v), MEMTLS_ERR_X509_VERIFY);
+    assert_int_equal(memtls_ctx_handshake(v), MEMTLS_ERR_X509_VERIFY);
     uint8_t buf[16];
     size_t n = 99;
-    assert_int_equal(memtls_read(v, buf, sizeof buf, &n), SSL_ERROR_SSL);
+    assert_int_equal(memtls_ctx_read(v, buf, sizeof buf, &n), MEMTLS_ERR_SSL);
     assert_int_equal(n, 0);
-    n = 99;
-    assert_int_equal(memtls_write(v, "x", 1, &n), SSL_ERROR_SSL);
-    assert_int_equal(n, 0);
+    assert_status_no_bytes(MEMTLS_ERR_SSL, memtls_ctx_write(v, "x", 1, &n), n);
     /* The other side is told by an alert: a protocol failure for it. */
     if (orc == 0) {
         /* TLS 1.3 client: its handshake finished before the server
          * judged its certificate; the alert arrives on its next read. */
         n = 99;
-        orc = memtls_read(o, buf, sizeof buf, &n);
+        orc = memtls_ctx_read(o, buf, sizeof buf, &n);
         assert_int_equal(n, 0);
     }
-    assert_int_equal(orc, SSL_ERROR_SSL);
+    assert_int_equal(orc, MEMTLS_ERR_SSL);
     assert_true(text_has(memtls_ctx_error(o), "alert"));
 }
 
-/* Run the handshake; return the pair's statuses. */
-static void handshake(tlspair *p, int *crc, int *src)
-{
-    *crc = -1;
-    *src = -1;
-    assert_false(pump_handshake(p->c, p->s, 0, crc, src));
-}
+/* Who issued a case's certificate. */
+enum issuer { PAIR_CA, OTHER_CA, SELF_SIGNED };
 
-/* Test: the server's certificate comes from a CA the client does not trust. */
-static void test_unknown_ca(void **state)
+/* One failing verification, run once or with each protocol version. */
+typedef struct verify_case {
+    const char *name;
+    int each_version;            /* run with TLS 1.2 and TLS 1.3 */
+    memtls_verify server_verify; /* MEMTLS_VERIFY_NONE: no client certificates */
+    const char *hostname;        /* the name the client asks for */
+    /* The certificate that fails (none when cn is NULL): the server's, or
+     * the one the client presents when the server verifies. */
+    const char *cn;
+    const char *san;
+    enum issuer issuer;
+    long not_before, not_after;
+    /* Expected on the verifying side (the client, or the server when
+     * server_verify is set): the verify result and its text (NULL:
+     * OpenSSL's text for it), text in its error; text in the other side's
+     * error (NULL: nothing more than the alert). */
+    long verify_result;
+    const char *reason;
+    const char *verifier_error;
+    const char *other_error;
+} verify_case;
+
+static const verify_case cases[] = {
+    {"server certificate from an unknown CA", 1, MEMTLS_VERIFY_NONE, "localhost", "localhost",
+     "localhost", OTHER_CA, 0, 0, X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY,
+     "unable to get local issuer certificate", "certificate verify failed", "unknown ca"},
+    {"self-signed server certificate (an unknown CA too)", 1, MEMTLS_VERIFY_NONE, "localhost",
+     "localhost", NULL, SELF_SIGNED, 0, 0, X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT, NULL, NULL,
+     NULL},
+    {"server certificate expired an hour ago", 1, MEMTLS_VERIFY_NONE, "localhost", "localhost",
+     "localhost", PAIR_CA, -7200, -3600, X509_V_ERR_CERT_HAS_EXPIRED, "certificate has expired",
+     NULL, "certificate expired"},
+    {"server certificate not valid yet", 0, MEMTLS_VERIFY_NONE, "localhost", "localhost",
+     "localhost", PAIR_CA, 3600, 7200, X509_V_ERR_CERT_NOT_YET_VALID,
+     "certificate is not yet valid", NULL, NULL},
+    {"certificate for localhost, client asks for another DNS name", 1, MEMTLS_VERIFY_NONE,
+     "www.example.com", NULL, NULL, PAIR_CA, 0, 0, X509_V_ERR_HOSTNAME_MISMATCH, NULL, NULL, NULL},
+    {"certificate for localhost, client asks for an IP address (IP SANs only)", 1,
+     MEMTLS_VERIFY_NONE, "192.0.2.7", NULL, NULL, PAIR_CA, 0, 0, X509_V_ERR_IP_ADDRESS_MISMATCH,
+     NULL, NULL, NULL},
+    {"a wildcard matches one label only", 0, MEMTLS_VERIFY_NONE, "a.b.example.com", "wild",
+     "DNS:*.example.com", PAIR_CA, 0, 0, X509_V_ERR_HOSTNAME_MISMATCH, NULL, NULL, NULL},
+    /* Nothing was verified, so the verify result stays X509_V_OK: the
+     * reason tells. */
+    {"required client certificate never comes", 1, MEMTLS_VERIFY_REQUIRED, "localhost", NULL, NULL,
+     PAIR_CA, 0, 0, X509_V_OK, "peer did not return a certificate",
+     "peer did not return a certificate", NULL},
+    {"client certificate from an unknown CA (required)", 1, MEMTLS_VERIFY_REQUIRED, "localhost",
+     "intruder", NULL, OTHER_CA, 0, 0, X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY,
+     "unable to get local issuer certificate", NULL, "unknown ca"},
+    /* A certificate that is sent must verify even when it was optional. */
+    {"client certificate from an unknown CA (optional)", 1, MEMTLS_VERIFY_OPTIONAL, "localhost",
+     "intruder", NULL, OTHER_CA, 0, 0, X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY,
+     "unable to get local issuer certificate", NULL, "unknown ca"},
+    {"client certificate expired", 0, MEMTLS_VERIFY_REQUIRED, "localhost", "old", NULL, PAIR_CA,
+     -7200, -3600, X509_V_ERR_CERT_HAS_EXPIRED, "certificate has expired", NULL, NULL},
+};
+
+#define NCASES (sizeof cases / sizeof cases[0])
+
+/* The case's certificate, signed as it says. */
+static memtls_pem case_leaf(const verify_case *c, const tlspair *p, memtls_pem *other)
 {
-    (void)state;
-    for (size_t i = 0; i < 2; i++) {
-        print_message("case: %s\n", vname(versions[i]));
-        tlspair p;
-        tlspair_opts o = {0};
-        o.version = versions[i];
-        tlspair_init(&p, &o);
-        memtls_pem ca2 = other_ca();
-        memtls_pem leaf = testpki_leaf(&ca2, MEMTLS_CERT_SERVER, MEMTLS_KEY_EC_P256, "localhost",
-                                       "localhost", 0, 0);
-        server_uses(&p, &leaf);
-        tlspair_contexts(&p, "localhost");
-        int crc;
-        int src;
-        handshake(&p, &crc, &src);
-        assert_auth_failure(p.c, crc, p.s, src, X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY,
-                            "unable to get local issuer certificate");
-        assert_true(text_has(memtls_ctx_error(p.c), "certificate verify failed"));
-        assert_true(text_has(memtls_ctx_error(p.s), "unknown ca"));
-        tlspair_free(&p);
-        memtls_pem_free(&ca2);
-        memtls_pem_free(&leaf);
+    const memtls_pem *issuer = &p->ca;
+    if (c->issuer == OTHER_CA) {
+        *other = other_ca();
+        issuer = other;
+    } else if (c->issuer == SELF_SIGNED) {
+        issuer = NULL;
     }
+    return testpki_leaf(
+        issuer, c->server_verify != MEMTLS_VERIFY_NONE ? MEMTLS_CERT_CLIENT : MEMTLS_CERT_SERVER,
+        MEMTLS_KEY_EC_P256, c->cn, c->san, c->not_before, c->not_after);
 }
 
-/* Test: a self-signed server certificate is an unknown CA too. */
-static void test_self_signed(void **state)
+static void run_case(const verify_case *c, int version)
 {
-    (void)state;
-    for (size_t i = 0; i < 2; i++) {
-        print_message("case: %s\n", vname(versions[i]));
-        tlspair p;
-        tlspair_opts o = {0};
-        o.version = versions[i];
-        tlspair_init(&p, &o);
-        memtls_pem leaf =
-            testpki_leaf(NULL, MEMTLS_CERT_SERVER, MEMTLS_KEY_EC_P256, "localhost", NULL, 0, 0);
-        server_uses(&p, &leaf);
-        tlspair_contexts(&p, "localhost");
-        int crc;
-        int src;
-        handshake(&p, &crc, &src);
-        assert_auth_failure(p.c, crc, p.s, src, X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT,
-                            X509_verify_cert_error_string(X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT));
-        tlspair_free(&p);
-        memtls_pem_free(&leaf);
-    }
-}
-
-/* Test: the server's certificate expired an hour ago. */
-static void test_expired_server_cert(void **state)
-{
-    (void)state;
-    for (size_t i = 0; i < 2; i++) {
-        print_message("case: %s\n", vname(versions[i]));
-        tlspair p;
-        tlspair_opts o = {0};
-        o.version = versions[i];
-        tlspair_init(&p, &o);
-        memtls_pem leaf = testpki_leaf(&p.ca, MEMTLS_CERT_SERVER, MEMTLS_KEY_EC_P256, "localhost",
-                                       "localhost", -7200, -3600);
-        server_uses(&p, &leaf);
-        tlspair_contexts(&p, "localhost");
-        int crc;
-        int src;
-        handshake(&p, &crc, &src);
-        assert_auth_failure(p.c, crc, p.s, src, X509_V_ERR_CERT_HAS_EXPIRED,
-                            "certificate has expired");
-        assert_true(text_has(memtls_ctx_error(p.s), "certificate expired"));
-        tlspair_free(&p);
-        memtls_pem_free(&leaf);
-    }
-}
-
-/* Test: a certificate that is not valid yet fails as well. */
-static void test_not_yet_valid_server_cert(void **state)
-{
-    (void)state;
-    tlspair p;
-    tlspair_init(&p, NULL);
-    memtls_pem leaf = testpki_leaf(&p.ca, MEMTLS_CERT_SERVER, MEMTLS_KEY_EC_P256, "localhost",
-                                   "localhost", 3600, 7200);
-    server_uses(&p, &leaf);
-    tlspair_contexts(&p, "localhost");
-    int crc;
-    int src;
-    handshake(&p, &crc, &src);
-    assert_auth_failure(p.c, crc, p.s, src, X509_V_ERR_CERT_NOT_YET_VALID,
-                        "certificate is not yet valid");
-    tlspair_free(&p);
-    memtls_pem_free(&leaf);
-}
-
-/* Test: the certificate is for "localhost", the client asked for another
- * name (DNS) or another address (IP literal, matched against IP SANs). */
-static void test_wrong_hostname(void **state)
-{
-    (void)state;
-    for (size_t i = 0; i < 2; i++) {
-        print_message("case: %s, DNS name\n", vname(versions[i]));
-        tlspair p;
-        tlspair_opts o = {0};
-        o.version = versions[i];
-        tlspair_init(&p, &o);
-        tlspair_contexts(&p, "www.example.com");
-        int crc;
-        int src;
-        handshake(&p, &crc, &src);
-        assert_auth_failure(p.c, crc, p.s, src, X509_V_ERR_HOSTNAME_MISMATCH,
-                            X509_verify_cert_error_string(X509_V_ERR_HOSTNAME_MISMATCH));
-        assert_true(text_has(memtls_verify_error(p.c), "ostname mismatch"));
-        tlspair_free(&p);
-
-        print_message("case: %s, IP address\n", vname(versions[i]));
-        tlspair_init(&p, &o);
-        tlspair_contexts(&p, "192.0.2.7");
-        handshake(&p, &crc, &src);
-        assert_auth_failure(p.c, crc, p.s, src, X509_V_ERR_IP_ADDRESS_MISMATCH,
-                            X509_verify_cert_error_string(X509_V_ERR_IP_ADDRESS_MISMATCH));
-        tlspair_free(&p);
-    }
-}
-
-/* Test: a wildcard may not match a name with more labels, and partial
- * wildcards are not honoured. */
-static void test_wildcard_rules(void **state)
-{
-    (void)state;
-    tlspair p;
-    tlspair_init(&p, NULL);
-    memtls_pem leaf = testpki_leaf(&p.ca, MEMTLS_CERT_SERVER, MEMTLS_KEY_EC_P256, "wild",
-                                   "DNS:*.example.com", 0, 0);
-    server_uses(&p, &leaf);
-    tlspair_contexts(&p, "a.b.example.com");
-    int crc;
-    int src;
-    handshake(&p, &crc, &src);
-    assert_auth_failure(p.c, crc, p.s, src, X509_V_ERR_HOSTNAME_MISMATCH,
-                        X509_verify_cert_error_string(X509_V_ERR_HOSTNAME_MISMATCH));
-    tlspair_free(&p);
-    memtls_pem_free(&leaf);
-}
-
-/* Test: the server requires a client certificate and none comes. Nothing
- * was verified, so the verify result stays X509_V_OK: the reason tells. */
-static void test_client_cert_missing(void **state)
-{
-    (void)state;
-    for (size_t i = 0; i < 2; i++) {
-        print_message("case: %s\n", vname(versions[i]));
-        tlspair p;
-        tlspair_opts o = {0};
-        o.version = versions[i];
-        o.server_verify = MEMTLS_VERIFY_REQUIRED;
-        o.client_cert = 0;
-        tlspair_init(&p, &o);
-        tlspair_contexts(&p, "localhost");
-        int crc;
-        int src;
-        handshake(&p, &crc, &src);
-        assert_auth_failure(p.s, src, p.c, crc, X509_V_OK, "peer did not return a certificate");
-        assert_true(text_has(memtls_ctx_error(p.s), "peer did not return a certificate"));
-        tlspair_free(&p);
-    }
-}
-
-/* Test: the client's certificate comes from a CA the server does not
- * trust; with verification REQUIRED and with OPTIONAL (a certificate that
- * is sent must verify even when it was optional). */
-static void test_client_cert_other_ca(void **state)
-{
-    (void)state;
-    static const memtls_verify modes[] = {MEMTLS_VERIFY_REQUIRED, MEMTLS_VERIFY_OPTIONAL};
-    for (size_t i = 0; i < 2; i++) {
-        for (size_t m = 0; m < 2; m++) {
-            print_message("case: %s, %s\n", vname(versions[i]), m == 0 ? "required" : "optional");
-            tlspair p;
-            tlspair_opts o = {0};
-            o.version = versions[i];
-            o.server_verify = modes[m];
-            tlspair_init(&p, &o);
-            memtls_pem ca2 = other_ca();
-            memtls_pem cli =
-                testpki_leaf(&ca2, MEMTLS_CERT_CLIENT, MEMTLS_KEY_EC_P256, "intruder", NULL, 0, 0);
-            assert_int_equal(
-                memtls_config_load_cert_pem(p.ccfg, cli.cert, cli.cert_len, cli.key, cli.key_len),
-                0);
-            tlspair_contexts(&p, "localhost");
-            int crc;
-            int src;
-            handshake(&p, &crc, &src);
-            assert_auth_failure(p.s, src, p.c, crc, X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY,
-                                "unable to get local issuer certificate");
-            assert_true(text_has(memtls_ctx_error(p.c), "unknown ca"));
-            tlspair_free(&p);
-            memtls_pem_free(&ca2);
-            memtls_pem_free(&cli);
-        }
-    }
-}
-
-/* Test: an expired client certificate is refused by the server. */
-static void test_client_cert_expired(void **state)
-{
-    (void)state;
+    print_message("case: %s (%s)\n", c->name, version == 0 ? "defaults" : vname(version));
     tlspair p;
     tlspair_opts o = {0};
-    o.server_verify = MEMTLS_VERIFY_REQUIRED;
+    o.version = version;
+    o.server_verify = c->server_verify;
     tlspair_init(&p, &o);
-    memtls_pem cli =
-        testpki_leaf(&p.ca, MEMTLS_CERT_CLIENT, MEMTLS_KEY_EC_P256, "old", NULL, -7200, -3600);
-    assert_int_equal(
-        memtls_config_load_cert_pem(p.ccfg, cli.cert, cli.cert_len, cli.key, cli.key_len), 0);
-    tlspair_contexts(&p, "localhost");
-    int crc;
-    int src;
-    handshake(&p, &crc, &src);
-    assert_auth_failure(p.s, src, p.c, crc, X509_V_ERR_CERT_HAS_EXPIRED, "certificate has expired");
+    memtls_pem other = {0};
+    memtls_pem leaf = {0};
+    if (c->cn != NULL) {
+        leaf = case_leaf(c, &p, &other);
+        memtls_config *cfg = c->server_verify != MEMTLS_VERIFY_NONE ? p.ccfg : p.scfg;
+        testpki_load(cfg, &leaf);
+    }
+    tlspair_contexts(&p, c->hostname);
+    int crc = -1;
+    int src = -1;
+    assert_false(pump_handshake(p.c, p.s, 0, &crc, &src));
+    const char *reason =
+        c->reason != NULL ? c->reason : X509_verify_cert_error_string(c->verify_result);
+    memtls_ctx *verifier = c->server_verify != MEMTLS_VERIFY_NONE ? p.s : p.c;
+    memtls_ctx *other_end = verifier == p.s ? p.c : p.s;
+    assert_auth_failure(verifier, verifier == p.s ? src : crc, other_end,
+                        verifier == p.s ? crc : src, c->verify_result, reason);
+    if (c->verifier_error != NULL) {
+        assert_true(text_has(memtls_ctx_error(verifier), c->verifier_error));
+    }
+    if (c->other_error != NULL) {
+        assert_true(text_has(memtls_ctx_error(other_end), c->other_error));
+    }
     tlspair_free(&p);
-    memtls_pem_free(&cli);
+    memtls_pem_free(&leaf);
+    memtls_pem_free(&other);
+}
+
+/* Test: one row of `cases` (the test's state). */
+static void test_verify_case(void **state)
+{
+    const verify_case *c = *state;
+    if (!c->each_version) {
+        run_case(c, 0);
+        return;
+    }
+    for (size_t i = 0; i < 2; i++) {
+        run_case(c, versions[i]);
+    }
 }
 
 /* Test (controls): what must NOT fail. OPTIONAL without a client
@@ -322,15 +211,14 @@ static void test_client_cert_expired(void **state)
  * verification NONE accepts an unknown CA but does not call it ok. */
 static void test_controls(void **state)
 {
-    (void)state;
     tlspair p;
     tlspair_opts o = {0};
     o.server_verify = MEMTLS_VERIFY_OPTIONAL;
     tlspair_connect(&p, &o, "localhost");
-    assert_false(memtls_peer_cert_ok(p.s));
-    assert_string_equal(memtls_verify_error(p.s), "no peer certificate");
-    assert_true(memtls_peer_cert_ok(p.c));
-    assert_string_equal(memtls_verify_error(p.c), "ok");
+    assert_false(memtls_ctx_peer_verified(p.s));
+    assert_string_equal(memtls_ctx_verify_error(p.s), "no peer certificate");
+    assert_true(memtls_ctx_peer_verified(p.c));
+    assert_string_equal(memtls_ctx_verify_error(p.c), "ok");
     tlspair_free(&p);
 
     tlspair_init(&p, NULL);
@@ -340,24 +228,21 @@ static void test_controls(void **state)
     server_uses(&p, &leaf);
     assert_int_equal(memtls_config_set_verify(p.ccfg, MEMTLS_VERIFY_NONE), 0);
     tlspair_contexts(&p, "localhost");
-    int crc = -1;
-    int src = -1;
-    assert_true(pump_handshake(p.c, p.s, 0, &crc, &src));
-    assert_false(memtls_peer_cert_ok(p.c));
+    tlspair_handshake(&p);
+    assert_false(memtls_ctx_peer_verified(p.c));
     tlspair_free(&p);
     memtls_pem_free(&ca2);
     memtls_pem_free(&leaf);
 }
 
 /*
- * Test: when the handshake is driven by memtls_write()/memtls_read()
- * instead of memtls_handshake() (both run it implicitly), those calls
- * answer SSL_ERROR_SSL, but the verify result and text still say why, and
- * a later memtls_handshake() reports MEMTLS_ERR_X509_VERIFY.
+ * Test: when the handshake is driven by memtls_ctx_write()/memtls_ctx_read()
+ * instead of memtls_ctx_handshake() (both run it implicitly), those calls
+ * answer MEMTLS_ERR_SSL, but the verify result and text still say why, and
+ * a later memtls_ctx_handshake() reports MEMTLS_ERR_X509_VERIFY.
  */
 static void test_failure_seen_by_read(void **state)
 {
-    (void)state;
     tlspair p;
     tlspair_init(&p, NULL);
     memtls_pem leaf = testpki_leaf(&p.ca, MEMTLS_CERT_SERVER, MEMTLS_KEY_EC_P256, "localhost",
@@ -366,37 +251,30 @@ static void test_failure_seen_by_read(void **state)
     tlspair_contexts(&p, "localhost");
     size_t n = 99;
     uint8_t buf[64];
-    assert_int_equal(memtls_write(p.c, "early", 5, &n), SSL_ERROR_WANT_READ);
+    assert_int_equal(memtls_ctx_write(p.c, "early", 5, &n), MEMTLS_WANT_READ);
     assert_int_equal(n, 0);
     pump_one_way(p.c, p.s, 0);
-    assert_int_equal(memtls_handshake(p.s), SSL_ERROR_WANT_READ);
+    assert_int_equal(memtls_ctx_handshake(p.s), MEMTLS_WANT_READ);
     pump_one_way(p.s, p.c, 0);
-    n = 99;
-    assert_int_equal(memtls_read(p.c, buf, sizeof buf, &n), SSL_ERROR_SSL);
-    assert_int_equal(n, 0);
-    assert_int_equal(memtls_verify_result(p.c), X509_V_ERR_CERT_HAS_EXPIRED);
-    assert_string_equal(memtls_verify_error(p.c), "certificate has expired");
-    assert_false(memtls_peer_cert_ok(p.c));
-    assert_int_equal(memtls_handshake(p.c), MEMTLS_ERR_X509_VERIFY);
-    assert_true(memtls_pending_write(p.c) > 0); /* the alert */
+    assert_status_no_bytes(MEMTLS_ERR_SSL, memtls_ctx_read(p.c, buf, sizeof buf, &n), n);
+    assert_int_equal(memtls_ctx_verify_result(p.c), X509_V_ERR_CERT_HAS_EXPIRED);
+    assert_string_equal(memtls_ctx_verify_error(p.c), "certificate has expired");
+    assert_false(memtls_ctx_peer_verified(p.c));
+    assert_int_equal(memtls_ctx_handshake(p.c), MEMTLS_ERR_X509_VERIFY);
+    assert_true(memtls_ctx_pending_out(p.c) > 0); /* the alert */
     tlspair_free(&p);
     memtls_pem_free(&leaf);
 }
 
 int main(void)
 {
-    const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_unknown_ca),
-        cmocka_unit_test(test_self_signed),
-        cmocka_unit_test(test_expired_server_cert),
-        cmocka_unit_test(test_not_yet_valid_server_cert),
-        cmocka_unit_test(test_wrong_hostname),
-        cmocka_unit_test(test_wildcard_rules),
-        cmocka_unit_test(test_client_cert_missing),
-        cmocka_unit_test(test_client_cert_other_ca),
-        cmocka_unit_test(test_client_cert_expired),
+    struct CMUnitTest tests[NCASES + 2] = {
         cmocka_unit_test(test_controls),
         cmocka_unit_test(test_failure_seen_by_read),
     };
+    for (size_t i = 0; i < NCASES; i++) {
+        tests[2 + i] =
+            (struct CMUnitTest){cases[i].name, test_verify_case, NULL, NULL, (void *)&cases[i]};
+    }
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

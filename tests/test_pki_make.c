@@ -6,11 +6,7 @@
  */
 #define _POSIX_C_SOURCE 200809L
 
-#include <stdarg.h>
-#include <stddef.h>
-#include <setjmp.h>
-#include <stdint.h>
-#include <cmocka.h>
+#include "test.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -129,7 +125,6 @@ static void test_ca_self_signed(void **state)
 {
     size_t i;
 
-    (void)state;
     for (i = 0; i < sizeof key_types / sizeof key_types[0]; i++) {
         memtls_pem ca = testpki_ca(key_types[i]);
         X509 *x = parse_cert(&ca);
@@ -186,7 +181,6 @@ static void test_default_validity(void **state)
     long nb = seconds_from_now(X509_get0_notBefore(x));
     long na = seconds_from_now(X509_get0_notAfter(x));
 
-    (void)state;
     assert_true(nb <= -3600 + 5 && nb >= -3600 - 60);
     assert_true(na <= 30L * 86400 + 5 && na >= 30L * 86400 - 60);
     X509_free(x);
@@ -201,7 +195,6 @@ static void test_serials_differ(void **state)
     X509 *xa = parse_cert(&a);
     X509 *xb = parse_cert(&b);
 
-    (void)state;
     assert_int_not_equal(ASN1_INTEGER_cmp(X509_get0_serialNumber(xa), X509_get0_serialNumber(xb)),
                          0);
     X509_free(xa);
@@ -219,7 +212,6 @@ static void test_server_signed_by_ca(void **state)
     size_t i;
     size_t j;
 
-    (void)state;
     for (i = 0; i < 2; i++) {
         memtls_pem ca = testpki_ca(key_types[i]);
         X509 *cax = parse_cert(&ca);
@@ -290,7 +282,6 @@ static void test_wrong_ca_fails(void **state)
     X509 *x = parse_cert(&leaf);
     X509 *ox = parse_cert(&other);
 
-    (void)state;
     assert_int_not_equal(verify(x, ox, NULL, X509_PURPOSE_SSL_SERVER), X509_V_OK);
     X509_free(x);
     X509_free(ox);
@@ -310,7 +301,6 @@ static void test_intermediate_chain(void **state)
     X509 *mx = parse_cert(&mid);
     X509 *lx = parse_cert(&leaf);
 
-    (void)state;
     assert_int_equal(verify(lx, rx, mx, X509_PURPOSE_SSL_SERVER), X509_V_OK);
     assert_int_not_equal(verify(lx, rx, NULL, X509_PURPOSE_SSL_SERVER), X509_V_OK);
     X509_free(rx);
@@ -334,7 +324,6 @@ static void test_usages(void **state)
     X509 *cx = parse_cert(&client);
     X509 *bx = parse_cert(&both);
 
-    (void)state;
     assert_int_equal(X509_get_extended_key_usage(cx), XKU_SSL_CLIENT);
     assert_int_equal(verify(cx, cax, NULL, X509_PURPOSE_SSL_CLIENT), X509_V_OK);
     assert_int_equal(verify(cx, cax, NULL, X509_PURPOSE_SSL_SERVER), X509_V_ERR_INVALID_PURPOSE);
@@ -365,7 +354,6 @@ static void test_expired(void **state)
     long na = seconds_from_now(X509_get0_notAfter(x));
     long nb = seconds_from_now(X509_get0_notBefore(x));
 
-    (void)state;
     assert_true(X509_cmp_current_time(X509_get0_notAfter(x)) < 0);
     assert_true(na <= -3600 + 5 && na >= -3600 - 60);
     assert_true(nb <= -7200 + 5 && nb >= -7200 - 60);
@@ -416,7 +404,6 @@ static void test_bad_args(void **state)
     memtls_pem out = {NULL, 0, NULL, 0};
     size_t i;
 
-    (void)state;
     spec.key_type = MEMTLS_KEY_EC_P256;
     spec.usage = MEMTLS_CERT_SERVER;
     spec.common_name = "ok";
@@ -508,7 +495,6 @@ static void test_fingerprint(void **state)
     memtls_pem bad = {garbage, sizeof garbage - 1, NULL, 0};
     size_t i;
 
-    (void)state;
     memset(fp, 'x', sizeof fp);
     assert_int_equal(memtls_pem_fingerprint(&ca, fp), 0);
     assert_int_equal(strlen(fp), 95);
@@ -575,7 +561,6 @@ static void test_pem_write(void **state)
     char *text;
     FILE *f;
 
-    (void)state;
     snprintf(dir, sizeof dir, "%s/memtls-pki-XXXXXX", tmp != NULL && tmp[0] ? tmp : "/tmp");
     assert_non_null(mkdtemp(dir));
     snprintf(cert_path, sizeof cert_path, "%s/cert.pem", dir);
@@ -623,7 +608,6 @@ static void test_pem_write_bad_dir(void **state)
     const char *key_path = "/nonexistent-memtls-dir/sub/key.pem";
     char err[512] = "";
 
-    (void)state;
     assert_int_equal(memtls_pem_write(&ca, cert_path, NULL, err, sizeof err), MEMTLS_ERR_CONFIG);
     print_message("%s\n", err);
     assert_non_null(strstr(err, cert_path));
@@ -638,7 +622,6 @@ static void test_pem_free(void **state)
 {
     memtls_pem ca = testpki_ca(MEMTLS_KEY_EC_P256);
 
-    (void)state;
     memtls_pem_free(NULL);
     memtls_pem_free(&ca);
     assert_null(ca.cert);
@@ -736,7 +719,6 @@ static void test_alloc_failures(void **state)
     memtls_cert_spec spec = {0};
     memtls_pem ca;
 
-    (void)state;
     if (!alloc_hooked) {
         skip();
     }

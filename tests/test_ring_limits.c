@@ -4,15 +4,11 @@
  * messages are TOO_BIG, invalid arguments are INVALID and change nothing,
  * every call tolerates NULL, and the counters add up.
  */
-#include <stdarg.h>
-#include <stddef.h>
-#include <setjmp.h>
-#include <stdint.h>
+#include "test.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include <cmocka.h>
 
 #include <memtls/ring.h>
 
@@ -71,7 +67,7 @@ static void assert_stats_equal(const memtls_ring_stats *a, const memtls_ring_sta
     assert_int_equal(a->high_water, b->high_water);
 }
 
-/* Test: a full ring refuses try_write and reserve with WOULD_BLOCK / NULL;
+/* Test: a full ring refuses try_write and reserve with MEMTLS_WANT_WRITE / NULL;
  * nothing changes except the refusal counter; after the reader frees a
  * frame the same write succeeds, and every accepted message is intact. */
 static void test_full_refuses_without_side_effect(void **state)
@@ -100,7 +96,7 @@ static void test_full_refuses_without_side_effect(void **state)
         size_t n = k % (len + 1);
         fill(buf, n, 0xDEAD);
         assert_int_equal(memtls_ring_try_write(r, 1, 0xDEAD, buf, n / 3, buf + n / 3, n - n / 3),
-                         MEMTLS_ERR_WOULD_BLOCK);
+                         MEMTLS_WANT_WRITE);
     }
     assert_null(memtls_ring_reserve(r, 0));
     assert_null(memtls_ring_reserve(r, len));
@@ -117,7 +113,7 @@ static void test_full_refuses_without_side_effect(void **state)
     fill(buf, len, next);
     assert_int_equal(memtls_ring_try_write(r, 1, next, buf, len, NULL, 0), MEMTLS_OK);
     next++;
-    assert_int_equal(memtls_ring_try_write(r, 1, next, NULL, 0, NULL, 0), MEMTLS_ERR_WOULD_BLOCK);
+    assert_int_equal(memtls_ring_try_write(r, 1, next, NULL, 0, NULL, 0), MEMTLS_WANT_WRITE);
 
     /* Everything accepted comes out, in order, and nothing refused. */
     assert_int_equal(memtls_ring_read(r, check_msg, &c, 0), per_ring);
@@ -153,7 +149,7 @@ static void test_refusal_counts_padding(void **state)
 
     /* 256-byte frame: 128 bytes of padding + 256 > 256 free. */
     fill(buf, 240, 99);
-    assert_int_equal(memtls_ring_try_write(r, 1, 99, buf, 240, NULL, 0), MEMTLS_ERR_WOULD_BLOCK);
+    assert_int_equal(memtls_ring_try_write(r, 1, 99, buf, 240, NULL, 0), MEMTLS_WANT_WRITE);
     assert_null(memtls_ring_reserve(r, 240));
     assert_int_equal(memtls_ring_used(r), CAP - 256);
 
@@ -352,7 +348,7 @@ static void test_stats(void **state)
     /* Fill up: the peak is the capacity; refusals counted one by one. */
     while (memtls_ring_try_write(r, 7, 8, NULL, 0, NULL, 0) == MEMTLS_OK) {
     }
-    assert_int_equal(memtls_ring_try_write(r, 7, 8, NULL, 0, NULL, 0), MEMTLS_ERR_WOULD_BLOCK);
+    assert_int_equal(memtls_ring_try_write(r, 7, 8, NULL, 0, NULL, 0), MEMTLS_WANT_WRITE);
     memtls_ring_get_stats(r, &st);
     assert_int_equal(st.high_water, CAP);
     assert_int_equal(st.refusals, 2);

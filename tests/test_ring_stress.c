@@ -14,15 +14,11 @@
  * MEMTLS_RING_MESSAGES (messages per run; default 2 million, or 300
  * thousand in sanitizer builds).
  */
-#include <stdarg.h>
-#include <stddef.h>
-#include <setjmp.h>
-#include <stdint.h>
+#include "test.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include <cmocka.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
@@ -38,16 +34,6 @@
 #endif
 
 #define DEFAULT_SEED 0x5EEDF00DCAFEBABEull
-
-static uint64_t xorshift64(uint64_t *s)
-{
-    uint64_t x = *s;
-    x ^= x << 13;
-    x ^= x >> 7;
-    x ^= x << 17;
-    *s = x;
-    return x;
-}
 
 /* Turns any value (seed, seed ^ sequence number) into a nonzero xorshift
  * state. */
@@ -67,11 +53,11 @@ static void make_payload(uint8_t *p, size_t len, uint64_t seed, uint64_t seq)
     size_t k = 0;
 
     for (; k + 8 <= len; k += 8) {
-        uint64_t w = xorshift64(&s);
+        uint64_t w = test_xorshift64(&s);
         memcpy(p + k, &w, 8);
     }
     if (k < len) {
-        uint64_t w = xorshift64(&s);
+        uint64_t w = test_xorshift64(&s);
         memcpy(p + k, &w, len - k);
     }
 }
@@ -114,7 +100,7 @@ typedef struct run {
 /* The length of each message, drawn from a stream both sides replay. */
 static size_t next_len(uint64_t *s, size_t max)
 {
-    return (size_t)(xorshift64(s) % (max + 1));
+    return (size_t)(test_xorshift64(s) % (max + 1));
 }
 
 static void *producer(void *arg)
@@ -131,7 +117,7 @@ static void *producer(void *arg)
     }
     for (uint64_t seq = 0; seq < t->count; seq++) {
         size_t len = next_len(&len_rng, t->max);
-        uint64_t mode = xorshift64(&mode_rng);
+        uint64_t mode = test_xorshift64(&mode_rng);
         int rc;
 
         if (mode % 4u != 0) {
@@ -140,7 +126,7 @@ static void *producer(void *arg)
             make_payload(buf, len, t->seed, seq);
             uint32_t sum = checksum(buf, len);
             while ((rc = memtls_ring_try_write(t->ring, sum, seq, buf, split, buf + split,
-                                               len - split)) == MEMTLS_ERR_WOULD_BLOCK) {
+                                               len - split)) == MEMTLS_WANT_WRITE) {
                 if (atomic_load_explicit(&t->abort, memory_order_relaxed)) {
                     goto out;
                 }
@@ -210,7 +196,7 @@ static void *consumer(void *arg)
     uint64_t mode_rng = splitmix64(t->seed + 2);
 
     while (t->received < t->count && !c.failed) {
-        uint64_t mode = xorshift64(&mode_rng);
+        uint64_t mode = test_xorshift64(&mode_rng);
         size_t n;
 
         if (mode % 8u != 0) {
@@ -233,23 +219,6 @@ static void *consumer(void *arg)
     return NULL;
 }
 
-static uint64_t env_u64(const char *name, uint64_t dflt)
-{
-    const char *e = getenv(name);
-    char *end = NULL;
-    unsigned long long v;
-
-    if (e == NULL || *e == '\0') {
-        return dflt;
-    }
-    v = strtoull(e, &end, 0);
-    if (end == NULL || *end != '\0') {
-        print_error("ignoring %s=%s: not a number\n", name, e);
-        return dflt;
-    }
-    return v;
-}
-
 static double now(void)
 {
     struct timespec ts;
@@ -269,7 +238,7 @@ static void stress(size_t capacity, uint64_t count)
     assert_non_null(t);
     t->ring = memtls_ring_new(capacity);
     assert_non_null(t->ring);
-    t->seed = env_u64("MEMTLS_SEED", DEFAULT_SEED);
+    t->seed = test_env_u64("MEMTLS_SEED", DEFAULT_SEED);
     t->count = count;
     t->max = memtls_ring_max_message(t->ring);
     atomic_init(&t->abort, false);
@@ -312,14 +281,14 @@ static void stress(size_t capacity, uint64_t count)
 /* Test: the smallest ring, so frames wrap (with padding) all the time. */
 static void test_stress_4k(void **state)
 {
-    stress(4096, env_u64("MEMTLS_RING_MESSAGES", DEFAULT_MESSAGES));
+    stress(4096, test_env_u64("MEMTLS_RING_MESSAGES", DEFAULT_MESSAGES));
 }
 
 /* Test: a larger ring, deeper batches and 16 KiB payloads, fewer messages
  * for about the same volume of bytes. */
 static void test_stress_64k(void **state)
 {
-    uint64_t n = env_u64("MEMTLS_RING_MESSAGES", DEFAULT_MESSAGES) / 16u;
+    uint64_t n = test_env_u64("MEMTLS_RING_MESSAGES", DEFAULT_MESSAGES) / 16u;
     stress(65536, n == 0 ? 1 : n);
 }
 

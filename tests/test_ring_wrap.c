@@ -5,15 +5,11 @@
  * peek/pop; and a long single-threaded run checked against a model of the
  * ring's accounting.
  */
-#include <stdarg.h>
-#include <stddef.h>
-#include <setjmp.h>
-#include <stdint.h>
+#include "test.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include <cmocka.h>
 
 #include <memtls/ring.h>
 
@@ -246,24 +242,10 @@ static void test_eight_byte_padding(void **state)
     memtls_ring_free(r);
 }
 
-static uint64_t xorshift64(uint64_t *s)
-{
-    uint64_t x = *s;
-    x ^= x << 13;
-    x ^= x >> 7;
-    x ^= x << 17;
-    *s = x;
-    return x;
-}
-
+/* MEMTLS_SEED replays a run (0 is not a valid xorshift state). */
 static uint64_t seed_from_env(uint64_t dflt)
 {
-    const char *e = getenv("MEMTLS_SEED");
-    uint64_t s = dflt;
-
-    if (e != NULL && *e != '\0') {
-        s = strtoull(e, NULL, 0);
-    }
+    uint64_t s = test_env_u64("MEMTLS_SEED", dflt);
     return s == 0 ? 1 : s;
 }
 
@@ -328,7 +310,7 @@ static void run_model(size_t cap, uint64_t seed, unsigned steps)
     assert_non_null(buf);
 
     for (unsigned step = 0; step < steps; step++) {
-        uint64_t x = xorshift64(&rng);
+        uint64_t x = test_xorshift64(&rng);
         unsigned op = (unsigned)(x % 8u);
 
         if (op < 4) {
@@ -359,7 +341,7 @@ static void run_model(size_t cap, uint64_t seed, unsigned steps)
                 pad = padding(cap, m->head % cap, rlen);
                 fits = pad + frame_size(rlen) <= cap - (m->head - m->tail);
                 need = pad + frame_size(len);
-                rc = MEMTLS_ERR_WOULD_BLOCK;
+                rc = MEMTLS_WANT_WRITE;
                 p = memtls_ring_reserve(r, rlen);
                 if (p != NULL) {
                     memcpy(p, buf, len);
@@ -383,7 +365,7 @@ static void run_model(size_t cap, uint64_t seed, unsigned steps)
                     hw = m->head - m->tail;
                 }
             } else {
-                if (rc != MEMTLS_ERR_WOULD_BLOCK) {
+                if (rc != MEMTLS_WANT_WRITE) {
                     print_error("seed %llu step %u: write of %zu accepted without room\n",
                                 (unsigned long long)seed, step, len);
                     fail();

@@ -1,25 +1,21 @@
 /*
  * test_runtime_custom.c - a custom application (MEMTLS_APP_CUSTOM): an
  * uppercase echo that greets each client with a greeting far larger than
- * its output queue (so memtls_server_conn_write says WOULD_BLOCK and the
+ * its output queue (so memtls_server_conn_write says MEMTLS_WANT_WRITE and the
  * rest goes out from on_writable), holds input back while the greeting is
  * pending (on_data consuming 0, memtls_server_conn_resume), and, when the
  * client half-closes, still writes a trailer before it closes with
  * memtls_server_conn_close(). A client refused by on_open is closed; every
  * connection gets exactly one on_close.
  */
-#include <stdarg.h>
-#include <stddef.h>
-#include <setjmp.h>
-#include <stdint.h>
-#include <cmocka.h>
+#include "test.h"
 
 #include <poll.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "runtime_client.h"
+#include "rt_fixture.h"
 
 #define GREET_SEED 90u
 #define GREET_BYTES (1024u * 1024)
@@ -64,7 +60,7 @@ static int greet(app_counts *a, memtls_server_conn *c, conn_state *cs)
         }
         size_t acc = 0;
         int rc = memtls_server_conn_write(c, buf, n, &acc);
-        if (rc == MEMTLS_ERR_WOULD_BLOCK) {
+        if (rc == MEMTLS_WANT_WRITE) {
             atomic_fetch_add(&a->would_block, 1);
             return 0; /* on_writable follows */
         }
@@ -87,7 +83,7 @@ static void finish(app_counts *a, memtls_server_conn *c, conn_state *cs)
         size_t acc = 0;
         int rc = memtls_server_conn_write(c, TRAILER + cs->trailer_off,
                                           sizeof TRAILER - 1 - cs->trailer_off, &acc);
-        if (rc == MEMTLS_ERR_WOULD_BLOCK) {
+        if (rc == MEMTLS_WANT_WRITE) {
             return;
         }
         if (rc != 0) {
@@ -108,7 +104,8 @@ static int app_open(void *arg, memtls_server_conn *c)
     atomic_fetch_add(&a->opens, 1);
     memtls_ctx *ctx = memtls_server_conn_ctx(c);
     if (memtls_server_conn_id(c) == 0 || ctx == NULL ||
-        strcmp(memtls_version(ctx), "TLSv1.3") != 0 || memtls_server_conn_get_data(c) != NULL) {
+        strcmp(memtls_ctx_protocol(ctx), "TLSv1.3") != 0 ||
+        memtls_server_conn_get_data(c) != NULL) {
         atomic_fetch_add(&a->bad, 1);
     }
     if (atomic_exchange(&a->reject_next, 0)) {
@@ -139,7 +136,7 @@ static size_t app_data(void *arg, memtls_server_conn *c, const uint8_t *data, si
     }
     size_t acc = 0;
     int rc = memtls_server_conn_write(c, buf, n, &acc);
-    if (rc == MEMTLS_ERR_WOULD_BLOCK) {
+    if (rc == MEMTLS_WANT_WRITE) {
         atomic_fetch_add(&a->would_block, 1);
         return 0;
     }
@@ -223,7 +220,7 @@ static int upper_echo(rc_conn *c)
         got += (size_t)r;
         if (r == 0) {
             struct pollfd p = {c->fd, ev, 0};
-            if (poll(&p, 1, 20000) <= 0) {
+            if (poll(&p, 1, (int)TEST_TIMEOUT_MS) <= 0) {
                 print_error("upper_echo: timeout, sent %zu got %zu\n", sent, got);
                 return -1;
             }
@@ -236,84 +233,44 @@ static int upper_echo(rc_conn *c)
  * and a connection refused by on_open. */
 static void test_custom_app(void **state)
 {
-    (void)state;
-    rc_pki pki;
-    rc_pki_make(&pki);
-    memtls_config *cfg = rc_server_config(&pki, MEMTLS_VERIFY_NONE);
-    rc_log log;
-    rc_log_init(&log);
+    rt_fixture *f = *state;
     app_counts a;
     memset(&a, 0, sizeof a);
-    memtls_server_opts o;
-    memtls_listener_opts l;
-    rc_opts_default(&o, &l, 0, cfg, &log);
-    o.app = MEMTLS_APP_CUSTOM;
-    o.custom.arg = &a;
-    o.custom.on_open = app_open;
-    o.custom.on_data = app_data;
-    o.custom.on_writable = app_writable;
-    o.custom.on_peer_close = app_peer_close;
-    o.custom.on_close = app_close;
-    o.ring_capacity = 4096;
-    o.write_window = 16 * 1024;
-    o.session_limits.plaintext_out = 32 * 1024;
-    o.session_limits.ciphertext_out = 32 * 1024;
-    char err[256];
-    memtls_server *srv = memtls_server_new(&o, err, sizeof err);
-    assert_non_null(srv);
-    assert_int_equal(memtls_server_start(srv), 0);
-    uint16_t port = memtls_server_bound_port(srv, 0);
+    f->opts.app = MEMTLS_APP_CUSTOM;
+    f->opts.custom.arg = &a;
+    f->opts.custom.on_open = app_open;
+    f->opts.custom.on_data = app_data;
+    f->opts.custom.on_writable = app_writable;
+    f->opts.custom.on_peer_close = app_peer_close;
+    f->opts.custom.on_close = app_close;
+    f->opts.ring_capacity = 4096;
+    f->opts.write_window = 16 * 1024;
+    f->opts.session_limits.plaintext_out = 32 * 1024;
+    f->opts.session_limits.ciphertext_out = 32 * 1024;
+    rt_start(f);
 
-    rc_conn c;
-    assert_int_equal(rc_connect(&c, port, 1, &pki, 0, 10000), 0);
+    rc_conn *c = rt_connect(f, (rc_how){0});
     /* Sent before the greeting was read: held back by on_data, then
      * uppercased once the greeting is out. */
-    assert_true(rc_io_write(&c, "early", 5) == 5);
-    assert_int_equal(rc_read_expect(&c, GREET_SEED, GREET_BYTES, 20000), 0);
-    uint8_t early[5];
-    size_t n = 0;
-    while (n < sizeof early) {
-        long r = rc_io_read(&c, early + n, sizeof early - n);
-        assert_true(r >= 0);
-        if (r == 0) {
-            struct pollfd p = {c.fd, POLLIN, 0};
-            assert_true(poll(&p, 1, 10000) == 1);
-        }
-        n += (size_t)r;
-    }
-    assert_memory_equal(early, "EARLY", 5);
-    assert_int_equal(upper_echo(&c), 0);
+    assert_true(rc_io_write(c, "early", 5) == 5);
+    assert_int_equal(rc_read_expect(c, GREET_SEED, GREET_BYTES, 20000), 0);
+    assert_int_equal(rc_read_bytes(c, "EARLY", 5, TEST_TIMEOUT_MS), 0);
+    assert_int_equal(upper_echo(c), 0);
     /* Half close: the application still writes its trailer, then closes. */
-    assert_int_equal(rc_shutdown_write(&c, 10000), 0);
-    char trailer[sizeof TRAILER];
-    n = 0;
-    while (n < sizeof TRAILER - 1) {
-        long r = rc_io_read(&c, trailer + n, sizeof TRAILER - 1 - n);
-        assert_true(r >= 0);
-        if (r == 0) {
-            struct pollfd p = {c.fd, POLLIN, 0};
-            assert_true(poll(&p, 1, 10000) == 1);
-        }
-        n += (size_t)r;
-    }
-    assert_memory_equal(trailer, TRAILER, sizeof TRAILER - 1);
-    assert_int_equal(rc_expect_close(&c, 10000), 0);
-    rc_free(&c);
-    assert_int_equal(rc_log_wait(&log, 1, 10000), 0);
+    assert_int_equal(rc_shutdown_write(c, TEST_TIMEOUT_MS), 0);
+    assert_int_equal(rc_read_bytes(c, TRAILER, sizeof TRAILER - 1, TEST_TIMEOUT_MS), 0);
+    assert_int_equal(rc_expect_close(c, TEST_TIMEOUT_MS), 0);
+    rc_free(c);
+    assert_int_equal(rc_log_wait(&f->log, 1, TEST_TIMEOUT_MS), 0);
 
     /* Refused by on_open: closed at once, on_close still called. */
     atomic_store(&a.reject_next, 1);
-    assert_int_equal(rc_connect(&c, port, 1, &pki, 0, 10000), 0);
-    assert_int_equal(rc_expect_close(&c, 10000), 0);
-    rc_free(&c);
+    c = rt_connect(f, (rc_how){0});
+    assert_int_equal(rc_expect_close(c, TEST_TIMEOUT_MS), 0);
 
-    assert_int_equal(rc_log_wait(&log, 2, 10000), 0);
-    assert_int_equal(rc_wait_open(srv, 0, 10000), 0);
-    memtls_server_stop(srv, 1000);
-    rc_log_dump(&log);
-    assert_int_equal(rc_log_count(&log), 2);
-    assert_int_equal(log.clean, 2);
-    assert_true(rc_log_has(&log, "closed by the application"));
+    rt_finish(f, 2);
+    assert_int_equal(f->log.clean, 2);
+    assert_true(rc_log_has(&f->log, "closed by the application"));
     assert_int_equal(atomic_load(&a.opens), 2);
     assert_int_equal(atomic_load(&a.closes), 2);
     assert_int_equal(atomic_load(&a.peer_closes), 1);
@@ -322,16 +279,12 @@ static void test_custom_app(void **state)
     assert_true(atomic_load(&a.writables) >= 1);
     assert_true(atomic_load(&a.held_back) >= 1);
     assert_string_equal(a.last_reason, "closed by the application");
-    memtls_server_free(srv);
-    memtls_config_free(cfg);
-    rc_log_destroy(&log);
-    rc_pki_free(&pki);
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_custom_app),
+        RT_TEST(test_custom_app, rt_setup),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

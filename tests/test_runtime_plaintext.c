@@ -3,106 +3,69 @@
  * an IPv6 one when ::1 is available): echo works on each, and a plaintext
  * client's FIN is a clean close answered with a FIN.
  */
-#include <stdarg.h>
-#include <stddef.h>
-#include <setjmp.h>
-#include <stdint.h>
-#include <cmocka.h>
+#include "test.h"
 
 #include <string.h>
 
-#include "runtime_client.h"
+#include "rt_fixture.h"
 
 /* Test: plaintext and TLS listeners on one server. */
 static void test_plaintext_listener(void **state)
 {
-    (void)state;
-    rc_pki pki;
-    rc_pki_make(&pki);
-    memtls_config *cfg = rc_server_config(&pki, MEMTLS_VERIFY_NONE);
-    rc_log log;
-    rc_log_init(&log);
-    memtls_server_opts o;
-    memtls_listener_opts ls[2];
-    rc_opts_default(&o, &ls[0], 1, cfg, &log);
-    ls[1] = ls[0];
-    ls[1].plaintext = 0;
-    o.listeners = ls;
-    o.listener_count = 2;
-    o.ring_capacity = 8192;
-    char err[256];
-    memtls_server *srv = memtls_server_new(&o, err, sizeof err);
-    assert_non_null(srv);
-    assert_int_equal(memtls_server_start(srv), 0);
-    uint16_t plain_port = memtls_server_bound_port(srv, 0);
-    uint16_t tls_port = memtls_server_bound_port(srv, 1);
-    assert_true(plain_port != 0 && tls_port != 0 && plain_port != tls_port);
-    assert_int_equal(memtls_server_bound_port(srv, 2), 0);
+    rt_fixture *f = *state;
+    rt_add_listener(f, "127.0.0.1", 0);
+    f->opts.ring_capacity = 8192;
+    rt_start(f);
+    assert_true(rt_port(f, 1) != f->port);
+    assert_int_equal(memtls_server_bound_port(f->srv, 2), 0);
 
-    rc_conn c;
-    assert_int_equal(rc_connect(&c, plain_port, 0, NULL, 0, 10000), 0);
-    assert_int_equal(rc_echo(&c, 5, 1024 * 1024, 20000), 0);
-    assert_int_equal(rc_close(&c, 10000), 0);
-    rc_free(&c);
-
-    assert_int_equal(rc_connect(&c, tls_port, 1, &pki, 0, 10000), 0);
-    assert_int_equal(rc_echo(&c, 6, 1024 * 1024, 20000), 0);
-    assert_int_equal(rc_close(&c, 10000), 0);
-    rc_free(&c);
-
-    assert_int_equal(rc_wait_open(srv, 0, 10000), 0);
-    memtls_server_stop(srv, 1000);
-    assert_int_equal(rc_log_count(&log), 2);
-    assert_true(rc_log_has(&log, "peer closed"));
-    memtls_server_free(srv);
-    memtls_config_free(cfg);
-    rc_log_destroy(&log);
-    rc_pki_free(&pki);
+    for (size_t i = 0; i < 2; i++) {
+        rc_conn *c = rt_connect(f, (rc_how){.listener = i});
+        assert_int_equal(rc_echo(c, 5 + i, 1024 * 1024, 20000), 0);
+        assert_int_equal(rc_close(c, TEST_TIMEOUT_MS), 0);
+        rc_free(c);
+    }
+    rt_finish(f, 2);
+    assert_true(rc_log_has(&f->log, "peer closed"));
 }
 
 /* Test: a plaintext-only server needs no TLS configuration; a bad address
  * and an address in use are named in the error. */
 static void test_plaintext_only_and_bind_errors(void **state)
 {
-    (void)state;
-    memtls_server_opts o;
-    memtls_listener_opts l;
-    rc_opts_default(&o, &l, 1, NULL, NULL);
+    rt_fixture *f = *state;
+    f->opts.tls = NULL;
     char err[256];
-    memtls_server *srv = memtls_server_new(&o, err, sizeof err);
-    assert_non_null(srv);
-    uint16_t port = memtls_server_bound_port(srv, 0);
+    /* Bound, never started (the teardown's free is all it needs). */
+    f->srv = memtls_server_new(&f->opts, err, sizeof err);
+    assert_non_null(f->srv);
 
-    memtls_listener_opts busy = l;
-    busy.port = port;
-    o.listeners = &busy;
-    memtls_server *again = memtls_server_new(&o, err, sizeof err);
-    assert_null(again);
+    memtls_listener_opts busy = f->listeners[0];
+    busy.port = rt_port(f, 0);
+    f->opts.listeners = &busy;
+    assert_null(memtls_server_new(&f->opts, err, sizeof err));
     assert_non_null(strstr(err, "127.0.0.1:"));
     assert_non_null(strstr(err, "in use"));
 
-    memtls_listener_opts bad = l;
+    memtls_listener_opts bad = f->listeners[0];
     bad.host = "not-an-address";
-    o.listeners = &bad;
-    assert_null(memtls_server_new(&o, err, sizeof err));
+    f->opts.listeners = &bad;
+    assert_null(memtls_server_new(&f->opts, err, sizeof err));
     assert_non_null(strstr(err, "not-an-address"));
 
     /* TLS listener without a configuration. */
-    memtls_listener_opts tls = l;
+    memtls_listener_opts tls = f->listeners[0];
     tls.plaintext = 0;
-    o.listeners = &tls;
-    assert_null(memtls_server_new(&o, err, sizeof err));
+    f->opts.listeners = &tls;
+    assert_null(memtls_server_new(&f->opts, err, sizeof err));
     assert_non_null(strstr(err, "tls"));
-
-    /* Never started: free is enough. */
-    memtls_server_free(srv);
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_plaintext_listener),
-        cmocka_unit_test(test_plaintext_only_and_bind_errors),
+        RT_TEST(test_plaintext_listener, rt_setup_plaintext),
+        RT_TEST(test_plaintext_only_and_bind_errors, rt_setup_plaintext),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

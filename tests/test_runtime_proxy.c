@@ -5,11 +5,7 @@
  * both ways intact with small rings; a backend that refuses connections
  * closes the client's connection with a logged reason.
  */
-#include <stdarg.h>
-#include <stddef.h>
-#include <setjmp.h>
-#include <stdint.h>
-#include <cmocka.h>
+#include "test.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -18,7 +14,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "runtime_client.h"
+#include "rt_fixture.h"
 
 #define CLIENTS 4
 
@@ -71,144 +67,56 @@ static void *backend_main(void *arg)
     return NULL;
 }
 
-static void backend_start(backend *b, int accepts)
+/* Proxy to 127.0.0.1:`port`. */
+static void use_backend(rt_fixture *f, uint16_t port)
 {
-    b->lfd = socket(AF_INET, SOCK_STREAM, 0);
-    assert_true(b->lfd >= 0);
-    struct sockaddr_in a;
-    memset(&a, 0, sizeof a);
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    assert_int_equal(bind(b->lfd, (struct sockaddr *)&a, sizeof a), 0);
-    assert_int_equal(listen(b->lfd, 16), 0);
-    socklen_t len = sizeof a;
-    assert_int_equal(getsockname(b->lfd, (struct sockaddr *)&a, &len), 0);
-    b->port = ntohs(a.sin_port);
-    b->accepts = accepts;
-    assert_int_equal(pthread_create(&b->thread, NULL, backend_main, b), 0);
-}
-
-typedef struct job {
-    uint16_t port;
-    const rc_pki *pki;
-    unsigned index;
-    int result;
-} job;
-
-static void *client_main(void *arg)
-{
-    job *j = arg;
-    rc_conn c;
-    j->result = -1;
-    if (rc_connect(&c, j->port, 1, j->pki, 0, 20000) == 0 &&
-        rc_echo(&c, 300 + j->index, 2u * 1024 * 1024, 60000) == 0 && rc_close(&c, 20000) == 0) {
-        j->result = 0;
-    }
-    rc_free(&c);
-    return NULL;
+    f->opts.app = MEMTLS_APP_PROXY;
+    f->opts.backend_host = "127.0.0.1";
+    f->opts.backend_port = port;
 }
 
 /* Test: 4 TLS clients through the proxy to a plaintext echo backend. */
 static void test_proxy_echo_backend(void **state)
 {
-    (void)state;
-    rc_pki pki;
-    rc_pki_make(&pki);
-    memtls_config *cfg = rc_server_config(&pki, MEMTLS_VERIFY_NONE);
-    backend be;
-    backend_start(&be, CLIENTS);
-    rc_log log;
-    rc_log_init(&log);
-    memtls_server_opts o;
-    memtls_listener_opts l;
-    rc_opts_default(&o, &l, 0, cfg, &log);
-    o.app = MEMTLS_APP_PROXY;
-    o.backend_host = "127.0.0.1";
-    o.backend_port = be.port;
-    o.ring_capacity = 4096;
-    o.write_window = 16 * 1024;
-    char err[256];
-    memtls_server *srv = memtls_server_new(&o, err, sizeof err);
-    assert_non_null(srv);
-    assert_int_equal(memtls_server_start(srv), 0);
-    uint16_t port = memtls_server_bound_port(srv, 0);
+    rt_fixture *f = *state;
+    backend be = {.accepts = CLIENTS};
+    be.lfd = rc_listen(&be.port);
+    assert_int_equal(pthread_create(&be.thread, NULL, backend_main, &be), 0);
+    use_backend(f, be.port);
+    f->opts.ring_capacity = 4096;
+    f->opts.write_window = 16 * 1024;
+    rt_start(f);
 
-    pthread_t th[CLIENTS];
-    job jobs[CLIENTS];
-    for (unsigned i = 0; i < CLIENTS; i++) {
-        jobs[i] = (job){port, &pki, i, -1};
-        assert_int_equal(pthread_create(&th[i], NULL, client_main, &jobs[i]), 0);
-    }
-    for (unsigned i = 0; i < CLIENTS; i++) {
-        pthread_join(th[i], NULL);
-        assert_int_equal(jobs[i].result, 0);
-    }
-    assert_int_equal(rc_wait_open(srv, 0, 10000), 0);
-    memtls_server_stats st;
-    assert_int_equal(memtls_server_get_stats(srv, &st), 0);
-    assert_true(st.backend_out >= CLIENTS * 2u * 1024 * 1024);
-    assert_true(st.backend_in >= CLIENTS * 2u * 1024 * 1024);
-    memtls_server_stop(srv, 1000);
+    rc_how how = {.port = f->port, .ca = &f->pki.ca, .timeout_ms = 20000};
+    unsigned failed = rc_echo_clients(&how, CLIENTS, 300, 2u * 1024 * 1024, 0, 60000);
+    rt_finish(f, CLIENTS);
     pthread_join(be.thread, NULL);
     close(be.lfd);
-    assert_int_equal(rc_log_count(&log), CLIENTS);
-    memtls_server_free(srv);
-    memtls_config_free(cfg);
-    rc_log_destroy(&log);
-    rc_pki_free(&pki);
+    assert_int_equal(failed, 0);
+    assert_true(f->stats.backend_out >= CLIENTS * 2u * 1024 * 1024);
+    assert_true(f->stats.backend_in >= CLIENTS * 2u * 1024 * 1024);
 }
 
 /* Test: no backend listening: the client's connection is closed
  * (close_notify) and the reason names the backend failure. */
 static void test_proxy_backend_down(void **state)
 {
-    (void)state;
-    rc_pki pki;
-    rc_pki_make(&pki);
-    memtls_config *cfg = rc_server_config(&pki, MEMTLS_VERIFY_NONE);
-    /* A port that was free a moment ago and has no listener now. */
-    backend be;
-    be.lfd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a;
-    memset(&a, 0, sizeof a);
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    assert_int_equal(bind(be.lfd, (struct sockaddr *)&a, sizeof a), 0);
-    socklen_t len = sizeof a;
-    assert_int_equal(getsockname(be.lfd, (struct sockaddr *)&a, &len), 0);
-    close(be.lfd);
-
-    rc_log log;
-    rc_log_init(&log);
-    memtls_server_opts o;
-    memtls_listener_opts l;
-    rc_opts_default(&o, &l, 0, cfg, &log);
-    o.app = MEMTLS_APP_PROXY;
-    o.backend_host = "127.0.0.1";
-    o.backend_port = ntohs(a.sin_port);
-    char err[256];
-    memtls_server *srv = memtls_server_new(&o, err, sizeof err);
-    assert_non_null(srv);
-    assert_int_equal(memtls_server_start(srv), 0);
-    rc_conn c;
-    assert_int_equal(rc_connect(&c, memtls_server_bound_port(srv, 0), 1, &pki, 0, 10000), 0);
+    rt_fixture *f = *state;
+    use_backend(f, rc_unused_port());
+    rt_start(f);
+    rc_conn *c = rt_connect(f, (rc_how){0});
     /* The server closes: the echo ends early (rc_echo prints why). */
-    assert_int_not_equal(rc_echo(&c, 1, 100, 10000), 0);
-    rc_free(&c);
-    assert_int_equal(rc_wait_open(srv, 0, 10000), 0);
-    memtls_server_stop(srv, 1000);
-    assert_true(rc_log_has(&log, "backend connect failed"));
-    memtls_server_free(srv);
-    memtls_config_free(cfg);
-    rc_log_destroy(&log);
-    rc_pki_free(&pki);
+    assert_int_not_equal(rc_echo(c, 1, 100, TEST_TIMEOUT_MS), 0);
+    rc_free(c);
+    rt_finish(f, 1);
+    assert_true(rc_log_has(&f->log, "backend connect failed"));
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_proxy_echo_backend),
-        cmocka_unit_test(test_proxy_backend_down),
+        RT_TEST(test_proxy_echo_backend, rt_setup),
+        RT_TEST(test_proxy_backend_down, rt_setup),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

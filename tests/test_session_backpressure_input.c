@@ -1,15 +1,11 @@
 /*
  * Test: the input limit. When undecrypted ciphertext reaches
  * limits.ciphertext_in (the application is not reading and the input
- * buffer is full), memtls_session_recv takes nothing and says
- * MEMTLS_ERR_WOULD_BLOCK, after on_input_paused(1); reads by the
+ * buffer is full), memtls_session_feed takes nothing and says
+ * MEMTLS_WANT_WRITE, after on_input_paused(1); reads by the
  * application bring it below half and on_input_paused(0) follows.
  */
-#include <stdarg.h>
-#include <stddef.h>
-#include <setjmp.h>
-#include <stdint.h>
-#include <cmocka.h>
+#include "test.h"
 
 #include <string.h>
 
@@ -24,15 +20,11 @@ static void input_paused(sp_mode mode)
     for (size_t i = 0; i < sizeof data; i++) {
         data[i] = (uint8_t)(i ^ (i >> 9));
     }
-    sp_opts o = {0};
-    o.mode = mode;
-    o.limits[SP_SERVER].plaintext_in = 1024;
-    o.limits[SP_SERVER].ciphertext_in = 32 * 1024;
-    sessionpair *p = sp_new(&o);
+    sessionpair *p = sp_ready(&(sp_opts){.mode = mode,
+                                         .limits[SP_SERVER].plaintext_in = 1024,
+                                         .limits[SP_SERVER].ciphertext_in = 32 * 1024});
     sp_end *c = &p->end[SP_CLIENT];
     sp_end *s = &p->end[SP_SERVER];
-    assert_true(sp_handshake(p));
-    sp_run(p, 100);
 
     memtls_session_stats st;
     memtls_session_get_stats(s->s, &st);
@@ -43,7 +35,7 @@ static void input_paused(sp_mode mode)
     size_t fed = 0;
     while (c->out.len > 0) {
         size_t n = c->out.len < 4096 ? c->out.len : 4096;
-        rc = memtls_session_recv(s->s, c->out.data + c->out.start, n);
+        rc = memtls_session_feed(s->s, c->out.data + c->out.start, n);
         if (rc != 0) {
             break;
         }
@@ -51,19 +43,18 @@ static void input_paused(sp_mode mode)
         c->out.len -= n;
         fed += n;
     }
-    assert_int_equal(rc, MEMTLS_ERR_WOULD_BLOCK);
+    assert_int_equal(rc, MEMTLS_WANT_WRITE);
     assert_true(memtls_session_input_paused(s->s));
     assert_int_equal(s->paused_calls[1], 1);
     assert_int_equal(s->paused_calls[0], 0);
     memtls_ctx *ctx = memtls_session_ctx(s->s);
-    assert_true(memtls_pending_read(ctx) >= 32 * 1024);
-    assert_true(memtls_pending_read(ctx) < 32 * 1024 + 4096);
+    assert_true(memtls_ctx_pending_in(ctx) >= 32 * 1024);
+    assert_true(memtls_ctx_pending_in(ctx) < 32 * 1024 + 4096);
     memtls_session_get_stats(s->s, &st);
     /* The refused chunk was not taken. */
     assert_int_equal(st.ciphertext_in, handshake_in + fed);
     /* Refused again while nothing changed; still paused once. */
-    assert_int_equal(memtls_session_recv(s->s, c->out.data + c->out.start, 1),
-                     MEMTLS_ERR_WOULD_BLOCK);
+    assert_int_equal(memtls_session_feed(s->s, c->out.data + c->out.start, 1), MEMTLS_WANT_WRITE);
     assert_int_equal(s->paused_calls[1], 1);
 
     /* The application reads; the session resumes. */
@@ -76,7 +67,7 @@ static void input_paused(sp_mode mode)
         got += n;
     }
     assert_int_equal(s->paused_calls[0], 1);
-    assert_true(memtls_pending_read(ctx) < 16 * 1024);
+    assert_true(memtls_ctx_pending_in(ctx) < 16 * 1024);
 
     /* Everything else flows, with more pauses as needed. */
     for (int i = 0; i < 100000 && got < sizeof data; i++) {
@@ -96,21 +87,18 @@ static void input_paused(sp_mode mode)
 /* Test: TLS 1.3. */
 static void test_input_paused_tls13(void **state)
 {
-    (void)state;
     input_paused(SP_TLS13);
 }
 
 /* Test: TLS 1.2. */
 static void test_input_paused_tls12(void **state)
 {
-    (void)state;
     input_paused(SP_TLS12);
 }
 
 /* Test: the plaintext twin. */
 static void test_input_paused_plaintext(void **state)
 {
-    (void)state;
     input_paused(SP_PLAINTEXT);
 }
 
@@ -118,15 +106,10 @@ static void test_input_paused_plaintext(void **state)
  * writes and its peer still reads it. */
 static void test_paused_input_keeps_writing(void **state)
 {
-    (void)state;
-    sp_opts o = {0};
-    o.mode = SP_TLS13;
-    o.limits[SP_SERVER].plaintext_in = 1024;
-    o.limits[SP_SERVER].ciphertext_in = 20 * 1024;
-    sessionpair *p = sp_new(&o);
+    sessionpair *p = sp_ready(&(sp_opts){.mode = SP_TLS13,
+                                         .limits[SP_SERVER].plaintext_in = 1024,
+                                         .limits[SP_SERVER].ciphertext_in = 20 * 1024});
     sp_end *s = &p->end[SP_SERVER];
-    assert_true(sp_handshake(p));
-    sp_run(p, 100);
     sp_write_all(p, SP_CLIENT, data, 100 * 1024);
     /* Small chunks, so that the limit stops the transport early. */
     for (int i = 0; i < 100 && !p->end[SP_CLIENT].blocked; i++) {
@@ -146,24 +129,19 @@ static void test_paused_input_keeps_writing(void **state)
  * its transport with on_input_paused(0) and drops what it held. */
 static void test_close_while_paused(void **state)
 {
-    (void)state;
-    sp_opts o = {0};
-    o.mode = SP_TLS13;
-    o.no_auto_eof = 1;
-    o.limits[SP_SERVER].plaintext_in = 1024;
-    o.limits[SP_SERVER].ciphertext_in = 20 * 1024;
-    sessionpair *p = sp_new(&o);
+    sessionpair *p = sp_ready(&(sp_opts){.mode = SP_TLS13,
+                                         .no_auto_eof = 1,
+                                         .limits[SP_SERVER].plaintext_in = 1024,
+                                         .limits[SP_SERVER].ciphertext_in = 20 * 1024});
     sp_end *c = &p->end[SP_CLIENT];
     sp_end *s = &p->end[SP_SERVER];
-    assert_true(sp_handshake(p));
-    sp_run(p, 100);
     sp_write_all(p, SP_CLIENT, data, 100 * 1024);
     for (int i = 0; i < 100 && !c->blocked; i++) {
         sp_deliver(p, SP_CLIENT, 4096);
     }
     assert_true(c->blocked);
     assert_int_equal(s->paused_calls[1], 1);
-    size_t held = memtls_pending_read(memtls_session_ctx(s->s));
+    size_t held = memtls_ctx_pending_in(memtls_session_ctx(s->s));
     assert_true(held >= 20 * 1024);
 
     assert_int_equal(memtls_session_close(s->s), 0);
@@ -171,7 +149,7 @@ static void test_close_while_paused(void **state)
     assert_false(memtls_session_input_paused(s->s));
     assert_int_equal(s->paused_calls[0], 1);
     assert_false(c->blocked); /* the transport may deliver again */
-    assert_int_equal(memtls_pending_read(memtls_session_ctx(s->s)), 0);
+    assert_int_equal(memtls_ctx_pending_in(memtls_session_ctx(s->s)), 0);
     memtls_session_stats st;
     memtls_session_get_stats(s->s, &st);
     assert_int_equal(st.discarded_in, held);

@@ -2,14 +2,10 @@
  * Test: local close. memtls_session_close goes READY -> CLOSING -> CLOSED
  * (MEMTLS_REASON_LOCAL_CLOSE): queued plaintext first, then close_notify,
  * and CLOSED only once the transport took all of it. The peer sees the
- * close_notify as SSL_ERROR_ZERO_RETURN, checked on a bare context and on
+ * close_notify as MEMTLS_CLOSED, checked on a bare context and on
  * a peer session.
  */
-#include <stdarg.h>
-#include <stddef.h>
-#include <setjmp.h>
-#include <stdint.h>
-#include <cmocka.h>
+#include "test.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -35,10 +31,9 @@ static size_t wire_send(void *arg, const uint8_t *data, size_t len)
     return n;
 }
 
-/* Test: the bare peer context reads close_notify as SSL_ERROR_ZERO_RETURN. */
+/* Test: the bare peer context reads close_notify as MEMTLS_CLOSED. */
 static void test_peer_context_sees_zero_return(void **state)
 {
-    (void)state;
     memtls_config *ccfg = NULL;
     memtls_config *scfg = NULL;
     sp_default_configs(SP_TLS13, &ccfg, &scfg);
@@ -58,20 +53,20 @@ static void test_peer_context_sees_zero_return(void **state)
 
     uint8_t buf[65536];
     for (int i = 0; i < 100 && memtls_session_state(c) == MEMTLS_STATE_HANDSHAKE; i++) {
-        assert_int_equal(memtls_recv(server, w->buf, w->len), 0);
+        assert_int_equal(memtls_ctx_feed(server, w->buf, w->len), 0);
         w->len = 0;
-        int rc = memtls_handshake(server);
-        assert_true(rc == 0 || rc == SSL_ERROR_WANT_READ);
+        int rc = memtls_ctx_handshake(server);
+        assert_true(rc == 0 || rc == MEMTLS_WANT_READ);
         size_t n = 0;
-        assert_int_equal(memtls_send(server, buf, sizeof buf, &n), 0);
+        assert_int_equal(memtls_ctx_drain(server, buf, sizeof buf, &n), 0);
         if (n > 0) {
-            assert_int_equal(memtls_session_recv(c, buf, n), 0);
+            assert_int_equal(memtls_session_feed(c, buf, n), 0);
         }
     }
     assert_int_equal(memtls_session_state(c), MEMTLS_STATE_READY);
-    assert_int_equal(memtls_recv(server, w->buf, w->len), 0); /* client Finished */
+    assert_int_equal(memtls_ctx_feed(server, w->buf, w->len), 0); /* client Finished */
     w->len = 0;
-    assert_int_equal(memtls_handshake(server), 0);
+    assert_int_equal(memtls_ctx_handshake(server), 0);
 
     size_t n = 0;
     assert_int_equal(memtls_session_write(c, "last words", 10, &n), 0);
@@ -79,14 +74,10 @@ static void test_peer_context_sees_zero_return(void **state)
     assert_int_equal(memtls_session_state(c), MEMTLS_STATE_CLOSED);
     assert_int_equal(memtls_session_reason(c), MEMTLS_REASON_LOCAL_CLOSE);
 
-    assert_int_equal(memtls_recv(server, w->buf, w->len), 0);
-    assert_int_equal(memtls_read(server, buf, sizeof buf, &n), 0);
-    assert_int_equal(n, 10);
-    assert_memory_equal(buf, "last words", 10);
-    n = 99;
-    assert_int_equal(memtls_read(server, buf, sizeof buf, &n), SSL_ERROR_ZERO_RETURN);
-    assert_int_equal(n, 0);
-    assert_true(memtls_peer_closed(server));
+    assert_int_equal(memtls_ctx_feed(server, w->buf, w->len), 0);
+    assert_got(memtls_ctx_read(server, buf, sizeof buf, &n), buf, n, "last words");
+    assert_status_no_bytes(MEMTLS_CLOSED, memtls_ctx_read(server, buf, sizeof buf, &n), n);
+    assert_true(memtls_ctx_peer_closed(server));
 
     memtls_session_free(c);
     memtls_ctx_free(server);
@@ -99,13 +90,9 @@ static void test_peer_context_sees_zero_return(void **state)
 
 static void close_with_transport_open(sp_mode mode)
 {
-    sp_opts o = {0};
-    o.mode = mode;
-    sessionpair *p = sp_new(&o);
+    sessionpair *p = sp_ready(&(sp_opts){.mode = mode});
     sp_end *c = &p->end[SP_CLIENT];
     sp_end *s = &p->end[SP_SERVER];
-    assert_true(sp_handshake(p));
-    sp_run(p, 100);
 
     sp_write_all(p, SP_CLIENT, "data", 4);
     assert_int_equal(memtls_session_close(c->s), 0);
@@ -128,13 +115,9 @@ static void close_with_transport_open(sp_mode mode)
     sp_run(p, 100);
     char buf[64];
     size_t n = 0;
-    assert_int_equal(memtls_session_read(s->s, buf, sizeof buf, &n), 0);
-    assert_int_equal(n, 4);
-    assert_memory_equal(buf, "data", 4);
-    n = 99;
-    assert_int_equal(memtls_session_read(s->s, buf, sizeof buf, &n), SSL_ERROR_ZERO_RETURN);
-    assert_int_equal(n, 0);
-    assert_true(memtls_peer_closed(memtls_session_ctx(s->s)));
+    assert_got(memtls_session_read(s->s, buf, sizeof buf, &n), buf, n, "data");
+    assert_status_no_bytes(MEMTLS_CLOSED, memtls_session_read(s->s, buf, sizeof buf, &n), n);
+    assert_true(memtls_ctx_peer_closed(memtls_session_ctx(s->s)));
     assert_int_equal(memtls_session_state(s->s), MEMTLS_STATE_CLOSED);
     assert_int_equal(memtls_session_reason(s->s), MEMTLS_REASON_PEER_CLOSED);
     assert_int_equal(sp_leftover(p, SP_CLIENT), 0);
@@ -145,21 +128,18 @@ static void close_with_transport_open(sp_mode mode)
 /* Test: TLS 1.3. */
 static void test_close_tls13(void **state)
 {
-    (void)state;
     close_with_transport_open(SP_TLS13);
 }
 
 /* Test: TLS 1.2. */
 static void test_close_tls12(void **state)
 {
-    (void)state;
     close_with_transport_open(SP_TLS12);
 }
 
 /* Test: the plaintext twin (its peer learns from the transport's EOF). */
 static void test_close_plaintext(void **state)
 {
-    (void)state;
     close_with_transport_open(SP_PLAINTEXT);
 }
 
@@ -167,7 +147,6 @@ static void test_close_plaintext(void **state)
  * CLOSING until the transport took the last byte. */
 static void test_close_flushes_queue_first(void **state)
 {
-    (void)state;
     sp_opts o = {0};
     o.mode = SP_TLS13;
     o.limits[SP_CLIENT].ciphertext_out = 1000; /* most of the write stays queued */
@@ -190,7 +169,7 @@ static void test_close_flushes_queue_first(void **state)
 
     /* Writes are refused from now on. */
     size_t n = 99;
-    assert_int_equal(memtls_session_write(c->s, "x", 1, &n), MEMTLS_ERR_CLOSED);
+    assert_int_equal(memtls_session_write(c->s, "x", 1, &n), MEMTLS_CLOSED);
     assert_int_equal(n, 0);
 
     /* Let the transport take bytes again; close completes. */

@@ -6,14 +6,10 @@
  * call (pull and push mode), TLS 1.3 and 1.2, and for an alert the
  * transport first refuses.
  *
- * Fails if session.c stops draining after a failed memtls_handshake() or a
- * failed memtls_read() (for instance by draining only on success).
+ * Fails if session.c stops draining after a failed memtls_ctx_handshake() or a
+ * failed memtls_ctx_read() (for instance by draining only on success).
  */
-#include <stdarg.h>
-#include <stddef.h>
-#include <setjmp.h>
-#include <stdint.h>
-#include <cmocka.h>
+#include "test.h"
 
 #include <string.h>
 
@@ -49,7 +45,7 @@ static void alert_reaches_peer(sessionpair *p, const uint8_t *garbage, size_t le
     assert_int_equal(memtls_session_state(s->s), MEMTLS_STATE_ERROR);
     assert_int_equal(memtls_session_reason(s->s), MEMTLS_REASON_PROTOCOL_ERROR);
     /* The alert left the write BIO and the transport has it. */
-    assert_int_equal(memtls_pending_write(memtls_session_ctx(s->s)), 0);
+    assert_int_equal(memtls_ctx_pending_out(memtls_session_ctx(s->s)), 0);
     assert_int_equal(memtls_session_pending_out(s->s), 0);
     assert_true(s->accepted > before);
     assert_int_equal(s->out.len, s->accepted - before);
@@ -63,11 +59,7 @@ static void alert_reaches_peer(sessionpair *p, const uint8_t *garbage, size_t le
 /* Test: garbage instead of a ClientHello; the handshake call fails. */
 static void test_alert_after_failed_handshake(void **state)
 {
-    (void)state;
-    sp_opts o = {0};
-    o.mode = SP_TLS13;
-    o.no_auto_eof = 1;
-    sessionpair *p = sp_new(&o);
+    sessionpair *p = sp_new(&(sp_opts){.mode = SP_TLS13, .no_auto_eof = 1});
     /* Throw away the real ClientHello: the server sees only garbage. */
     assert_true(sp_drop(p, SP_CLIENT) > 0);
     alert_reaches_peer(p, bad_client_hello, sizeof bad_client_hello, "alert decode error");
@@ -77,13 +69,7 @@ static void test_alert_after_failed_handshake(void **state)
 
 static void alert_after_failed_read(sp_mode mode, int push)
 {
-    sp_opts o = {0};
-    o.mode = mode;
-    o.push[SP_SERVER] = push;
-    o.no_auto_eof = 1;
-    sessionpair *p = sp_new(&o);
-    assert_true(sp_handshake(p));
-    sp_run(p, 100);
+    sessionpair *p = sp_ready(&(sp_opts){.mode = mode, .push[SP_SERVER] = push, .no_auto_eof = 1});
     alert_reaches_peer(p, bad_record, sizeof bad_record, "alert bad record mac");
     assert_int_equal(p->end[SP_SERVER].hs_error_calls, 0);
     sp_free(p);
@@ -92,19 +78,16 @@ static void alert_after_failed_read(sp_mode mode, int push)
 /* Test: a forged record after the handshake; the read call fails. */
 static void test_alert_after_failed_read_pull_tls13(void **state)
 {
-    (void)state;
     alert_after_failed_read(SP_TLS13, 0);
 }
 
 static void test_alert_after_failed_read_push_tls13(void **state)
 {
-    (void)state;
     alert_after_failed_read(SP_TLS13, 1);
 }
 
 static void test_alert_after_failed_read_pull_tls12(void **state)
 {
-    (void)state;
     alert_after_failed_read(SP_TLS12, 0);
 }
 
@@ -112,18 +95,12 @@ static void test_alert_after_failed_read_pull_tls12(void **state)
  * flush of the failed session still sends it. */
 static void test_refused_alert_is_flushed_later(void **state)
 {
-    (void)state;
-    sp_opts o = {0};
-    o.mode = SP_TLS13;
-    o.no_auto_eof = 1;
-    sessionpair *p = sp_new(&o);
+    sessionpair *p = sp_ready(&(sp_opts){.mode = SP_TLS13, .no_auto_eof = 1});
     sp_end *s = &p->end[SP_SERVER];
-    assert_true(sp_handshake(p));
-    sp_run(p, 100);
     s->refuse_all = 1;
     assert_int_equal(sp_inject(p, SP_SERVER, bad_record, sizeof bad_record), 0);
     assert_int_equal(memtls_session_state(s->s), MEMTLS_STATE_ERROR);
-    assert_int_equal(memtls_pending_write(memtls_session_ctx(s->s)), 0);
+    assert_int_equal(memtls_ctx_pending_out(memtls_session_ctx(s->s)), 0);
     size_t held = memtls_session_pending_out(s->s);
     assert_true(held > 0);
     s->refuse_all = 0;

@@ -4,15 +4,11 @@
  * session must hand them to the transport at once, so the client receives
  * its tickets although neither side ever writes application data.
  *
- * Fails if session.c stops draining after memtls_handshake() (nothing gets
+ * Fails if session.c stops draining after memtls_ctx_handshake() (nothing gets
  * out at all) or drains there only while the handshake is still running
  * (the tickets are left behind when READY is reported).
  */
-#include <stdarg.h>
-#include <stddef.h>
-#include <setjmp.h>
-#include <stdint.h>
-#include <cmocka.h>
+#include "test.h"
 
 #include <memtls/session.h>
 
@@ -32,10 +28,7 @@ static void check_ready_drained(const sessionpair *p, int idx)
 /* Test: tickets reach the client with no application data. */
 static void test_tickets_without_app_data(void **state)
 {
-    (void)state;
-    sp_opts o = {0};
-    o.mode = SP_TLS13;
-    sessionpair *p = sp_new(&o);
+    sessionpair *p = sp_new(&(sp_opts){.mode = SP_TLS13});
     sp_end *c = &p->end[SP_CLIENT];
     sp_end *s = &p->end[SP_SERVER];
 
@@ -45,7 +38,7 @@ static void test_tickets_without_app_data(void **state)
     /* The server's transport got the tickets in the call that completed the
      * handshake: more than its first flight was taken before READY. */
     assert_true(s->events[0].accepted_before > 0);
-    assert_int_equal(memtls_pending_write(memtls_session_ctx(s->s)), 0);
+    assert_int_equal(memtls_ctx_pending_out(memtls_session_ctx(s->s)), 0);
     assert_int_equal(memtls_session_pending_out(s->s), 0);
 
     /* Let the transport deliver; nobody writes. */
@@ -70,11 +63,7 @@ static void test_tickets_without_app_data(void **state)
  * every chunk (the tickets wait in pending_out, then a flush sends them). */
 static void test_tickets_byte_by_byte_with_refusals(void **state)
 {
-    (void)state;
-    sp_opts o = {0};
-    o.mode = SP_TLS13;
-    o.push[SP_SERVER] = 1;
-    sessionpair *p = sp_new(&o);
+    sessionpair *p = sp_new(&(sp_opts){.mode = SP_TLS13, .push[SP_SERVER] = 1});
     sp_end *c = &p->end[SP_CLIENT];
     sp_end *s = &p->end[SP_SERVER];
 
@@ -88,7 +77,7 @@ static void test_tickets_byte_by_byte_with_refusals(void **state)
             s->refuse_all = 1; /* the server's first offers are refused */
         }
         if (s->refuse_all && memtls_session_pending_out(s->s) > 0) {
-            assert_int_equal(memtls_pending_write(memtls_session_ctx(s->s)), 0);
+            assert_int_equal(memtls_ctx_pending_out(memtls_session_ctx(s->s)), 0);
             s->refuse_all = 0; /* room again: sp_deliver flushes */
         }
     }

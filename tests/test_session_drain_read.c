@@ -4,14 +4,10 @@
  * KeyUpdate into the write BIO. The session must send it although our
  * application writes nothing.
  *
- * Fails if session.c stops draining after memtls_read() (pull mode and push
+ * Fails if session.c stops draining after memtls_ctx_read() (pull mode and push
  * mode each have their read; both are tested).
  */
-#include <stdarg.h>
-#include <stddef.h>
-#include <setjmp.h>
-#include <stdint.h>
-#include <cmocka.h>
+#include "test.h"
 
 #include <string.h>
 
@@ -21,11 +17,8 @@
 
 static void key_update_reply(int push)
 {
-    sp_opts o = {0};
-    o.mode = SP_TLS13;
-    o.push[SP_CLIENT] = push;
-    o.push[SP_SERVER] = push;
-    sessionpair *p = sp_new(&o);
+    sessionpair *p =
+        sp_new(&(sp_opts){.mode = SP_TLS13, .push[SP_CLIENT] = push, .push[SP_SERVER] = push});
     sp_end *c = &p->end[SP_CLIENT];
     sp_end *s = &p->end[SP_SERVER];
     assert_true(sp_handshake(p));
@@ -37,13 +30,13 @@ static void key_update_reply(int push)
     uint64_t s_before = s->accepted;
     assert_int_equal(memtls_session_key_update(s->s, 1), 0);
     assert_true(s->accepted > s_before);
-    assert_int_equal(memtls_pending_write(memtls_session_ctx(s->s)), 0);
+    assert_int_equal(memtls_ctx_pending_out(memtls_session_ctx(s->s)), 0);
 
     /* Delivering it to the client makes the client answer, inside the
      * recv call, with no application write. */
     uint64_t c_before = c->accepted;
     assert_true(sp_deliver(p, SP_SERVER, 0) > 0);
-    assert_int_equal(memtls_pending_write(memtls_session_ctx(c->s)), 0);
+    assert_int_equal(memtls_ctx_pending_out(memtls_session_ctx(c->s)), 0);
     assert_true(c->accepted > c_before);
     assert_int_equal(c->out.len, c->accepted - c_before);
     memtls_session_stats cs;
@@ -75,14 +68,12 @@ static void key_update_reply(int push)
 /* Test: pull mode (plaintext goes to the input buffer). */
 static void test_key_update_reply_pull(void **state)
 {
-    (void)state;
     key_update_reply(0);
 }
 
 /* Test: push mode (plaintext goes to on_data). */
 static void test_key_update_reply_push(void **state)
 {
-    (void)state;
     key_update_reply(1);
 }
 
@@ -90,14 +81,9 @@ static void test_key_update_reply_push(void **state)
  * answer still goes out with no write of ours. */
 static void test_key_update_reply_after_data_byte_by_byte(void **state)
 {
-    (void)state;
-    sp_opts o = {0};
-    o.mode = SP_TLS13;
-    sessionpair *p = sp_new(&o);
+    sessionpair *p = sp_ready(&(sp_opts){.mode = SP_TLS13});
     sp_end *c = &p->end[SP_CLIENT];
     sp_end *s = &p->end[SP_SERVER];
-    assert_true(sp_handshake(p));
-    sp_run(p, 100);
 
     char data[3000];
     memset(data, 'k', sizeof data);
@@ -108,7 +94,7 @@ static void test_key_update_reply_after_data_byte_by_byte(void **state)
         sp_deliver(p, SP_SERVER, 1);
     }
     assert_true(c->accepted > c_before);
-    assert_int_equal(memtls_pending_write(memtls_session_ctx(c->s)), 0);
+    assert_int_equal(memtls_ctx_pending_out(memtls_session_ctx(c->s)), 0);
     assert_int_equal(sp_read_all(p, SP_CLIENT), sizeof data);
     sp_run(p, 100);
     assert_int_equal(memtls_session_state(s->s), MEMTLS_STATE_READY);

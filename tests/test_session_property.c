@@ -23,11 +23,7 @@
  * from it and the replay command. Payloads are scaled down under
  * sanitizers (MEMTLS_SANITIZED).
  */
-#include <stdarg.h>
-#include <stddef.h>
-#include <setjmp.h>
-#include <stdint.h>
-#include <cmocka.h>
+#include "test.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -107,11 +103,11 @@ typedef struct app {
     size_t woff;
     size_t wlen;
     size_t wcap;
-    int wait_writable; /* after WOULD_BLOCK / partial write: wait for on_writable */
+    int wait_writable; /* after MEMTLS_WANT_WRITE / partial write: wait for on_writable */
     int write_done;    /* wrote everything, or writes were refused (peer closed) */
     int closed_call;   /* called memtls_session_close */
     int shut_call;     /* called memtls_session_shutdown_write */
-    int read_end;      /* a read returned ZERO_RETURN / CLOSED */
+    int read_end;      /* a read returned MEMTLS_CLOSED */
     int key_updates;   /* successful KeyUpdate requests */
     int in_data;       /* inside on_data (no nested writes from nested hooks) */
 } app;
@@ -210,7 +206,7 @@ static size_t app_write(app *a)
             return 0;
         }
         /* Mostly wait for on_writable as told; sometimes try anyway (that
-         * is allowed, and must say WOULD_BLOCK while the queue is full). */
+         * is allowed, and must say MEMTLS_WANT_WRITE while the queue is full). */
         if (!sp_rng_chance(&t->rng, 1, 8)) {
             return 0;
         }
@@ -255,13 +251,13 @@ static size_t app_write(app *a)
         } else {
             g_cov.partial++;
         }
-    } else if (rc == MEMTLS_ERR_WOULD_BLOCK) {
+    } else if (rc == MEMTLS_WANT_WRITE) {
         g_cov.would_block++;
         if (acc != 0) {
-            failf(t, "%s: WOULD_BLOCK with accepted=%zu", who(a->idx), acc);
+            failf(t, "%s: MEMTLS_WANT_WRITE with accepted=%zu", who(a->idx), acc);
             return 0;
         }
-    } else if (rc == MEMTLS_ERR_CLOSED) {
+    } else if (rc == MEMTLS_CLOSED) {
         a->wait_writable = 0;
         if (acc != 0) {
             failf(t, "%s: CLOSED with accepted=%zu", who(a->idx), acc);
@@ -304,8 +300,7 @@ static size_t app_read(app *a)
             avail < sizeof buf) {
             int rc = memtls_session_read_exact(s, buf, avail + 1);
             if (memtls_session_readable(s) != avail ||
-                (rc != SSL_ERROR_WANT_READ && rc != SSL_ERROR_ZERO_RETURN &&
-                 rc != MEMTLS_ERR_CLOSED)) {
+                (rc != MEMTLS_WANT_READ && rc != MEMTLS_CLOSED)) {
                 failf(t, "%s: read_exact(%zu) with %zu buffered returned %s, %zu left", who(a->idx),
                       avail + 1, avail, memtls_status_name(rc), memtls_session_readable(s));
                 return 0;
@@ -337,9 +332,9 @@ static size_t app_read(app *a)
         failf(t, "%s: read returned %s with readbytes=%zu", who(a->idx), memtls_status_name(rc), n);
         return 0;
     }
-    if (rc == SSL_ERROR_ZERO_RETURN || rc == MEMTLS_ERR_CLOSED) {
+    if (rc == MEMTLS_CLOSED) {
         a->read_end = 1;
-    } else if (rc != SSL_ERROR_WANT_READ) {
+    } else if (rc != MEMTLS_WANT_READ) {
         failf(t, "%s: read returned %s", who(a->idx), memtls_status_name(rc));
     }
     return 0;
@@ -373,13 +368,13 @@ static void app_key_update(app *a)
     }
     int rc = memtls_session_key_update(s, (int)sp_rng_below(&t->rng, 2));
     if (t->mode == SP_TLS13) {
-        /* SSL_ERROR_SSL only if one is already pending. */
+        /* MEMTLS_ERR_SSL only if one is already pending. */
         if (rc == 0) {
             a->key_updates++;
-        } else if (rc != SSL_ERROR_SSL) {
+        } else if (rc != MEMTLS_ERR_SSL) {
             failf(t, "%s: key_update returned %s", who(a->idx), memtls_status_name(rc));
         }
-    } else if (rc != SSL_ERROR_SSL) {
+    } else if (rc != MEMTLS_ERR_SSL) {
         failf(t, "%s: key_update on %s returned %s", who(a->idx), sp_mode_name(t->mode),
               memtls_status_name(rc));
     }
@@ -527,7 +522,7 @@ static void check_drained(prop *t, const char *after)
 {
     for (int i = 0; i < 2 && !t->failed; i++) {
         sp_end *e = &t->p->end[i];
-        size_t left = memtls_pending_write(memtls_session_ctx(e->s));
+        size_t left = memtls_ctx_pending_out(memtls_session_ctx(e->s));
         if (left != 0) {
             failf(t, "%s: %zu bytes of ciphertext left in the write BIO after %s", who(i), left,
                   after);
@@ -820,7 +815,6 @@ static void run_seed(uint64_t seed, int *mode_count, int64_t *bytes)
 
 static void test_property(void **state)
 {
-    (void)state;
     const char *one = getenv("MEMTLS_SEED");
     const char *count = getenv("MEMTLS_SEEDS");
     uint64_t first = FIRST_SEED;
@@ -847,10 +841,11 @@ static void test_property(void **state)
            " (tls1.3 %d, tls1.2 %d, plaintext %d), %.1f MiB delivered, %.1f s\n",
            n, first, modes[SP_TLS13], modes[SP_TLS12], modes[SP_PLAINTEXT],
            (double)bytes / (1024.0 * 1024.0), secs);
-    printf("  exercised: %" PRIu64 " WOULD_BLOCK writes, %" PRIu64 " partial writes, %" PRIu64
-           " transport refusals, %" PRIu64 " input pauses, %" PRIu64 " KeyUpdates, %" PRIu64
-           " tickets, %" PRIu64 " exact reads, %" PRIu64 " writes from on_data, %" PRIu64
-           " writes refused after peer close, %" PRIu64 " bytes discarded after close\n",
+    printf("  exercised: %" PRIu64 " refused (MEMTLS_WANT_WRITE) writes, %" PRIu64
+           " partial writes, %" PRIu64 " transport refusals, %" PRIu64 " input pauses, %" PRIu64
+           " KeyUpdates, %" PRIu64 " tickets, %" PRIu64 " exact reads, %" PRIu64
+           " writes from on_data, %" PRIu64 " writes refused after peer close, %" PRIu64
+           " bytes discarded after close\n",
            g_cov.would_block, g_cov.partial, g_cov.refusals, g_cov.paused, g_cov.key_updates,
            g_cov.tickets, g_cov.exact, g_cov.nested, g_cov.cut, g_cov.discarded);
 }
@@ -858,7 +853,6 @@ static void test_property(void **state)
 /* After an assert inside a helper, name the seed that was running. */
 static int teardown(void **state)
 {
-    (void)state;
     if (g_seed_open) {
         print_error("session property: seed %" PRIu64 " failed (case: %s)\n  replay: "
                     "MEMTLS_SEED=%" PRIu64 " ./test_session_property\n",

@@ -1,16 +1,12 @@
 /*
  * Test: memtls_session_read_exact: exactly len bytes or nothing. Fewer
- * buffered: SSL_ERROR_WANT_READ and nothing consumed; len 0 or above the
+ * buffered: MEMTLS_WANT_READ and nothing consumed; len 0 or above the
  * input limit: MEMTLS_ERR_INVALID; across record boundaries; at the end of
- * the stream: SSL_ERROR_ZERO_RETURN when nothing is left, MEMTLS_ERR_CLOSED
- * when a partial message can never complete. Also memtls_session_read's
+ * the stream: MEMTLS_CLOSED, whether nothing is left or a partial
+ * message can never complete. Also memtls_session_read's
  * out-parameter on every status.
  */
-#include <stdarg.h>
-#include <stddef.h>
-#include <setjmp.h>
-#include <stdint.h>
-#include <cmocka.h>
+#include "test.h"
 
 #include <string.h>
 
@@ -20,32 +16,27 @@
 
 static sessionpair *ready_pair(sp_mode mode, size_t plaintext_in)
 {
-    sp_opts o = {0};
-    o.mode = mode;
-    o.limits[SP_SERVER].plaintext_in = plaintext_in;
-    sessionpair *p = sp_new(&o);
-    assert_true(sp_handshake(p));
-    sp_run(p, 100);
+    sessionpair *p =
+        sp_ready(&(sp_opts){.mode = mode, .limits[SP_SERVER].plaintext_in = plaintext_in});
     return p;
 }
 
 /* Test: all or nothing. */
 static void test_exact_all_or_nothing(void **state)
 {
-    (void)state;
     sessionpair *p = ready_pair(SP_TLS13, 0);
     memtls_session *s = p->end[SP_SERVER].s;
     char buf[64];
 
     /* Nothing yet. */
-    assert_int_equal(memtls_session_read_exact(s, buf, 10), SSL_ERROR_WANT_READ);
+    assert_int_equal(memtls_session_read_exact(s, buf, 10), MEMTLS_WANT_READ);
 
     /* A 10-byte message arrives in two records of 4 and 6. */
     sp_write_all(p, SP_CLIENT, "0123", 4);
     sp_run(p, 100);
     assert_int_equal(memtls_session_readable(s), 4);
     memset(buf, 'x', sizeof buf);
-    assert_int_equal(memtls_session_read_exact(s, buf, 10), SSL_ERROR_WANT_READ);
+    assert_int_equal(memtls_session_read_exact(s, buf, 10), MEMTLS_WANT_READ);
     assert_int_equal(memtls_session_readable(s), 4); /* nothing consumed */
     assert_int_equal(buf[0], 'x');                   /* nothing copied */
     sp_write_all(p, SP_CLIENT, "456789", 6);
@@ -67,7 +58,6 @@ static void test_exact_all_or_nothing(void **state)
 /* Test: bad lengths. */
 static void test_exact_invalid(void **state)
 {
-    (void)state;
     sessionpair *p = ready_pair(SP_TLS13, 100);
     memtls_session *s = p->end[SP_SERVER].s;
     char buf[200];
@@ -92,7 +82,6 @@ static void test_exact_invalid(void **state)
 /* Test: at the end of the stream. */
 static void test_exact_at_end(void **state)
 {
-    (void)state;
     sessionpair *p = ready_pair(SP_TLS13, 0);
     memtls_session *s = p->end[SP_SERVER].s;
     char buf[16];
@@ -101,43 +90,34 @@ static void test_exact_at_end(void **state)
     sp_run(p, 100);
     assert_int_equal(memtls_session_state(s), MEMTLS_STATE_CLOSED);
     /* 8 can never come: the 5 that are there stay readable. */
-    assert_int_equal(memtls_session_read_exact(s, buf, 8), MEMTLS_ERR_CLOSED);
+    assert_int_equal(memtls_session_read_exact(s, buf, 8), MEMTLS_CLOSED);
     assert_int_equal(memtls_session_readable(s), 5);
     assert_int_equal(memtls_session_read_exact(s, buf, 5), 0);
     assert_memory_equal(buf, "12345", 5);
-    assert_int_equal(memtls_session_read_exact(s, buf, 1), SSL_ERROR_ZERO_RETURN);
+    assert_int_equal(memtls_session_read_exact(s, buf, 1), MEMTLS_CLOSED);
     sp_free(p);
 }
 
 /* Test: memtls_session_read statuses and its out-parameter. */
 static void test_read_statuses(void **state)
 {
-    (void)state;
     sessionpair *p = ready_pair(SP_TLS12, 0);
     memtls_session *s = p->end[SP_SERVER].s;
     char buf[16];
     size_t n = 99;
-    assert_int_equal(memtls_session_read(s, buf, sizeof buf, &n), SSL_ERROR_WANT_READ);
+    assert_int_equal(memtls_session_read(s, buf, sizeof buf, &n), MEMTLS_WANT_READ);
     assert_int_equal(n, 0);
-    n = 99;
-    assert_int_equal(memtls_session_read(s, buf, 0, &n), MEMTLS_ERR_INVALID);
-    assert_int_equal(n, 0);
+    assert_status_no_bytes(MEMTLS_ERR_INVALID, memtls_session_read(s, buf, 0, &n), n);
     assert_int_equal(memtls_session_read(s, NULL, 1, &n), MEMTLS_ERR_INVALID);
     assert_int_equal(memtls_session_read(s, buf, 1, NULL), MEMTLS_ERR_INVALID);
     sp_write_all(p, SP_CLIENT, "xyz", 3);
     sp_run(p, 100);
-    assert_int_equal(memtls_session_read(s, buf, 2, &n), 0);
-    assert_int_equal(n, 2);
-    assert_memory_equal(buf, "xy", 2);
-    assert_int_equal(memtls_session_read(s, buf, sizeof buf, &n), 0);
-    assert_int_equal(n, 1);
-    assert_memory_equal(buf, "z", 1);
+    assert_got(memtls_session_read(s, buf, 2, &n), buf, n, "xy");
+    assert_got(memtls_session_read(s, buf, sizeof buf, &n), buf, n, "z");
     /* Truncated: not a clean end. */
     sp_eof(p, SP_SERVER);
-    n = 99;
-    assert_int_equal(memtls_session_read(s, buf, sizeof buf, &n), MEMTLS_ERR_CLOSED);
-    assert_int_equal(n, 0);
-    assert_int_equal(memtls_session_read_exact(s, buf, 1), MEMTLS_ERR_CLOSED);
+    assert_status_no_bytes(MEMTLS_CLOSED, memtls_session_read(s, buf, sizeof buf, &n), n);
+    assert_int_equal(memtls_session_read_exact(s, buf, 1), MEMTLS_CLOSED);
     sp_free(p);
 }
 

@@ -4,11 +4,7 @@
  * Run in a child process; skipped in release builds, where the check is
  * compiled out.
  */
-#include <stdarg.h>
-#include <stddef.h>
-#include <setjmp.h>
-#include <stdint.h>
-#include <cmocka.h>
+#include "test.h"
 
 #include <pthread.h>
 #include <signal.h>
@@ -40,7 +36,6 @@ static void *other_thread(void *arg)
 /* Test: a call from another thread aborts (debug builds). */
 static void test_other_thread_aborts(void **state)
 {
-    (void)state;
 #ifdef NDEBUG
     skip();
 #else
@@ -73,7 +68,6 @@ static void test_other_thread_aborts(void **state)
 /* Test: the owning thread is fine. */
 static void test_owner_thread_ok(void **state)
 {
-    (void)state;
     memtls_session_cbs cbs = {0};
     cbs.send = sink;
     memtls_session *s =

@@ -4,11 +4,7 @@
  * (whole or mid-record), during it, and before it. What arrived before the
  * EOF is still delivered. For the plaintext twin EOF is the clean close.
  */
-#include <stdarg.h>
-#include <stddef.h>
-#include <setjmp.h>
-#include <stdint.h>
-#include <cmocka.h>
+#include "test.h"
 
 #include <string.h>
 
@@ -30,13 +26,8 @@ static void check_truncated(const sessionpair *p, int idx)
 
 static void eof_after_data(sp_mode mode)
 {
-    sp_opts o = {0};
-    o.mode = mode;
-    o.no_auto_eof = 1;
-    sessionpair *p = sp_new(&o);
+    sessionpair *p = sp_ready(&(sp_opts){.mode = mode, .no_auto_eof = 1});
     sp_end *s = &p->end[SP_SERVER];
-    assert_true(sp_handshake(p));
-    sp_run(p, 100);
 
     sp_write_all(p, SP_CLIENT, "partial", 7);
     sp_run(p, 100);
@@ -46,38 +37,28 @@ static void eof_after_data(sp_mode mode)
      * not as a clean end. */
     char buf[16];
     size_t n = 0;
-    assert_int_equal(memtls_session_read(s->s, buf, sizeof buf, &n), 0);
-    assert_int_equal(n, 7);
-    assert_memory_equal(buf, "partial", 7);
-    assert_int_equal(memtls_session_read(s->s, buf, sizeof buf, &n), MEMTLS_ERR_CLOSED);
-    assert_int_equal(memtls_session_write(s->s, "x", 1, &n), MEMTLS_ERR_CLOSED);
+    assert_got(memtls_session_read(s->s, buf, sizeof buf, &n), buf, n, "partial");
+    assert_int_equal(memtls_session_read(s->s, buf, sizeof buf, &n), MEMTLS_CLOSED);
+    assert_int_equal(memtls_session_write(s->s, "x", 1, &n), MEMTLS_CLOSED);
     sp_free(p);
 }
 
 /* Test: TLS 1.3, EOF between records. */
 static void test_eof_after_data_tls13(void **state)
 {
-    (void)state;
     eof_after_data(SP_TLS13);
 }
 
 /* Test: TLS 1.2, EOF between records. */
 static void test_eof_after_data_tls12(void **state)
 {
-    (void)state;
     eof_after_data(SP_TLS12);
 }
 
 /* Test: EOF in the middle of a record. */
 static void test_eof_mid_record(void **state)
 {
-    (void)state;
-    sp_opts o = {0};
-    o.mode = SP_TLS13;
-    o.no_auto_eof = 1;
-    sessionpair *p = sp_new(&o);
-    assert_true(sp_handshake(p));
-    sp_run(p, 100);
+    sessionpair *p = sp_ready(&(sp_opts){.mode = SP_TLS13, .no_auto_eof = 1});
     sp_write_all(p, SP_CLIENT, "0123456789", 10);
     sp_deliver(p, SP_CLIENT, 12); /* header and a few bytes */
     sp_drop(p, SP_CLIENT);
@@ -87,8 +68,8 @@ static void test_eof_mid_record(void **state)
     /* Nothing is left in the context once reading stopped (the server's
      * decode_error alert went to its transport). */
     memtls_ctx *ctx = memtls_session_ctx(p->end[SP_SERVER].s);
-    assert_int_equal(memtls_pending_read(ctx), 0);
-    assert_int_equal(memtls_pending_write(ctx), 0);
+    assert_int_equal(memtls_ctx_pending_in(ctx), 0);
+    assert_int_equal(memtls_ctx_pending_out(ctx), 0);
     sp_free(p);
 }
 
@@ -96,15 +77,9 @@ static void test_eof_mid_record(void **state)
  * read everything before the EOF. */
 static void test_eof_behind_unread_data(void **state)
 {
-    (void)state;
-    sp_opts o = {0};
-    o.mode = SP_TLS13;
-    o.no_auto_eof = 1;
-    o.limits[SP_SERVER].plaintext_in = 100;
-    sessionpair *p = sp_new(&o);
+    sessionpair *p = sp_ready(
+        &(sp_opts){.mode = SP_TLS13, .no_auto_eof = 1, .limits[SP_SERVER].plaintext_in = 100});
     sp_end *s = &p->end[SP_SERVER];
-    assert_true(sp_handshake(p));
-    sp_run(p, 100);
     static char data[5000];
     memset(data, 'd', sizeof data);
     sp_write_all(p, SP_CLIENT, data, sizeof data);
@@ -119,11 +94,7 @@ static void test_eof_behind_unread_data(void **state)
 /* Test: EOF during the handshake (the server has the ClientHello). */
 static void test_eof_during_handshake(void **state)
 {
-    (void)state;
-    sp_opts o = {0};
-    o.mode = SP_TLS13;
-    o.no_auto_eof = 1;
-    sessionpair *p = sp_new(&o);
+    sessionpair *p = sp_new(&(sp_opts){.mode = SP_TLS13, .no_auto_eof = 1});
     sp_deliver(p, SP_CLIENT, 0);
     assert_int_equal(memtls_session_state(p->end[SP_SERVER].s), MEMTLS_STATE_HANDSHAKE);
     sp_eof(p, SP_SERVER);
@@ -144,12 +115,7 @@ static void test_eof_during_handshake(void **state)
 /* Test: EOF before any byte, on a server that never started. */
 static void test_eof_before_handshake(void **state)
 {
-    (void)state;
-    sp_opts o = {0};
-    o.mode = SP_TLS13;
-    o.no_auto_eof = 1;
-    o.no_start = 1;
-    sessionpair *p = sp_new(&o);
+    sessionpair *p = sp_new(&(sp_opts){.mode = SP_TLS13, .no_auto_eof = 1, .no_start = 1});
     sp_eof(p, SP_SERVER);
     check_truncated(p, SP_SERVER);
     sp_free(p);
@@ -158,11 +124,7 @@ static void test_eof_before_handshake(void **state)
 /* Test: plaintext: EOF is the clean end of the stream. */
 static void test_plaintext_eof_is_clean(void **state)
 {
-    (void)state;
-    sp_opts o = {0};
-    o.mode = SP_PLAINTEXT;
-    o.no_auto_eof = 1;
-    sessionpair *p = sp_new(&o);
+    sessionpair *p = sp_new(&(sp_opts){.mode = SP_PLAINTEXT, .no_auto_eof = 1});
     sp_end *s = &p->end[SP_SERVER];
     sp_write_all(p, SP_CLIENT, "abc", 3);
     sp_run(p, 100);
@@ -174,7 +136,7 @@ static void test_plaintext_eof_is_clean(void **state)
     assert_int_equal(sp_read_all(p, SP_SERVER), 3);
     char buf[4];
     size_t n = 0;
-    assert_int_equal(memtls_session_read(s->s, buf, sizeof buf, &n), SSL_ERROR_ZERO_RETURN);
+    assert_int_equal(memtls_session_read(s->s, buf, sizeof buf, &n), MEMTLS_CLOSED);
     sp_free(p);
 }
 

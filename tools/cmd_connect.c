@@ -6,7 +6,7 @@
  * Data paths and their backpressure:
  *   stdin  -> in[]      -> memtls_session_write (stdin is not read while
  *                          in[] still holds bytes the session refused)
- *   socket -> memtls_session_recv -> on_data -> out[] -> stdout (the
+ *   socket -> memtls_session_feed -> on_data -> out[] -> stdout (the
  *                          socket is not read while out[] is not empty)
  *   ciphertext -> send() on the socket; what the kernel refuses stays in
  *                          the session (pending_out) until POLLOUT.
@@ -25,6 +25,7 @@
 
 #include <openssl/x509_vfy.h>
 
+#include <memtls/openssl.h>
 #include <memtls/session.h>
 
 #include "args.h"
@@ -251,7 +252,7 @@ static memtls_session *make_session(const connect_opts *o, client *c)
     t.alpn = &o->alpn;
     t.min_version = o->min_version;
     t.max_version = o->max_version;
-    if (tlsconf_build(MEMTLS_ROLE_CLIENT, &t, &cfg, err, sizeof err) != 0) {
+    if (tlsconf_build(MEMTLS_ROLE_CLIENT, &t, &cfg, NULL, err, sizeof err) != 0) {
         tool_error("%s", err);
         return NULL;
     }
@@ -332,7 +333,7 @@ static void push_stdin(client *c)
     while (c->in_off < c->in_len && !c->write_blocked) {
         size_t accepted = 0;
         int rc = memtls_session_write(c->s, c->in + c->in_off, c->in_len - c->in_off, &accepted);
-        if (rc == MEMTLS_ERR_WOULD_BLOCK) {
+        if (rc == MEMTLS_WANT_WRITE) {
             c->write_blocked = 1;
         } else if (rc != 0) {
             c->in_off = c->in_len; /* closing: the input has nowhere to go */
@@ -364,12 +365,12 @@ static int read_socket(client *c)
         }
         if (n == 0) {
             c->sock_eof = 1;
-            return memtls_session_recv_eof(c->s) == 0 ? 0 : -1;
+            return memtls_session_feed_eof(c->s) == 0 ? 0 : -1;
         }
         c->held_len = (size_t)n;
     }
-    int rc = memtls_session_recv(c->s, c->held, c->held_len);
-    if (rc != MEMTLS_ERR_WOULD_BLOCK) {
+    int rc = memtls_session_feed(c->s, c->held, c->held_len);
+    if (rc != MEMTLS_WANT_WRITE) {
         c->held_len = 0; /* taken (or discarded after close) */
     }
     return 0;
@@ -397,10 +398,11 @@ static void report_ready(const connect_opts *o, client *c)
     if (!o->verbose) {
         return;
     }
-    const char *alpn = memtls_alpn(ctx);
+    const char *alpn = memtls_ctx_alpn(ctx);
     fprintf(stderr, "%s: connected to %s: %s %s%s%s, server %s (%s)\n", tool_name(), o->target_text,
-            memtls_version(ctx), memtls_cipher(ctx), alpn[0] ? ", ALPN " : "", alpn,
-            memtls_peer_subject(ctx), o->insecure ? "not verified" : memtls_verify_error(ctx));
+            memtls_ctx_protocol(ctx), memtls_ctx_cipher(ctx), alpn[0] ? ", ALPN " : "", alpn,
+            memtls_ctx_peer_subject(ctx),
+            o->insecure ? "not verified" : memtls_ctx_verify_error(ctx));
 }
 
 /* The final status from the session's end state. */
@@ -414,7 +416,7 @@ static int report_end(const connect_opts *o, client *c, int was_ready)
         return TOOL_EXIT_OK;
     }
     if (st == MEMTLS_STATE_AUTHFAIL) {
-        long vr = memtls_verify_result(ctx);
+        long vr = memtls_ctx_verify_result(ctx);
         if (vr == X509_V_ERR_HOSTNAME_MISMATCH || vr == X509_V_ERR_IP_ADDRESS_MISMATCH) {
             tool_error("certificate verify failed: %s (certificate does not name '%s')", detail,
                        o->servername != NULL ? o->servername : o->target.host);

@@ -76,15 +76,15 @@ static int deliver(demo_end *from, demo_end *to)
     if (from->wire.len == 0) {
         return 0;
     }
-    /* recv may make `to` send, which only appends to to->wire. */
+    /* Feeding may make `to` send, which only appends to to->wire. */
     uint8_t *data = from->wire.data;
     size_t len = from->wire.len;
     from->wire.data = NULL;
     from->wire.len = 0;
     from->wire.cap = 0;
-    int rc = memtls_session_recv(to->s, data, len);
+    int rc = memtls_session_feed(to->s, data, len);
     free(data);
-    return rc == 0 || rc == MEMTLS_ERR_CLOSED;
+    return rc == 0 || rc == MEMTLS_CLOSED;
 }
 
 static void pump(demo_end *client, demo_end *server)
@@ -179,10 +179,10 @@ static int report(demo_end *client, demo_end *server, const char *msg, size_t ms
     memtls_session_get_stats(server->s, &ss);
 
     printf("memtls demo: a client and a server session in one process, no sockets\n");
-    printf("  protocol        %s\n", memtls_version(cc));
-    printf("  cipher          %s\n", memtls_cipher(cc));
-    printf("  server cert     %s (%s)\n", memtls_peer_subject(cc), memtls_verify_error(cc));
-    printf("  client cert     %s (%s)\n", memtls_peer_subject(sc), memtls_verify_error(sc));
+    printf("  protocol        %s\n", memtls_ctx_protocol(cc));
+    printf("  cipher          %s\n", memtls_ctx_cipher(cc));
+    printf("  server cert     %s (%s)\n", memtls_ctx_peer_subject(cc), memtls_ctx_verify_error(cc));
+    printf("  client cert     %s (%s)\n", memtls_ctx_peer_subject(sc), memtls_ctx_verify_error(sc));
     printf("  round trip      %zu bytes \"%s\" echoed back %s\n", msg_len, msg,
            client->plain.len == msg_len && memcmp(client->plain.data, msg, msg_len) == 0
                ? "intact"

@@ -329,8 +329,9 @@ static int make_ephemeral(serve_opts *o)
     return 0;
 }
 
-/* A configuration from the options; the files are read again on each
- * call (SIGHUP). Returns 0 or TOOL_EXIT_FAIL with the reason in err. */
+/* A configuration from the options, and the fingerprint of --cert in fp;
+ * the files are read again on each call (SIGHUP). Returns 0 or
+ * TOOL_EXIT_FAIL with the reason in err. */
 static int build_config(const serve_opts *o, memtls_config **out, char *fp, char *err,
                         size_t errlen)
 {
@@ -346,21 +347,7 @@ static int build_config(const serve_opts *o, memtls_config **out, char *fp, char
     t.min_version = o->min_version;
     t.ciphers = o->ciphers;
     t.ciphersuites = o->ciphersuites;
-    if (tlsconf_build(MEMTLS_ROLE_SERVER, &t, out, err, errlen) != 0) {
-        return TOOL_EXIT_FAIL;
-    }
-    fp[0] = '\0';
-    if (o->cert != NULL) {
-        char *pem = NULL;
-        size_t len = 0;
-        if (tlsconf_read_file("--cert", o->cert, &pem, &len, err, errlen) == 0) {
-            if (tlsconf_fingerprint(pem, fp) != 0) {
-                fp[0] = '\0';
-            }
-            free(pem);
-        }
-    }
-    return 0;
+    return tlsconf_build(MEMTLS_ROLE_SERVER, &t, out, fp, err, errlen);
 }
 
 /* --- logging callbacks (any thread) --------------------------------------- */

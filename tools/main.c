@@ -6,13 +6,11 @@
 
 #include <openssl/crypto.h>
 
+#include <memtls/version.h>
+
 #include "args.h"
 #include "cmds.h"
 #include "log.h"
-
-#ifndef MEMTLS_TOOL_VERSION
-#define MEMTLS_TOOL_VERSION "0.1.0"
-#endif
 
 typedef struct subcommand {
     const char *name;
@@ -52,7 +50,10 @@ int main(int argc, char *argv[])
         return TOOL_EXIT_OK;
     }
     if (strcmp(cmd, "--version") == 0 || strcmp(cmd, "-V") == 0) {
-        printf("memtls %s (%s)\n", MEMTLS_TOOL_VERSION, OpenSSL_version(OPENSSL_VERSION));
+        /* The command's own version, the library it runs on, and the
+         * OpenSSL it runs on (which may be newer than it was built with). */
+        printf("memtls %s (libmemtls %s, %s)\n", MEMTLS_VERSION_STRING, memtls_version_string(),
+               OpenSSL_version(OPENSSL_VERSION));
         return TOOL_EXIT_OK;
     }
     for (size_t i = 0; i < sizeof subcommands / sizeof subcommands[0]; i++) {

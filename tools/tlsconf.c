@@ -1,82 +1,36 @@
 /* see tlsconf.h */
 #include "tlsconf.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
+
+#include <openssl/crypto.h>
 
 #include <memtls/pki.h>
 
-#define TLSCONF_MAX_FILE (1024u * 1024u)
+#include "readfile.h"
 
-int tlsconf_read_file(const char *flag, const char *path, char **buf, size_t *len, char *err,
-                      size_t errlen)
-{
-    FILE *f = fopen(path, "rb");
-    char *data = NULL;
-    struct stat st;
-    int rc = TOOL_EXIT_FAIL;
-
-    if (f == NULL) {
-        snprintf(err, errlen, "%s %s: cannot open: %s", flag, path, strerror(errno));
-        goto out;
-    }
-    if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
-        snprintf(err, errlen, "%s %s: not a regular file", flag, path);
-        goto out;
-    }
-    if ((unsigned long long)st.st_size > TLSCONF_MAX_FILE) {
-        snprintf(err, errlen, "%s %s: larger than %u bytes", flag, path, TLSCONF_MAX_FILE);
-        goto out;
-    }
-    data = malloc((size_t)st.st_size + 1);
-    if (data == NULL) {
-        snprintf(err, errlen, "%s %s: out of memory", flag, path);
-        goto out;
-    }
-    size_t n = fread(data, 1, (size_t)st.st_size, f);
-    if (ferror(f)) {
-        snprintf(err, errlen, "%s %s: read error: %s", flag, path, strerror(errno));
-        goto out;
-    }
-    if (n == 0) {
-        snprintf(err, errlen, "%s %s: file is empty", flag, path);
-        goto out;
-    }
-    data[n] = '\0';
-    *buf = data;
-    *len = n;
-    data = NULL;
-    rc = 0;
-out:
-    free(data);
-    if (f != NULL) {
-        fclose(f);
-    }
-    return rc;
-}
-
-int tlsconf_fingerprint(const char *cert_pem, char out[96])
+/* SHA-256 fingerprint of the first certificate in PEM text, "" when it
+ * does not parse. */
+static void fingerprint(char *cert_pem, size_t len, char out[96])
 {
     memtls_pem pem;
     memset(&pem, 0, sizeof pem);
-    pem.cert = (char *)cert_pem;
-    pem.cert_len = strlen(cert_pem);
-    return memtls_pem_fingerprint(&pem, out) == 0 ? 0 : TOOL_EXIT_FAIL;
-}
-
-/* The key file's bytes are wiped before they are freed. */
-static void free_secret(char *buf, size_t len)
-{
-    if (buf != NULL) {
-        memset(buf, 0, len);
-        free(buf);
+    pem.cert = cert_pem;
+    pem.cert_len = len;
+    if (memtls_pem_fingerprint(&pem, out) != 0) {
+        out[0] = '\0';
     }
 }
 
-static int load_cert(memtls_config *cfg, const tlsconf_opts *o, char *err, size_t errlen)
+/*
+ * The certificate and key: from the files, each read once here (errors
+ * name the option) and handed to the library as PEM, or the in-memory
+ * pair. The key's bytes are wiped before they are freed.
+ */
+static int load_cert(memtls_config *cfg, const tlsconf_opts *o, char fp[96], char *err,
+                     size_t errlen)
 {
     char *cert = NULL;
     char *key = NULL;
@@ -92,25 +46,46 @@ static int load_cert(memtls_config *cfg, const tlsconf_opts *o, char *err, size_
         }
         return 0;
     }
-    /* Read both files here first so that a missing file is reported with
-     * the option that named it. */
-    if (tlsconf_read_file("--cert", o->cert, &cert, &cert_len, err, errlen) != 0 ||
-        tlsconf_read_file("--key", o->key, &key, &key_len, err, errlen) != 0) {
+    if (memtls__read_file("--cert", o->cert, &cert, &cert_len, err, errlen) != 0 ||
+        memtls__read_file("--key", o->key, &key, &key_len, err, errlen) != 0) {
         goto out;
     }
-    if (memtls_config_load_cert_file(cfg, o->cert, o->key) != 0) {
-        snprintf(err, errlen, "%s", memtls_config_error(cfg));
+    if (memtls_config_load_cert_pem(cfg, cert, cert_len, key, key_len) != 0) {
+        snprintf(err, errlen, "--cert %s, --key %s: %s", o->cert, o->key, memtls_config_error(cfg));
         goto out;
+    }
+    if (fp != NULL) {
+        fingerprint(cert, cert_len, fp);
     }
     rc = 0;
 out:
     free(cert);
-    free_secret(key, key_len);
+    if (key != NULL) {
+        OPENSSL_cleanse(key, key_len);
+        free(key);
+    }
     return rc;
 }
 
-int tlsconf_build(memtls_role role, const tlsconf_opts *o, memtls_config **out, char *err,
-                  size_t errlen)
+static int load_ca(memtls_config *cfg, const char *path, char *err, size_t errlen)
+{
+    char *ca = NULL;
+    size_t len = 0;
+    int rc = TOOL_EXIT_FAIL;
+    if (memtls__read_file("--ca", path, &ca, &len, err, errlen) != 0) {
+        return TOOL_EXIT_FAIL;
+    }
+    if (memtls_config_load_ca_pem(cfg, ca, len) != 0) {
+        snprintf(err, errlen, "--ca %s: %s", path, memtls_config_error(cfg));
+    } else {
+        rc = 0;
+    }
+    free(ca);
+    return rc;
+}
+
+int tlsconf_build(memtls_role role, const tlsconf_opts *o, memtls_config **out, char fp[96],
+                  char *err, size_t errlen)
 {
     memtls_config *cfg = memtls_config_new(role);
     int rc = TOOL_EXIT_FAIL;
@@ -124,18 +99,14 @@ int tlsconf_build(memtls_role role, const tlsconf_opts *o, memtls_config **out, 
                  o->cert != NULL ? "--key" : "--cert");
         goto out;
     }
-    if ((o->cert != NULL || o->cert_pem != NULL) && load_cert(cfg, o, err, errlen) != 0) {
+    if (fp != NULL) {
+        fp[0] = '\0';
+    }
+    if ((o->cert != NULL || o->cert_pem != NULL) && load_cert(cfg, o, fp, err, errlen) != 0) {
         goto out;
     }
     if (o->ca != NULL) {
-        char *ca = NULL;
-        size_t ca_len = 0;
-        if (tlsconf_read_file("--ca", o->ca, &ca, &ca_len, err, errlen) != 0) {
-            goto out;
-        }
-        free(ca);
-        if (memtls_config_load_ca_file(cfg, o->ca) != 0) {
-            snprintf(err, errlen, "--ca %s", memtls_config_error(cfg));
+        if (load_ca(cfg, o->ca, err, errlen) != 0) {
             goto out;
         }
     } else if (o->system_ca && memtls_config_use_system_ca(cfg) != 0) {

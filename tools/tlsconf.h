@@ -30,25 +30,13 @@ typedef struct tlsconf_opts {
 } tlsconf_opts;
 
 /*
- * A new configuration for `role` from `o`. Returns 0 with *out set (the
- * caller frees it), or TOOL_EXIT_FAIL with one line in err ("--cert
+ * A new configuration for `role` from `o`, reading each file once. Returns
+ * 0 with *out set (the caller frees it) and, when fp is not NULL, the
+ * SHA-256 fingerprint (AA:BB:...) of the --cert file's certificate in fp
+ * ("" without --cert); or TOOL_EXIT_FAIL with one line in err ("--cert
  * /x.pem: cannot open: No such file or directory").
  */
-int tlsconf_build(memtls_role role, const tlsconf_opts *o, memtls_config **out, char *err,
-                  size_t errlen) TOOL_WUR;
-
-/*
- * Read a whole file (at most 1 MiB) into a NUL-terminated buffer the
- * caller frees. Errors name the option: "--cert /x.pem: cannot open: ...".
- * Returns 0 or TOOL_EXIT_FAIL.
- */
-int tlsconf_read_file(const char *flag, const char *path, char **buf, size_t *len, char *err,
-                      size_t errlen) TOOL_WUR;
-
-/*
- * SHA-256 fingerprint (AA:BB:...) of the first certificate in PEM text.
- * Returns 0 or TOOL_EXIT_FAIL.
- */
-int tlsconf_fingerprint(const char *cert_pem, char out[96]) TOOL_WUR;
+int tlsconf_build(memtls_role role, const tlsconf_opts *o, memtls_config **out, char fp[96],
+                  char *err, size_t errlen) TOOL_WUR;
 
 #endif

@@ -1,7 +1,8 @@
 /*
  * memtls/config.h - the configuration shared by many contexts.
  *
- * A memtls_config wraps one OpenSSL SSL_CTX: role, certificate chain and
+ * A memtls_config wraps one OpenSSL SSL_CTX (memtls_config_ssl_ctx() in
+ * memtls/openssl.h gives access to it): role, certificate chain and
  * key, trusted CAs, peer verification, ALPN, protocol floor and ciphers.
  * Build it on one thread, then create any number of contexts from it
  * (memtls_ctx_new), from any threads. Creating the first context freezes
@@ -105,7 +106,7 @@ MEMTLS_API int memtls_config_set_verify(memtls_config *cfg, memtls_verify mode) 
  * ALPN protocols, most preferred first ("h2", "http/1.1"); each 1..255
  * bytes, at most 16. A client offers them; a server picks the first of its
  * list that the client offered, and with no overlap continues without
- * ALPN (it does not fail the handshake; memtls_alpn() returns ""). The
+ * ALPN (it does not fail the handshake; memtls_ctx_alpn() returns ""). The
  * strings are copied.
  */
 MEMTLS_API int memtls_config_set_alpn(memtls_config *cfg, const char *const *protos,
@@ -115,7 +116,7 @@ MEMTLS_API int memtls_config_set_alpn(memtls_config *cfg, const char *const *pro
  * Server: when the client offers ALPN and none of ours matches, fail the
  * handshake with a no_application_protocol alert instead of continuing.
  */
-MEMTLS_API int memtls_config_set_alpn_strict(memtls_config *cfg, int strict) MEMTLS_WUR;
+MEMTLS_API int memtls_config_set_alpn_strict(memtls_config *cfg, int strict);
 
 /* Lowest protocol version accepted: MEMTLS_TLS1_2 (default) or _TLS1_3. */
 MEMTLS_API int memtls_config_set_min_version(memtls_config *cfg, memtls_version_floor v) MEMTLS_WUR;
@@ -138,10 +139,6 @@ MEMTLS_API int memtls_config_has_cert(const memtls_config *cfg);
  * and the problem), "" if none. Lives until the next failing call.
  */
 MEMTLS_API const char *memtls_config_error(const memtls_config *cfg);
-
-/* The wrapped SSL_CTX, for settings this API does not cover. Changing it
- * after contexts were created is the caller's responsibility. */
-MEMTLS_API struct ssl_ctx_st *memtls_config_ssl_ctx(memtls_config *cfg);
 
 #ifdef __cplusplus
 }

@@ -6,6 +6,10 @@
  * Certificates are X.509 v3, SHA-256 signed, with random 128-bit serials,
  * basicConstraints (critical), keyUsage, extendedKeyUsage, subjectKeyId and
  * authorityKeyId. Not for production PKI: no CRL/OCSP, no policy.
+ *
+ * These functions are in their own library, libmemtls-pki (pkg-config
+ * memtls-pki; it needs libcrypto only), not in libmemtls: the TLS path does
+ * not carry the certificate factory.
  */
 #ifndef MEMTLS_PKI_H
 #define MEMTLS_PKI_H

@@ -71,7 +71,7 @@ MEMTLS_API size_t memtls_ring_max_message(const memtls_ring *r);
  * Producer: append one message whose payload is the concatenation of
  * `a` (alen bytes) and `b` (blen bytes); either may be NULL when its
  * length is 0. `type` must not be 0 (reserved for padding).
- * Returns 0; MEMTLS_ERR_WOULD_BLOCK when there is not enough free space
+ * Returns 0; MEMTLS_WANT_WRITE when there is not enough free space
  * right now (nothing written, no side effect except the refusal counter);
  * MEMTLS_ERR_TOO_BIG when alen + blen > memtls_ring_max_message();
  * MEMTLS_ERR_INVALID for a NULL ring, type 0, or NULL data with length.

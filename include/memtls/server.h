@@ -162,7 +162,7 @@ typedef struct memtls_server_app {
      * a later callback (on_writable), or when the idle timeout expires.
      * When NULL, the client's close ends the connection: writes already
      * queued are still sent, then close_notify; later writes fail with
-     * MEMTLS_ERR_CLOSED.
+     * MEMTLS_CLOSED.
      */
     void (*on_peer_close)(void *arg, memtls_server_conn *c);
     /* Last call for this connection (also when on_open was never
@@ -252,7 +252,7 @@ typedef struct memtls_server_opts {
     memtls_session_limits session_limits;
 
     /* Allow-list of peer names, checked after the handshake with
-     * memtls_peer_has_name() (DNS/IP SAN, or CN): a peer that matches no
+     * memtls_ctx_peer_has_name() (DNS/IP SAN, or CN): a peer that matches no
      * name is closed with reason "peer not allowed". Needs a configuration
      * that asks for client certificates (MEMTLS_VERIFY_OPTIONAL/REQUIRED).
      * NULL/0: everyone allowed. Copied. Ignored on plaintext listeners. */
@@ -366,7 +366,7 @@ MEMTLS_API int memtls_server_get_ring_stats(const memtls_server *srv, unsigned w
 /* The connection's id (as in memtls_conn_record). */
 MEMTLS_API uint64_t memtls_server_conn_id(const memtls_server_conn *c);
 
-/* The context, for peer information (memtls_peer_subject, memtls_alpn...). */
+/* The context, for peer information (memtls_ctx_peer_subject, memtls_ctx_alpn...). */
 MEMTLS_API memtls_ctx *memtls_server_conn_ctx(memtls_server_conn *c);
 
 /* Application data attached to the connection (NULL at first). */
@@ -375,19 +375,19 @@ MEMTLS_API void *memtls_server_conn_get_data(const memtls_server_conn *c);
 
 /*
  * Queue plaintext for the client. Same contract as memtls_session_write():
- * 0 with *accepted in 1..len, or MEMTLS_ERR_WOULD_BLOCK (nothing taken;
- * on_writable follows), MEMTLS_ERR_CLOSED, MEMTLS_ERR_INVALID.
+ * 0 with *accepted in 1..len, or MEMTLS_WANT_WRITE (nothing taken;
+ * on_writable follows), MEMTLS_CLOSED, MEMTLS_ERR_INVALID.
  */
 MEMTLS_API int memtls_server_conn_write(memtls_server_conn *c, const void *data, size_t len,
                                         size_t *accepted) MEMTLS_WUR;
 
 /* Offer unconsumed input again (see on_data). Returns 0 or
  * MEMTLS_ERR_INVALID. */
-MEMTLS_API int memtls_server_conn_resume(memtls_server_conn *c) MEMTLS_WUR;
+MEMTLS_API int memtls_server_conn_resume(memtls_server_conn *c);
 
 /* Graceful close: queued data, close_notify, then the socket is shut down
  * and closed. on_close follows. Returns 0 or MEMTLS_ERR_INVALID. */
-MEMTLS_API int memtls_server_conn_close(memtls_server_conn *c) MEMTLS_WUR;
+MEMTLS_API int memtls_server_conn_close(memtls_server_conn *c);
 
 #ifdef __cplusplus
 }

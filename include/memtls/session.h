@@ -14,9 +14,13 @@
  * Every change is reported once through on_state with a reason.
  * AUTHFAIL, ERROR and CLOSED are terminal.
  *
+ * Statuses are common.h's (its table lists what each call returns):
+ * MEMTLS_WANT_WRITE says "full, retry after the callback", MEMTLS_WANT_READ
+ * "nothing to read yet", MEMTLS_CLOSED "this direction is over".
+ *
  * Bytes flow like this:
  *
- *   transport --ciphertext--> memtls_session_recv()  -> ctx -> plaintext
+ *   transport --ciphertext--> memtls_session_feed()  -> ctx -> plaintext
  *       -> on_data (push) or the bounded input buffer (memtls_session_read)
  *   app --plaintext--> memtls_session_write() -> bounded output queue
  *       -> ctx -> ciphertext -> cbs.send() -> transport
@@ -34,7 +38,7 @@
  * dropped, duplicated or reordered. While pending ciphertext is above
  * limits.ciphertext_out, queued plaintext is not encrypted; when the
  * output queue is full, memtls_session_write() accepts what fits and says
- * MEMTLS_ERR_WOULD_BLOCK when nothing fits, and on_writable fires once
+ * MEMTLS_WANT_WRITE when nothing fits, and on_writable fires once
  * room returns. Inbound processing never waits for outbound room: reads
  * continue while writes are paused, which is what keeps both directions
  * from deadlocking.
@@ -46,7 +50,7 @@
  *   ciphertext_in  [256 KiB] received ciphertext not yet decrypted
  * plaintext_in and ciphertext_out may be exceeded by one TLS record
  * (16 KiB + overhead) or one handshake flight / alert, ciphertext_in by the
- * bytes of one memtls_session_recv() call (it refuses only once the limit
+ * bytes of one memtls_session_feed() call (it refuses only once the limit
  * is reached), plaintext_out never; plus OpenSSL's own per-connection state
  * (~30-60 KiB). A session that ends frees its output queue at once.
  *
@@ -117,14 +121,14 @@ typedef struct memtls_session_cbs {
     void (*on_data)(void *arg, const uint8_t *data, size_t len);
     /* Pull mode (on_data NULL): plaintext is waiting to be read. */
     void (*on_readable)(void *arg);
-    /* memtls_session_write said WOULD_BLOCK (or accepted less than given)
+    /* memtls_session_write said MEMTLS_WANT_WRITE (or accepted less than given)
      * and there is room again. Never called from inside
      * memtls_session_write itself: a write that makes room while it runs
      * takes it, so a caller may safely mark itself blocked after the call. */
     void (*on_writable)(void *arg);
     /*
      * Inbound ciphertext buffered in the session crossed its limit
-     * (paused = 1: stop feeding memtls_session_recv, e.g. stop reading the
+     * (paused = 1: stop feeding memtls_session_feed, e.g. stop reading the
      * socket) or fell back below half of it (paused = 0: resume).
      */
     void (*on_input_paused)(void *arg, int paused);
@@ -139,7 +143,7 @@ typedef struct memtls_session_cbs {
      * close_notify before the backend has answered; TLS 1.3 allows it):
      * when set, the peer's close_notify (plaintext: EOF) does not close the
      * session. The session stops reading (reads then return
-     * SSL_ERROR_ZERO_RETURN, later inbound bytes are discarded), calls this,
+     * MEMTLS_CLOSED, later inbound bytes are discarded), calls this,
      * and stays READY for writes until the application calls
      * memtls_session_close(), which ends in CLOSED with
      * MEMTLS_REASON_PEER_CLOSED. When NULL (the default), the peer's
@@ -178,23 +182,24 @@ MEMTLS_API void memtls_session_free(memtls_session *s);
 
 /*
  * Start: a client sends its ClientHello; a plaintext session becomes READY
- * at once. Returns 0, or MEMTLS_ERR_INVALID when already started, or the
- * session's terminal status if it failed.
+ * at once. Returns 0, or MEMTLS_ERR_INVALID when already started, or, when
+ * the session failed at once (on_state has said how),
+ * MEMTLS_ERR_X509_VERIFY (AUTHFAIL) or MEMTLS_CLOSED (ERROR).
  */
-MEMTLS_API int memtls_session_start(memtls_session *s) MEMTLS_WUR;
+MEMTLS_API int memtls_session_start(memtls_session *s);
 
 /*
  * Inbound ciphertext from the transport: buffered, then the handshake is
  * advanced, plaintext decrypted (into on_data or the input buffer) and
  * queued writes encrypted. Returns 0 (all `len` bytes taken);
- * MEMTLS_ERR_WOULD_BLOCK when the inbound buffer is over its limit
+ * MEMTLS_WANT_WRITE when the inbound buffer is over its limit
  * (nothing taken: hold the bytes, wait for on_input_paused(0));
- * MEMTLS_ERR_CLOSED when the session is closing or finished (the bytes
+ * MEMTLS_CLOSED when the session is closing or finished (the bytes
  * are discarded, as they must be after close); MEMTLS_ERR_INVALID.
  * A session that fails during this call reports it through on_state and
  * returns 0 (the bytes were taken); memtls_session_state() tells.
  */
-MEMTLS_API int memtls_session_recv(memtls_session *s, const void *data, size_t len) MEMTLS_WUR;
+MEMTLS_API int memtls_session_feed(memtls_session *s, const void *data, size_t len) MEMTLS_WUR;
 
 /*
  * The transport reached end of stream. TLS: if the peer's close_notify was
@@ -202,13 +207,14 @@ MEMTLS_API int memtls_session_recv(memtls_session *s, const void *data, size_t l
  * (after delivering what was received). Plaintext: a clean peer close.
  * Returns 0 or MEMTLS_ERR_INVALID.
  */
-MEMTLS_API int memtls_session_recv_eof(memtls_session *s) MEMTLS_WUR;
+MEMTLS_API int memtls_session_feed_eof(memtls_session *s);
 
 /*
  * Pull mode: copy up to `len` bytes of plaintext. Returns 0 with
- * *readbytes >= 1; SSL_ERROR_WANT_READ when nothing is buffered yet;
- * SSL_ERROR_ZERO_RETURN at the end of the stream (peer closed and every
- * byte read); MEMTLS_ERR_CLOSED when the session ended otherwise;
+ * *readbytes >= 1; MEMTLS_WANT_READ when nothing is buffered yet;
+ * MEMTLS_CLOSED once no byte will ever come (every byte was read and the
+ * peer closed, or the session ended otherwise: memtls_session_state() and
+ * memtls_session_reason() say which);
  * MEMTLS_ERR_INVALID. *readbytes is 0 on any non-zero status.
  */
 MEMTLS_API int memtls_session_read(memtls_session *s, void *buf, size_t len,
@@ -216,8 +222,8 @@ MEMTLS_API int memtls_session_read(memtls_session *s, void *buf, size_t len,
 
 /*
  * Pull mode, exact: copy exactly `len` bytes or nothing. Returns 0 when
- * all `len` bytes were copied, SSL_ERROR_WANT_READ when fewer are buffered
- * (nothing consumed), SSL_ERROR_ZERO_RETURN / MEMTLS_ERR_CLOSED when they
+ * all `len` bytes were copied, MEMTLS_WANT_READ when fewer are buffered
+ * (nothing consumed), MEMTLS_CLOSED when they
  * can never arrive, MEMTLS_ERR_INVALID when len is 0 or larger than the
  * input buffer limit.
  */
@@ -230,8 +236,8 @@ MEMTLS_API size_t memtls_session_readable(const memtls_session *s);
  * Queue plaintext for encryption (also during the handshake: it is sent
  * once the handshake completes). Takes as much as the output queue has room
  * for: returns 0 with *accepted in 1..len (or 0 for len 0); when nothing
- * fits returns MEMTLS_ERR_WOULD_BLOCK with *accepted = 0 and on_writable
- * fires later. MEMTLS_ERR_CLOSED after close/shutdown_write or in a
+ * fits returns MEMTLS_WANT_WRITE with *accepted = 0 and on_writable
+ * fires later. MEMTLS_CLOSED after close/shutdown_write or in a
  * terminal state; MEMTLS_ERR_INVALID for bad arguments.
  */
 MEMTLS_API int memtls_session_write(memtls_session *s, const void *data, size_t len,
@@ -241,7 +247,7 @@ MEMTLS_API int memtls_session_write(memtls_session *s, const void *data, size_t 
  * The transport has room again: offer pending ciphertext, then encrypt
  * queued plaintext. Returns 0 or MEMTLS_ERR_INVALID.
  */
-MEMTLS_API int memtls_session_flush(memtls_session *s) MEMTLS_WUR;
+MEMTLS_API int memtls_session_flush(memtls_session *s);
 
 /*
  * Graceful close: queued plaintext is encrypted and sent, then
@@ -250,7 +256,7 @@ MEMTLS_API int memtls_session_flush(memtls_session *s) MEMTLS_WUR;
  * the session closes at once (MEMTLS_REASON_ABORTED). Returns 0
  * (also when already closing/closed) or MEMTLS_ERR_INVALID.
  */
-MEMTLS_API int memtls_session_close(memtls_session *s) MEMTLS_WUR;
+MEMTLS_API int memtls_session_close(memtls_session *s);
 
 /*
  * Half close: like close for the write side (queued data, then
@@ -258,11 +264,11 @@ MEMTLS_API int memtls_session_close(memtls_session *s) MEMTLS_WUR;
  * then becomes CLOSED (MEMTLS_REASON_PEER_CLOSED). Writes are refused from
  * now on. Returns 0 or MEMTLS_ERR_INVALID (also during the handshake).
  */
-MEMTLS_API int memtls_session_shutdown_write(memtls_session *s) MEMTLS_WUR;
+MEMTLS_API int memtls_session_shutdown_write(memtls_session *s);
 
 /*
  * Ask for a TLS 1.3 KeyUpdate (update_requested: the peer updates too),
- * sent at once. Returns 0, SSL_ERROR_SSL (not TLS 1.3 / not ready) or
+ * sent at once. Returns 0, MEMTLS_ERR_SSL (not TLS 1.3 / not ready) or
  * MEMTLS_ERR_INVALID.
  */
 MEMTLS_API int memtls_session_key_update(memtls_session *s, int update_requested) MEMTLS_WUR;
@@ -286,6 +292,36 @@ MEMTLS_API size_t memtls_session_pending_out(const memtls_session *s);
 MEMTLS_API size_t memtls_session_queued_out(const memtls_session *s);
 /* 1 while inbound is paused (see on_input_paused). */
 MEMTLS_API int memtls_session_input_paused(const memtls_session *s);
+
+/*
+ * What the session waits for, after any call: the answer to "which event
+ * lets it make progress?" for an event loop that must decide what to watch
+ * (after the idea of s2n's s2n_blocked_status, with the direction spelled
+ * out). A set of bits, because a session can wait for several parties at
+ * once (a reader that stopped reading and a transport that is full):
+ *
+ *   MEMTLS_BLOCKED_ON_PEER         reading is open and the inbound buffer
+ *                                  has room: bytes from the peer are
+ *                                  wanted (keep reading the socket)
+ *   MEMTLS_BLOCKED_ON_TRANSPORT    ciphertext waits for the transport
+ *                                  (memtls_session_pending_out() > 0):
+ *                                  call memtls_session_flush() once it has
+ *                                  room; queued writes wait behind it
+ *   MEMTLS_BLOCKED_ON_APPLICATION  pull mode: the input buffer is full, so
+ *                                  nothing more is decrypted until the
+ *                                  application calls memtls_session_read()
+ *
+ * 0 means nothing can happen any more: the session has ended (or the peer
+ * closed its side) and every byte went out. Before memtls_session_start()
+ * a client is not blocked on anything (0); a server already wants its
+ * peer's first bytes.
+ */
+typedef enum memtls_blocked {
+    MEMTLS_BLOCKED_ON_PEER = 1,
+    MEMTLS_BLOCKED_ON_TRANSPORT = 2,
+    MEMTLS_BLOCKED_ON_APPLICATION = 4
+} memtls_blocked;
+MEMTLS_API unsigned memtls_session_blocked(const memtls_session *s);
 
 /* Byte counters: plaintext delivered to / accepted from the application,
  * ciphertext received from / handed to the transport, inbound bytes

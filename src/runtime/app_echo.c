@@ -9,7 +9,7 @@ static size_t echo_input(rt_wconn *c, const uint8_t *data, size_t len)
 {
     size_t n = 0;
     int rc = memtls_session_write(c->s, data, len, &n);
-    if (rc == MEMTLS_ERR_WOULD_BLOCK) {
+    if (rc == MEMTLS_WANT_WRITE) {
         return 0;
     }
     if (rc != 0) {

@@ -34,11 +34,6 @@
 
 #include "worker.h"
 
-static void status_seen(int rc)
-{
-    (void)rc; /* the session's state reflects it */
-}
-
 static rt_proxy *px(rt_wconn *c)
 {
     return &c->px;
@@ -140,7 +135,7 @@ static void proxy_message(rt_wconn *c, const memtls_ring_msg *m)
         if (p->hold.len == 0) {
             size_t n = 0;
             int rc = memtls_session_write(c->s, m->data, m->len, &n);
-            if (rc != 0 && rc != MEMTLS_ERR_WOULD_BLOCK) {
+            if (rc != 0 && rc != MEMTLS_WANT_WRITE) {
                 break; /* closing: dropped */
             }
             if (n < m->len) {
@@ -180,7 +175,7 @@ static void feed_backend(rt_wconn *c)
     while (p->hold.len > 0) {
         size_t n = 0;
         int rc = memtls_session_write(c->s, memtls__bytebuf_head(&p->hold), p->hold.len, &n);
-        if (rc == MEMTLS_ERR_WOULD_BLOCK) {
+        if (rc == MEMTLS_WANT_WRITE) {
             break;
         }
         if (rc != 0) {
@@ -214,7 +209,7 @@ static void feed_backend(rt_wconn *c)
         /* Half-close towards the client: close_notify now, FIN once it is
          * with the host, and keep relaying the client's bytes. */
         p->client_half = 1;
-        status_seen(memtls_session_shutdown_write(c->s));
+        memtls_session_shutdown_write(c->s);
         c->dirty = 1;
     }
 }

@@ -124,7 +124,7 @@ int memtls__chan_put(rt_channel *ch, rt_dir d, uint32_t type, uint64_t id, const
 {
     memtls_ring *r = ch->ring[d];
     int rc = memtls_ring_try_write(r, type, id, a, alen, b, blen);
-    if (rc == MEMTLS_ERR_WOULD_BLOCK) {
+    if (rc == MEMTLS_WANT_WRITE) {
         atomic_store_explicit(&ch->waiting[d], 1, memory_order_seq_cst);
         atomic_thread_fence(memory_order_seq_cst);
         rc = memtls_ring_try_write(r, type, id, a, alen, b, blen);

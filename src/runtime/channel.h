@@ -74,7 +74,7 @@ void memtls__chan_free(rt_channel *ch);
 
 /*
  * Producer of direction d: append a message (payload a then b). 0, or
- * MEMTLS_ERR_WOULD_BLOCK when the ring is full (`room` will say when to
+ * MEMTLS_WANT_WRITE when the ring is full (`room` will say when to
  * retry), MEMTLS_ERR_TOO_BIG / _INVALID for a bad call.
  */
 int memtls__chan_put(rt_channel *ch, rt_dir d, uint32_t type, uint64_t id, const void *a,

@@ -13,7 +13,7 @@
  * its own callbacks, and there is one place that decides what to do next.
  *
  * Flow, client -> application: H_DATA goes straight into the session
- * (memtls_session_recv) from the ring. When the session refuses (its
+ * (memtls_session_feed) from the ring. When the session refuses (its
  * inbound buffer is over its limit because the application is not
  * consuming), the bytes wait in in_hold, and W_PAUSE stops the host
  * reading that socket; the bytes already in flight are bounded by the
@@ -62,11 +62,6 @@ static const rt_app_ops *app_of(const rt_wconn *c)
     return c->w->app;
 }
 
-static void status_seen(int rc)
-{
-    (void)rc; /* the session's state reflects it */
-}
-
 void memtls__wconn_reason(rt_wconn *c, int failed, const char *text, const char *detail)
 {
     if (c->reason[0] != '\0') {
@@ -92,7 +87,7 @@ int memtls__wconn_put(rt_wconn *c, uint32_t type, const void *data, size_t len)
     int rc = memtls__chan_put(c->w->ch, RT_TO_HOST, type, c->id, data, len, NULL, 0);
     if (rc != 0) {
         rt_fifo_push(&c->w->blocked, &c->blocked);
-        return MEMTLS_ERR_WOULD_BLOCK;
+        return MEMTLS_WANT_WRITE;
     }
     return 0;
 }
@@ -125,7 +120,7 @@ static void note_closing(rt_wconn *c)
 void memtls__wconn_close(rt_wconn *c)
 {
     if (c->s != NULL) {
-        status_seen(memtls_session_close(c->s));
+        memtls_session_close(c->s);
     }
     memtls__wconn_touch(c);
 }
@@ -250,8 +245,8 @@ static void hold_or_fail(rt_wconn *c, memtls__bytebuf *b, const uint8_t *data, s
 static void feed_input(rt_wconn *c)
 {
     while (c->in_hold.len > 0) {
-        int rc = memtls_session_recv(c->s, memtls__bytebuf_head(&c->in_hold), c->in_hold.len);
-        if (rc == MEMTLS_ERR_WOULD_BLOCK) {
+        int rc = memtls_session_feed(c->s, memtls__bytebuf_head(&c->in_hold), c->in_hold.len);
+        if (rc == MEMTLS_WANT_WRITE) {
             break;
         }
         memtls__bytebuf_consume(&c->in_hold, c->in_hold.len);
@@ -261,7 +256,7 @@ static void feed_input(rt_wconn *c)
         memtls__bytebuf_free(&c->in_hold);
         if (c->eof_pending && !c->eof_fed) {
             c->eof_fed = 1;
-            status_seen(memtls_session_recv_eof(c->s));
+            memtls_session_feed_eof(c->s);
             c->dirty = 1;
         }
     }
@@ -311,10 +306,10 @@ static void on_ready(rt_wconn *c)
     if (!c->plaintext && srv->nallowed > 0) {
         int ok = 0;
         for (size_t i = 0; i < srv->nallowed && !ok; i++) {
-            ok = memtls_peer_has_name(ctx, srv->allowed[i]);
+            ok = memtls_ctx_peer_has_name(ctx, srv->allowed[i]);
         }
         if (!ok) {
-            const char *subj = memtls_peer_subject(ctx);
+            const char *subj = memtls_ctx_peer_subject(ctx);
             memtls__wconn_reason(c, 1, "peer not allowed: ", subj[0] ? subj : "no certificate");
             memtls__wconn_close(c);
             return;
@@ -389,11 +384,11 @@ static void emit_record(rt_wconn *c)
         rec.bytes_out = st.ciphertext_out;
         rec.app_in = st.plaintext_in;
         rec.app_out = st.plaintext_out;
-        rec.sni = memtls_sni(ctx);
-        rec.version = memtls_version(ctx);
-        rec.cipher = memtls_cipher(ctx);
-        rec.alpn = memtls_alpn(ctx);
-        rec.subject = memtls_peer_subject(ctx);
+        rec.sni = memtls_ctx_sni(ctx);
+        rec.version = memtls_ctx_protocol(ctx);
+        rec.cipher = memtls_ctx_cipher(ctx);
+        rec.alpn = memtls_ctx_alpn(ctx);
+        rec.subject = memtls_ctx_peer_subject(ctx);
     }
     uint64_t now = uv_now(c->w->uv);
     rec.duration_ms = now > c->start_ms ? now - c->start_ms : 0;
@@ -506,7 +501,7 @@ static int round_once(rt_wconn *c)
         }
         client_done(c);
         stop_when_drained(c);
-        status_seen(memtls_session_flush(c->s));
+        memtls_session_flush(c->s);
         if (session_terminal(c)) {
             c->finishing = 1;
         }
@@ -648,7 +643,7 @@ void memtls__wconn_start(rt_worker *w, uint64_t id, const memtls_ring_msg *m)
         memtls__wconn_reason(c, 0, "refused: server stopping", NULL);
         c->finishing = 1;
     } else {
-        status_seen(memtls_session_start(c->s));
+        memtls_session_start(c->s);
         arm_timer(c);
     }
     memtls__wconn_touch(c);
@@ -664,8 +659,8 @@ void memtls__wconn_on_message(rt_wconn *c, const memtls_ring_msg *m)
         }
         memtls__wconn_activity(c);
         if (c->in_hold.len == 0) {
-            int rc = memtls_session_recv(c->s, m->data, m->len);
-            if (rc != MEMTLS_ERR_WOULD_BLOCK) {
+            int rc = memtls_session_feed(c->s, m->data, m->len);
+            if (rc != MEMTLS_WANT_WRITE) {
                 break;
             }
         }

@@ -162,7 +162,7 @@ void memtls__wconn_stop_reading(rt_wconn *c);
 void memtls__wconn_discard(rt_wconn *c);
 /* Write a message for this connection; when the ring is full, wait on
  * the worker's blocked list (progress runs again on room). 0 or
- * MEMTLS_ERR_WOULD_BLOCK. */
+ * MEMTLS_WANT_WRITE. */
 int memtls__wconn_put(rt_wconn *c, uint32_t type, const void *data, size_t len);
 /* Record why the connection ends (the first reason sticks). */
 void memtls__wconn_reason(rt_wconn *c, int failed, const char *text, const char *detail);

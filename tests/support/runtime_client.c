@@ -1,11 +1,8 @@
 /* runtime_client.c - see runtime_client.h. */
-#include <stdarg.h>
-#include <stddef.h>
-#include <setjmp.h>
-#include <stdint.h>
-#include <cmocka.h>
+#include "test.h"
 
 #include <arpa/inet.h>
+#include <pthread.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -342,17 +339,82 @@ static int connect_common(rc_conn *c, const char *host, uint16_t port, int tls,
     }
 }
 
-int rc_connect(rc_conn *c, uint16_t port, int tls, const rc_pki *p, int with_cert,
-               unsigned timeout_ms)
+int rc_connect(rc_conn *c, const rc_how *how)
 {
-    return connect_common(c, "127.0.0.1", port, tls, p != NULL ? &p->ca : NULL,
-                          p != NULL && with_cert ? &p->client : NULL, timeout_ms);
+    return connect_common(c, how->host, how->port, !how->plaintext, how->ca, how->cert,
+                          how->timeout_ms != 0 ? how->timeout_ms : TEST_TIMEOUT_MS);
 }
 
-int rc_connect_tls(rc_conn *c, const char *host, uint16_t port, const memtls_pem *ca,
-                   const memtls_pem *cert, unsigned timeout_ms)
+typedef struct echo_job {
+    const rc_how *how;
+    uint64_t seed;
+    size_t bytes;
+    unsigned timeout_ms;
+    int result;
+    pthread_t thread;
+} echo_job;
+
+static void *echo_client(void *arg)
 {
-    return connect_common(c, host, port, 1, ca, cert, timeout_ms);
+    echo_job *j = arg;
+    rc_conn c;
+    j->result = rc_connect(&c, j->how) == 0 && rc_echo(&c, j->seed, j->bytes, j->timeout_ms) == 0 &&
+                        rc_close(&c, j->timeout_ms) == 0
+                    ? 0
+                    : -1;
+    rc_free(&c);
+    return NULL;
+}
+
+unsigned rc_echo_clients(const rc_how *how, unsigned count, uint64_t seed, size_t bytes,
+                         size_t step, unsigned timeout_ms)
+{
+    echo_job *jobs = calloc(count, sizeof *jobs);
+    unsigned failed = 0;
+    assert_non_null(jobs);
+    for (unsigned i = 0; i < count; i++) {
+        jobs[i] = (echo_job){how, seed + i, bytes + i * step, timeout_ms, -1, 0};
+        if (pthread_create(&jobs[i].thread, NULL, echo_client, &jobs[i]) != 0) {
+            count = i;
+            failed++;
+            break;
+        }
+    }
+    for (unsigned i = 0; i < count; i++) {
+        pthread_join(jobs[i].thread, NULL);
+        if (jobs[i].result != 0) {
+            print_error("echo client %u (seed %llu) failed\n", i, (unsigned long long)jobs[i].seed);
+            failed++;
+        }
+    }
+    free(jobs);
+    return failed;
+}
+
+int rc_listen(uint16_t *port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(fd >= 0);
+    struct sockaddr_in a;
+    memset(&a, 0, sizeof a);
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof a;
+    if (bind(fd, (struct sockaddr *)&a, sizeof a) != 0 || listen(fd, 16) != 0 ||
+        getsockname(fd, (struct sockaddr *)&a, &len) != 0) {
+        print_error("rc_listen: %s\n", strerror(errno));
+        close(fd);
+        fail();
+    }
+    *port = ntohs(a.sin_port);
+    return fd;
+}
+
+uint16_t rc_unused_port(void)
+{
+    uint16_t port = 0;
+    close(rc_listen(&port));
+    return port;
 }
 
 /* 1 byte count > 0, 0 would block, -1 closed (EOF / close_notify), -2 error. */
@@ -590,6 +652,69 @@ int rc_write_all(rc_conn *c, const void *p, size_t n, unsigned timeout_ms)
         done += (size_t)w;
     }
     return 0;
+}
+
+int rc_write_seq(rc_conn *c, uint64_t seed, size_t from, size_t to, unsigned timeout_ms)
+{
+    uint8_t *buf = malloc(to - from + 1);
+    if (buf == NULL) {
+        return -1;
+    }
+    fill(seed, from, buf, to - from);
+    int rc = rc_write_all(c, buf, to - from, timeout_ms);
+    free(buf);
+    return rc;
+}
+
+int rc_read_bytes(rc_conn *c, const void *want, size_t n, unsigned timeout_ms)
+{
+    uint64_t deadline = rc_now_ms() + timeout_ms;
+    uint8_t buf[4096];
+    size_t got = 0;
+    while (got < n) {
+        size_t ask = n - got < sizeof buf ? n - got : sizeof buf;
+        long r = rc_io_read(c, buf, ask);
+        if (r < 0) {
+            print_error("rc_read_bytes: ended after %zu of %zu bytes\n", got, n);
+            return -1;
+        }
+        if (r == 0 && wait_fd(c->fd, POLLIN, deadline) <= 0) {
+            print_error("rc_read_bytes: timeout after %zu of %zu bytes\n", got, n);
+            return -1;
+        }
+        if (r > 0 && memcmp(buf, (const uint8_t *)want + got, (size_t)r) != 0) {
+            print_error("rc_read_bytes: bytes %zu..%zu differ\n", got, got + (size_t)r);
+            return -1;
+        }
+        got += r > 0 ? (size_t)r : 0;
+    }
+    return 0;
+}
+
+int rc_fd_wait_eof(int fd, size_t *discarded, unsigned timeout_ms)
+{
+    uint64_t deadline = rc_now_ms() + timeout_ms;
+    char buf[512];
+    if (discarded != NULL) {
+        *discarded = 0;
+    }
+    for (;;) {
+        if (wait_fd(fd, POLLIN, deadline) <= 0) {
+            print_error("rc_fd_wait_eof: no EOF within %u ms\n", timeout_ms);
+            return -1;
+        }
+        ssize_t n = recv(fd, buf, sizeof buf, 0);
+        if (n == 0) {
+            return 0;
+        }
+        if (n > 0 && discarded != NULL) {
+            *discarded += (size_t)n;
+        }
+        if (n < 0 && errno != EAGAIN && errno != EINTR) {
+            print_error("rc_fd_wait_eof: %s (expected a clean EOF)\n", strerror(errno));
+            return -1;
+        }
+    }
 }
 
 int rc_shutdown_write(rc_conn *c, unsigned timeout_ms)

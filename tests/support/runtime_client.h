@@ -20,6 +20,8 @@
 #include <memtls/pki.h>
 #include <memtls/server.h>
 
+#include "test.h"
+
 /* A CA, a server certificate (CN localhost, SAN IP:127.0.0.1) and a client
  * certificate (CN client.test, SAN DNS:client.test), made once. */
 typedef struct rc_pki {
@@ -78,21 +80,41 @@ typedef struct rc_conn {
     SSL *ssl; /* NULL for plaintext */
 } rc_conn;
 
-/* Connect to 127.0.0.1:port (blocking connect), then make the socket
- * non-blocking. tls: run the handshake (trusting p->ca when p is not NULL,
- * presenting the client certificate when with_cert). Returns 0. */
-int rc_connect(rc_conn *c, uint16_t port, int tls, const rc_pki *p, int with_cert,
-               unsigned timeout_ms);
+/* How a client connects. Zero fields are the defaults, so a call names
+ * only what it cares about: rc_connect(&c, &(rc_how){.port = p, .ca = ca}). */
+typedef struct rc_how {
+    uint16_t port;          /* the server's port (rt_connect: the listener's) */
+    const char *host;       /* numeric address; NULL: 127.0.0.1 (rt_connect: the listener's) */
+    int plaintext;          /* plain TCP, no handshake (rt_connect: as the listener) */
+    const memtls_pem *ca;   /* trust this CA; NULL: no server verification
+                            * (rt_connect: the fixture's CA) */
+    const memtls_pem *cert; /* present this client certificate; NULL: none */
+    size_t listener;        /* rt_connect only: which listener of the fixture */
+    unsigned timeout_ms;    /* for the connect and handshake; 0: TEST_TIMEOUT_MS */
+} rc_how;
 
 /*
- * TLS connect with explicit identities: to `host` ("127.0.0.1", "::1";
- * NULL: 127.0.0.1) and `port`, trusting `ca` (NULL: no verification of
- * the server), presenting `cert` (NULL: none). The handshake as seen by
- * the client must succeed (with TLS 1.3 the server may still reject the
- * client's certificate afterwards). Returns 0.
+ * Connect (blocking), make the socket non-blocking and, for TLS, run the
+ * handshake; the handshake as the client sees it must succeed (with TLS
+ * 1.3 the server may still reject the client's certificate afterwards).
+ * Returns 0; otherwise prints why and returns -1 (free `c` either way).
  */
-int rc_connect_tls(rc_conn *c, const char *host, uint16_t port, const memtls_pem *ca,
-                   const memtls_pem *cert, unsigned timeout_ms);
+int rc_connect(rc_conn *c, const rc_how *how);
+
+/*
+ * `count` clients in parallel threads, each connecting with `how`,
+ * streaming `bytes + i * step` bytes of the sequence `seed + i` through an
+ * echo and closing cleanly. Returns how many failed (each says why).
+ */
+unsigned rc_echo_clients(const rc_how *how, unsigned count, uint64_t seed, size_t bytes,
+                         size_t step, unsigned timeout_ms);
+
+/* A listening TCP socket on 127.0.0.1 with an ephemeral port (*port),
+ * for test backends. Fails the test if it cannot be made. */
+int rc_listen(uint16_t *port);
+
+/* A 127.0.0.1 port nothing listens on (it was free a moment ago). */
+uint16_t rc_unused_port(void);
 
 /* Socket buffer size (SO_RCVBUF/SO_SNDBUF) for later connections; 0
  * (default) leaves the kernel's autotuning. Not thread-safe: set it
@@ -111,6 +133,17 @@ long rc_io_read(rc_conn *c, void *p, size_t n);
 
 /* Write all `n` bytes within timeout_ms (not reading). Returns 0. */
 int rc_write_all(rc_conn *c, const void *p, size_t n, unsigned timeout_ms);
+
+/* Write bytes [from, to) of the sequence of `seed` (not reading). Returns 0. */
+int rc_write_seq(rc_conn *c, uint64_t seed, size_t from, size_t to, unsigned timeout_ms);
+
+/* Read exactly `n` bytes and compare them with `want`. Returns 0. */
+int rc_read_bytes(rc_conn *c, const void *want, size_t n, unsigned timeout_ms);
+
+/* On a raw socket: read until EOF, counting what came before it in
+ * *discarded (may be NULL). Returns 0 on a clean EOF, -1 on a reset or
+ * timeout. */
+int rc_fd_wait_eof(int fd, size_t *discarded, unsigned timeout_ms);
 
 /* Half close: send close_notify (TLS) or FIN (plaintext), keep the read
  * side open. Returns 0. */

@@ -1,15 +1,13 @@
 /* sessionpair.c - see sessionpair.h. */
-#include <stdarg.h>
-#include <stddef.h>
-#include <setjmp.h>
-#include <stdint.h>
-#include <cmocka.h>
+#include "test.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <openssl/ssl.h>
+
+#include <memtls/openssl.h>
 
 #include "sessionpair.h"
 #include "testpki.h"
@@ -146,27 +144,32 @@ void sp_default_configs(sp_mode mode, memtls_config **client, memtls_config **se
 
 /* --- queues ------------------------------------------------------------------- */
 
+/* Make room for `need` bytes in a buffer that doubles (from 4 KiB). */
+static void grow(uint8_t **buf, size_t *cap, size_t need)
+{
+    if (need <= *cap) {
+        return;
+    }
+    size_t want = *cap ? *cap : 4096;
+    while (want < need) {
+        want *= 2;
+    }
+    uint8_t *d = realloc(*buf, want);
+    assert_non_null(d);
+    *buf = d;
+    *cap = want;
+}
+
 static void q_append(sp_queue *q, const uint8_t *data, size_t n)
 {
     if (n == 0) {
         return;
     }
-    if (q->start + q->len + n > q->cap) {
-        if (q->start > 0) {
-            memmove(q->data, q->data + q->start, q->len);
-            q->start = 0;
-        }
-        if (q->len + n > q->cap) {
-            size_t cap = q->cap ? q->cap : 4096;
-            while (cap < q->len + n) {
-                cap *= 2;
-            }
-            uint8_t *d = realloc(q->data, cap);
-            assert_non_null(d);
-            q->data = d;
-            q->cap = cap;
-        }
+    if (q->start + q->len + n > q->cap && q->start > 0) {
+        memmove(q->data, q->data + q->start, q->len);
+        q->start = 0;
     }
+    grow(&q->data, &q->cap, q->start + q->len + n);
     memcpy(q->data + q->start + q->len, data, n);
     q->len += n;
 }
@@ -182,16 +185,7 @@ static void q_consume(sp_queue *q, size_t n)
 
 static void got_append(sp_end *e, const uint8_t *data, size_t n)
 {
-    if (e->got_len + n > e->got_cap) {
-        size_t cap = e->got_cap ? e->got_cap : 4096;
-        while (cap < e->got_len + n) {
-            cap *= 2;
-        }
-        uint8_t *d = realloc(e->got, cap);
-        assert_non_null(d);
-        e->got = d;
-        e->got_cap = cap;
-    }
+    grow(&e->got, &e->got_cap, e->got_len + n);
     memcpy(e->got + e->got_len, data, n);
     e->got_len += n;
 }
@@ -273,7 +267,7 @@ static void cb_on_state(void *arg, memtls_state from, memtls_state to, memtls_re
         ev->to = to;
         ev->why = why;
         snprintf(ev->detail, sizeof ev->detail, "%s", detail != NULL ? detail : "(null)");
-        ev->pending_write = memtls_pending_write(memtls_session_ctx(e->s));
+        ev->pending_write = memtls_ctx_pending_out(memtls_session_ctx(e->s));
         ev->hs_errors_before = e->hs_error_calls;
         ev->accepted_before = e->accepted;
     }
@@ -369,6 +363,18 @@ sessionpair *sp_new(const sp_opts *opts)
     return p;
 }
 
+sessionpair *sp_ready(const sp_opts *opts)
+{
+    sessionpair *p = sp_new(opts);
+    if (!sp_handshake(p)) {
+        print_error("sp_ready: handshake did not complete: %s\n", sp_describe(p));
+        sp_free(p);
+        fail();
+    }
+    sp_run(p, 100);
+    return p;
+}
+
 void sp_free(sessionpair *p)
 {
     if (p == NULL) {
@@ -401,7 +407,7 @@ static void maybe_eof(sessionpair *p, int from)
     int done = terminal(st);
     if (!done && p->opts.mode == SP_PLAINTEXT && e->half_closed &&
         memtls_session_queued_out(e->s) == 0 &&
-        memtls_pending_write(memtls_session_ctx(e->s)) == 0 && st != MEMTLS_STATE_HANDSHAKE) {
+        memtls_ctx_pending_out(memtls_session_ctx(e->s)) == 0 && st != MEMTLS_STATE_HANDSHAKE) {
         done = 1;
     }
     if (done) {
@@ -413,7 +419,7 @@ void sp_eof(sessionpair *p, int to)
 {
     sp_end *from = &p->end[sp_peer(to)];
     from->eof_sent = 1;
-    assert_int_equal(memtls_session_recv_eof(p->end[to].s), 0);
+    assert_int_equal(memtls_session_feed_eof(p->end[to].s), 0);
 }
 
 /* Flush the sender once its transport has room again after a refusal. */
@@ -458,14 +464,14 @@ size_t sp_deliver(sessionpair *p, int from, size_t max)
         if (n > max - moved) {
             n = max - moved;
         }
-        int rc = memtls_session_recv(to->s, e->out.data + e->out.start, n);
-        if (rc == MEMTLS_ERR_WOULD_BLOCK) {
+        int rc = memtls_session_feed(to->s, e->out.data + e->out.start, n);
+        if (rc == MEMTLS_WANT_WRITE) {
             /* The session must have told its transport to pause. */
             assert_true(memtls_session_input_paused(to->s));
             e->blocked = 1;
             break;
         }
-        if (rc == MEMTLS_ERR_CLOSED) {
+        if (rc == MEMTLS_CLOSED) {
             e->discarded += n;
         } else {
             assert_int_equal(rc, 0);
@@ -522,7 +528,7 @@ int sp_handshake(sessionpair *p)
 
 int sp_inject(sessionpair *p, int to, const void *data, size_t len)
 {
-    return memtls_session_recv(p->end[to].s, data, len);
+    return memtls_session_feed(p->end[to].s, data, len);
 }
 
 int sp_shutdown_write(sessionpair *p, int idx)
@@ -592,8 +598,8 @@ size_t sp_leftover(const sessionpair *p, int idx)
 {
     const sp_end *e = &p->end[idx];
     memtls_ctx *ctx = memtls_session_ctx(e->s);
-    return memtls_pending_write(ctx) + memtls_pending_read(ctx) + memtls_session_pending_out(e->s) +
-           e->out.len;
+    return memtls_ctx_pending_out(ctx) + memtls_ctx_pending_in(ctx) +
+           memtls_session_pending_out(e->s) + e->out.len;
 }
 
 const char *sp_describe(sessionpair *p)
@@ -605,16 +611,17 @@ const char *sp_describe(sessionpair *p)
         sp_end *e = &p->end[i];
         memtls_ctx *ctx = memtls_session_ctx(e->s);
         const sp_event *ev = sp_last_event(p, i);
-        int n = snprintf(
-            buf + off, sizeof buf - off,
-            "%s: state=%s reason=%s error=\"%s\" wbio=%zu rbio=%zu pending_out=%zu "
-            "queued_out=%zu readable=%zu queue=%zu blocked=%d refused=%d eof_sent=%d "
-            "last=\"%s\"\n",
-            i == SP_CLIENT ? "client" : "server", memtls_state_name(memtls_session_state(e->s)),
-            memtls_reason_name(memtls_session_reason(e->s)), memtls_session_error(e->s),
-            memtls_pending_write(ctx), memtls_pending_read(ctx), memtls_session_pending_out(e->s),
-            memtls_session_queued_out(e->s), memtls_session_readable(e->s), e->out.len, e->blocked,
-            e->refused, e->eof_sent, ev != NULL ? ev->detail : "");
+        int n = snprintf(buf + off, sizeof buf - off,
+                         "%s: state=%s reason=%s error=\"%s\" wbio=%zu rbio=%zu pending_out=%zu "
+                         "queued_out=%zu readable=%zu queue=%zu blocked=%d refused=%d eof_sent=%d "
+                         "last=\"%s\"\n",
+                         i == SP_CLIENT ? "client" : "server",
+                         memtls_state_name(memtls_session_state(e->s)),
+                         memtls_reason_name(memtls_session_reason(e->s)),
+                         memtls_session_error(e->s), memtls_ctx_pending_out(ctx),
+                         memtls_ctx_pending_in(ctx), memtls_session_pending_out(e->s),
+                         memtls_session_queued_out(e->s), memtls_session_readable(e->s), e->out.len,
+                         e->blocked, e->refused, e->eof_sent, ev != NULL ? ev->detail : "");
         if (n < 0) {
             break;
         }

@@ -2,16 +2,16 @@
  * sessionpair.h - a client and a server memtls_session joined by an
  * in-memory transport, for session tests (no sockets, fully deterministic).
  *
- *   client session --send()--> [queue 0: client->server] --deliver--> server recv
- *   server session --send()--> [queue 1: server->client] --deliver--> client recv
+ *   client session --send()--> [queue 0: client->server] --deliver--> server feed
+ *   server session --send()--> [queue 1: server->client] --deliver--> client feed
  *
  * The transport's send() callback copies what it accepts into the
  * per-direction byte queue. In random mode a seeded PRNG (xorshift64*)
  * decides how much of each offered chunk it takes: all of it, a random
  * prefix, or nothing (backpressure); a per-direction queue capacity bounds
  * it as well. Delivery moves chunks of random size (1 byte .. 64 KiB) from a
- * queue to the peer's memtls_session_recv, keeps the bytes when the peer
- * says MEMTLS_ERR_WOULD_BLOCK (and then waits for on_input_paused(0)),
+ * queue to the peer's memtls_session_feed, keeps the bytes when the peer
+ * says MEMTLS_WANT_WRITE (and then waits for on_input_paused(0)),
  * and calls memtls_session_flush on the sender once its queue has room
  * again after a refusal ("the transport has room again"). End of stream is
  * delivered to the peer once a session's output is finished (terminal
@@ -134,9 +134,9 @@ typedef struct sp_end {
     uint64_t refusals;   /* times send() took less than offered */
     uint64_t accepted;   /* bytes send() took, in total */
     uint64_t send_calls; /* times send() was called */
-    uint64_t delivered;  /* bytes moved to the peer's recv */
-    uint64_t discarded;  /* bytes the peer refused with MEMTLS_ERR_CLOSED */
-    int blocked;         /* peer said WOULD_BLOCK: wait for its on_input_paused(0) */
+    uint64_t delivered;  /* bytes moved to the peer's feed */
+    uint64_t discarded;  /* bytes the peer refused with MEMTLS_CLOSED */
+    int blocked;         /* peer said MEMTLS_WANT_WRITE: wait for its on_input_paused(0) */
     int eof_sent;        /* EOF delivered to the peer */
     int half_closed;     /* app called shutdown_write/close: EOF once drained (plaintext) */
 
@@ -169,8 +169,14 @@ typedef struct sessionpair {
     sp_end end[2];
 } sessionpair;
 
-/* A started pair (unless opts.no_start). Fails the test on error. */
+/* A started pair (unless opts.no_start). Fails the test on error. Options
+ * read best as a compound literal:
+ * sp_new(&(sp_opts){.mode = SP_TLS13, .no_auto_eof = 1}). */
 sessionpair *sp_new(const sp_opts *opts);
+
+/* sp_new, a handshake that must complete, and the transport run until
+ * quiet (tickets delivered): a pair in READY with nothing in flight. */
+sessionpair *sp_ready(const sp_opts *opts);
 /* Free both sessions, queues and buffers. NULL is a no-op. */
 void sp_free(sessionpair *p);
 
@@ -183,8 +189,8 @@ static inline int sp_peer(int idx)
 /*
  * Deliver from end `from`'s queue to the peer: at most `max` bytes
  * (0: no bound), in chunks (random size in random mode, else one chunk).
- * Stops on WOULD_BLOCK (bytes kept). Bytes the peer refuses with
- * MEMTLS_ERR_CLOSED are dropped and counted. Afterwards flushes the sender
+ * Stops on MEMTLS_WANT_WRITE (bytes kept). Bytes the peer refuses with
+ * MEMTLS_CLOSED are dropped and counted. Afterwards flushes the sender
  * if the transport refused it something and has room again, and delivers
  * EOF when due. Returns the number of bytes taken off the queue.
  */
@@ -201,8 +207,8 @@ size_t sp_run(sessionpair *p, int max_steps);
  * both are READY. */
 int sp_handshake(sessionpair *p);
 
-/* Hand raw bytes to end `to`'s memtls_session_recv as if they came from
- * the transport. Returns the recv status. */
+/* Hand raw bytes to end `to`'s memtls_session_feed as if they came from
+ * the transport. Returns the feed status. */
 int sp_inject(sessionpair *p, int to, const void *data, size_t len);
 
 /* Throw away what end `from`'s transport holds (lost in transit).

@@ -1,9 +1,5 @@
 /* testpki.c - see testpki.h. */
-#include <stdarg.h>
-#include <stddef.h>
-#include <setjmp.h>
-#include <stdint.h>
-#include <cmocka.h>
+#include "test.h"
 
 #include "testpki.h"
 
@@ -47,4 +43,12 @@ memtls_pem testpki_leaf(const memtls_pem *ca, memtls_cert_usage usage, memtls_ke
     spec.not_before = not_before;
     spec.not_after = not_after;
     return make(&spec, ca);
+}
+
+void testpki_load(memtls_config *cfg, const memtls_pem *pem)
+{
+    if (memtls_config_load_cert_pem(cfg, pem->cert, pem->cert_len, pem->key, pem->key_len) != 0) {
+        print_error("testpki_load: %s\n", memtls_config_error(cfg));
+        fail();
+    }
 }

@@ -6,6 +6,7 @@
 #ifndef MEMTLS_TESTPKI_H
 #define MEMTLS_TESTPKI_H
 
+#include <memtls/config.h>
 #include <memtls/pki.h>
 
 /* A self-signed CA ("memtls test CA") with default validity. */
@@ -19,5 +20,9 @@ memtls_pem testpki_ca(memtls_key_type key_type);
  */
 memtls_pem testpki_leaf(const memtls_pem *ca, memtls_cert_usage usage, memtls_key_type key_type,
                         const char *cn, const char *san, long not_before, long not_after);
+
+/* Load `pem` (certificate and key) into `cfg`; fails the test, with the
+ * configuration's message, if it is refused. */
+void testpki_load(memtls_config *cfg, const memtls_pem *pem);
 
 #endif

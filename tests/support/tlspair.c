@@ -1,13 +1,11 @@
 /* tlspair.c - see tlspair.h. */
-#include <stdarg.h>
-#include <stddef.h>
-#include <setjmp.h>
-#include <stdint.h>
-#include <cmocka.h>
+#include "test.h"
 #include <stdlib.h>
 #include <string.h>
 
 #include <openssl/ssl.h>
+
+#include <memtls/openssl.h>
 
 #include "pump.h"
 #include "testpki.h"
@@ -81,6 +79,17 @@ void tlspair_connect(tlspair *p, const tlspair_opts *o, const char *hostname)
     }
 }
 
+void tlspair_handshake(tlspair *p)
+{
+    int crc = -1;
+    int src = -1;
+    if (!pump_handshake(p->c, p->s, 0, &crc, &src)) {
+        print_error("handshake: client %s (%s), server %s (%s)\n", memtls_status_name(crc),
+                    memtls_ctx_error(p->c), memtls_status_name(src), memtls_ctx_error(p->s));
+        fail();
+    }
+}
+
 void tlspair_free(tlspair *p)
 {
     memtls_ctx_free(p->c);
@@ -99,11 +108,11 @@ void tlspair_transfer(memtls_ctx *from, memtls_ctx *to, const void *data, size_t
     size_t got = 0;
     uint8_t *buf = malloc(len + 1);
     assert_non_null(buf);
-    assert_int_equal(memtls_write(from, data, len, &n), 0);
+    assert_int_equal(memtls_ctx_write(from, data, len, &n), 0);
     assert_int_equal(n, len);
     pump_one_way(from, to, 0);
     while (got < len) {
-        int rc = memtls_read(to, buf + got, len - got + 1, &n);
+        int rc = memtls_ctx_read(to, buf + got, len - got + 1, &n);
         if (rc != 0) {
             print_error("read after %zu of %zu bytes: %s (%s)\n", got, len, memtls_status_name(rc),
                         memtls_ctx_error(to));

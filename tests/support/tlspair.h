@@ -44,6 +44,10 @@ void tlspair_contexts(tlspair *p, const char *hostname);
 /* tlspair_init + tlspair_contexts + a handshake that must succeed. */
 void tlspair_connect(tlspair *p, const tlspair_opts *o, const char *hostname);
 
+/* Drive the handshake of both contexts to completion; fails the test
+ * (with both ends' errors) if it does not complete. */
+void tlspair_handshake(tlspair *p);
+
 /* Free everything (NULL members are skipped). */
 void tlspair_free(tlspair *p);
 

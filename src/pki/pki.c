@@ -33,7 +33,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -50,6 +49,8 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
+#include "errbuf.h"
+
 /* Default validity when both offsets are 0: one hour back (clock skew
  * between test machines), thirty days forward. */
 #define DEFAULT_NOT_BEFORE (-3600L)
@@ -61,71 +62,6 @@
 
 /* ub-common-name in RFC 5280. */
 #define MAX_CN_LEN 64
-
-#if defined(__GNUC__) || defined(__clang__)
-#define PRINTF_LIKE(f, a) __attribute__((format(printf, f, a)))
-#else
-#define PRINTF_LIKE(f, a)
-#endif
-
-static int fail(int status, char *err, size_t errlen, const char *fmt, ...) PRINTF_LIKE(4, 5);
-static int fail_ssl(int status, char *err, size_t errlen, const char *fmt, ...) PRINTF_LIKE(4, 5);
-
-static void vformat(char *err, size_t errlen, int with_ssl, const char *fmt, va_list ap)
-    PRINTF_LIKE(4, 0);
-
-/*
- * Write a message into err (if given). With with_ssl, the reason of the
- * last queued OpenSSL error is appended: the queue was cleared on entry,
- * so anything in it belongs to this call.
- */
-static void vformat(char *err, size_t errlen, int with_ssl, const char *fmt, va_list ap)
-{
-    unsigned long e = with_ssl ? ERR_peek_last_error() : 0;
-    char buf[256];
-    const char *reason;
-    int n;
-
-    if (err == NULL || errlen == 0) {
-        return;
-    }
-    n = vsnprintf(err, errlen, fmt, ap);
-    if (n < 0) {
-        err[0] = '\0';
-        return;
-    }
-    if (e == 0 || (size_t)n + 2 >= errlen) {
-        return;
-    }
-    reason = ERR_reason_error_string(e);
-    if (reason == NULL) {
-        ERR_error_string_n(e, buf, sizeof buf);
-        reason = buf;
-    }
-    snprintf(err + n, errlen - (size_t)n, ": %s", reason);
-}
-
-/* Report a failure detected here; returns status. */
-static int fail(int status, char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-
-    va_start(ap, fmt);
-    vformat(err, errlen, 0, fmt, ap);
-    va_end(ap);
-    return status;
-}
-
-/* Report a failed OpenSSL call, with OpenSSL's reason; returns status. */
-static int fail_ssl(int status, char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-
-    va_start(ap, fmt);
-    vformat(err, errlen, 1, fmt, ap);
-    va_end(ap);
-    return status;
-}
 
 /* Encrypted keys are not supported: refuse rather than let OpenSSL's
  * default callback prompt on the terminal. */
@@ -198,7 +134,8 @@ static int parse_san(const char *s, size_t idx, GENERAL_NAME **out, char *err, s
     int rc = MEMTLS_ERR_NOMEM;
 
     if (s == NULL) {
-        return fail(MEMTLS_ERR_INVALID, err, errlen, "memtls_pki_make: SAN %zu is NULL", idx);
+        return memtls__fail(MEMTLS_ERR_INVALID, err, errlen, "memtls_pki_make: SAN %zu is NULL",
+                            idx);
     }
     if (strncmp(s, "DNS:", 4) == 0) {
         kind = GEN_DNS;
@@ -215,27 +152,29 @@ static int parse_san(const char *s, size_t idx, GENERAL_NAME **out, char *err, s
         }
     }
     if (kind == GEN_IPADD && iplen == 0) {
-        return fail(MEMTLS_ERR_INVALID, err, errlen,
-                    "memtls_pki_make: malformed SAN \"%s\": not an IPv4 or IPv6 address", s);
+        return memtls__fail(MEMTLS_ERR_INVALID, err, errlen,
+                            "memtls_pki_make: malformed SAN \"%s\": not an IPv4 or IPv6 address",
+                            s);
     }
     if (iplen == 0 && !dns_name_ok(v)) {
-        return fail(MEMTLS_ERR_INVALID, err, errlen,
-                    "memtls_pki_make: malformed SAN \"%s\": not a DNS name or IP address", s);
+        return memtls__fail(MEMTLS_ERR_INVALID, err, errlen,
+                            "memtls_pki_make: malformed SAN \"%s\": not a DNS name or IP address",
+                            s);
     }
 
     gn = GENERAL_NAME_new();
     value = iplen != 0 ? ASN1_OCTET_STRING_new() : ASN1_IA5STRING_new();
     if (gn == NULL || value == NULL) {
-        rc = fail(MEMTLS_ERR_NOMEM, err, errlen, "memtls_pki_make: out of memory");
+        rc = memtls__fail(MEMTLS_ERR_NOMEM, err, errlen, "memtls_pki_make: out of memory");
         goto out;
     }
     if (iplen != 0) {
         if (ASN1_OCTET_STRING_set(value, ip, iplen) != 1) {
-            rc = fail(MEMTLS_ERR_NOMEM, err, errlen, "memtls_pki_make: out of memory");
+            rc = memtls__fail(MEMTLS_ERR_NOMEM, err, errlen, "memtls_pki_make: out of memory");
             goto out;
         }
     } else if (ASN1_STRING_set(value, v, (int)strlen(v)) != 1) {
-        rc = fail(MEMTLS_ERR_NOMEM, err, errlen, "memtls_pki_make: out of memory");
+        rc = memtls__fail(MEMTLS_ERR_NOMEM, err, errlen, "memtls_pki_make: out of memory");
         goto out;
     }
     /* The GENERAL_NAME owns value from here on. */
@@ -261,12 +200,12 @@ static int parse_sans(const memtls_cert_spec *spec, GENERAL_NAMES **out, char *e
         return 0;
     }
     if (spec->sans == NULL) {
-        return fail(MEMTLS_ERR_INVALID, err, errlen,
-                    "memtls_pki_make: san_count is %zu but sans is NULL", spec->san_count);
+        return memtls__fail(MEMTLS_ERR_INVALID, err, errlen,
+                            "memtls_pki_make: san_count is %zu but sans is NULL", spec->san_count);
     }
     names = sk_GENERAL_NAME_new_null();
     if (names == NULL) {
-        rc = fail(MEMTLS_ERR_NOMEM, err, errlen, "memtls_pki_make: out of memory");
+        rc = memtls__fail(MEMTLS_ERR_NOMEM, err, errlen, "memtls_pki_make: out of memory");
         goto out;
     }
     for (i = 0; i < spec->san_count; i++) {
@@ -276,7 +215,7 @@ static int parse_sans(const memtls_cert_spec *spec, GENERAL_NAMES **out, char *e
         }
         if (sk_GENERAL_NAME_push(names, gn) <= 0) {
             GENERAL_NAME_free(gn);
-            rc = fail(MEMTLS_ERR_NOMEM, err, errlen, "memtls_pki_make: out of memory");
+            rc = memtls__fail(MEMTLS_ERR_NOMEM, err, errlen, "memtls_pki_make: out of memory");
             goto out;
         }
         gn = NULL;
@@ -300,8 +239,8 @@ static int check_spec(const memtls_cert_spec *spec, long *not_before, long *not_
     case MEMTLS_KEY_RSA_2048:
         break;
     default:
-        return fail(MEMTLS_ERR_INVALID, err, errlen, "memtls_pki_make: unknown key type %d",
-                    (int)spec->key_type);
+        return memtls__fail(MEMTLS_ERR_INVALID, err, errlen, "memtls_pki_make: unknown key type %d",
+                            (int)spec->key_type);
     }
     switch (spec->usage) {
     case MEMTLS_CERT_CA:
@@ -310,17 +249,18 @@ static int check_spec(const memtls_cert_spec *spec, long *not_before, long *not_
     case MEMTLS_CERT_BOTH:
         break;
     default:
-        return fail(MEMTLS_ERR_INVALID, err, errlen, "memtls_pki_make: unknown usage %d",
-                    (int)spec->usage);
+        return memtls__fail(MEMTLS_ERR_INVALID, err, errlen, "memtls_pki_make: unknown usage %d",
+                            (int)spec->usage);
     }
     if (spec->common_name == NULL) {
-        return fail(MEMTLS_ERR_INVALID, err, errlen, "memtls_pki_make: common_name is required");
+        return memtls__fail(MEMTLS_ERR_INVALID, err, errlen,
+                            "memtls_pki_make: common_name is required");
     }
     cn_len = strlen(spec->common_name);
     if (cn_len == 0 || cn_len > MAX_CN_LEN) {
-        return fail(MEMTLS_ERR_INVALID, err, errlen,
-                    "memtls_pki_make: common_name must be 1..%d bytes (got %zu)", MAX_CN_LEN,
-                    cn_len);
+        return memtls__fail(MEMTLS_ERR_INVALID, err, errlen,
+                            "memtls_pki_make: common_name must be 1..%d bytes (got %zu)",
+                            MAX_CN_LEN, cn_len);
     }
     *not_before = spec->not_before;
     *not_after = spec->not_after;
@@ -329,9 +269,9 @@ static int check_spec(const memtls_cert_spec *spec, long *not_before, long *not_
         *not_after = DEFAULT_NOT_AFTER;
     }
     if (!offset_ok(*not_before) || !offset_ok(*not_after) || *not_after <= *not_before) {
-        return fail(MEMTLS_ERR_INVALID, err, errlen,
-                    "memtls_pki_make: bad validity window (not_before %ld, not_after %ld)",
-                    spec->not_before, spec->not_after);
+        return memtls__fail(MEMTLS_ERR_INVALID, err, errlen,
+                            "memtls_pki_make: bad validity window (not_before %ld, not_after %ld)",
+                            spec->not_before, spec->not_after);
     }
     return 0;
 }
@@ -346,39 +286,39 @@ static int load_issuer(const memtls_pem *issuer, X509 **cert, EVP_PKEY **key, ch
 
     if (!pem_field_ok(issuer->cert, issuer->cert_len) ||
         !pem_field_ok(issuer->key, issuer->key_len)) {
-        return fail(MEMTLS_ERR_INVALID, err, errlen,
-                    "memtls_pki_make: issuer certificate or key is missing");
+        return memtls__fail(MEMTLS_ERR_INVALID, err, errlen,
+                            "memtls_pki_make: issuer certificate or key is missing");
     }
     bio = BIO_new_mem_buf(issuer->cert, (int)issuer->cert_len);
     if (bio == NULL) {
-        rc = fail(MEMTLS_ERR_NOMEM, err, errlen, "memtls_pki_make: out of memory");
+        rc = memtls__fail(MEMTLS_ERR_NOMEM, err, errlen, "memtls_pki_make: out of memory");
         goto out;
     }
     *cert = PEM_read_bio_X509(bio, NULL, no_password, NULL);
     if (*cert == NULL) {
-        rc = fail_ssl(MEMTLS_ERR_INVALID, err, errlen,
-                      "memtls_pki_make: issuer certificate does not parse");
+        rc = memtls__fail_ssl(MEMTLS_ERR_INVALID, err, errlen,
+                              "memtls_pki_make: issuer certificate does not parse");
         goto out;
     }
     BIO_free(bio);
     bio = BIO_new_mem_buf(issuer->key, (int)issuer->key_len);
     if (bio == NULL) {
-        rc = fail(MEMTLS_ERR_NOMEM, err, errlen, "memtls_pki_make: out of memory");
+        rc = memtls__fail(MEMTLS_ERR_NOMEM, err, errlen, "memtls_pki_make: out of memory");
         goto out;
     }
     *key = PEM_read_bio_PrivateKey(bio, NULL, no_password, NULL);
     if (*key == NULL) {
-        rc =
-            fail_ssl(MEMTLS_ERR_INVALID, err, errlen, "memtls_pki_make: issuer key does not parse");
+        rc = memtls__fail_ssl(MEMTLS_ERR_INVALID, err, errlen,
+                              "memtls_pki_make: issuer key does not parse");
         goto out;
     }
     if (X509_check_ca(*cert) != 1) {
-        rc = fail(MEMTLS_ERR_INVALID, err, errlen, "memtls_pki_make: issuer is not a CA");
+        rc = memtls__fail(MEMTLS_ERR_INVALID, err, errlen, "memtls_pki_make: issuer is not a CA");
         goto out;
     }
     if (X509_check_private_key(*cert, *key) != 1) {
-        rc = fail_ssl(MEMTLS_ERR_INVALID, err, errlen,
-                      "memtls_pki_make: issuer key does not match its certificate");
+        rc = memtls__fail_ssl(MEMTLS_ERR_INVALID, err, errlen,
+                              "memtls_pki_make: issuer key does not match its certificate");
         goto out;
     }
     rc = 0;
@@ -535,25 +475,27 @@ static int fill_cert(X509 *x, const memtls_cert_spec *spec, EVP_PKEY *key, GENER
     X509_NAME *subject = X509_get_subject_name(x);
 
     if (X509_set_version(x, X509_VERSION_3) != 1 || !set_serial(x)) {
-        return fail_ssl(MEMTLS_ERR_CONFIG, err, errlen, "memtls_pki_make: cannot set serial");
+        return memtls__fail_ssl(MEMTLS_ERR_CONFIG, err, errlen,
+                                "memtls_pki_make: cannot set serial");
     }
     if (X509_NAME_add_entry_by_txt(subject, "CN", MBSTRING_UTF8,
                                    (const unsigned char *)spec->common_name, -1, -1, 0) != 1) {
-        return fail_ssl(MEMTLS_ERR_INVALID, err, errlen,
-                        "memtls_pki_make: common name \"%s\" rejected", spec->common_name);
+        return memtls__fail_ssl(MEMTLS_ERR_INVALID, err, errlen,
+                                "memtls_pki_make: common name \"%s\" rejected", spec->common_name);
     }
     if (X509_set_issuer_name(x, issuer != NULL ? X509_get_subject_name(issuer) : subject) != 1 ||
         X509_gmtime_adj(X509_getm_notBefore(x), not_before) == NULL ||
         X509_gmtime_adj(X509_getm_notAfter(x), not_after) == NULL || X509_set_pubkey(x, key) != 1) {
-        return fail_ssl(MEMTLS_ERR_CONFIG, err, errlen,
-                        "memtls_pki_make: cannot set names, validity or key");
+        return memtls__fail_ssl(MEMTLS_ERR_CONFIG, err, errlen,
+                                "memtls_pki_make: cannot set names, validity or key");
     }
     if (!add_usage_exts(x, spec->usage, spec->key_type) || !add_key_ids(x, issuer)) {
-        return fail_ssl(MEMTLS_ERR_CONFIG, err, errlen, "memtls_pki_make: cannot add extensions");
+        return memtls__fail_ssl(MEMTLS_ERR_CONFIG, err, errlen,
+                                "memtls_pki_make: cannot add extensions");
     }
     if (sans != NULL &&
         X509_add1_ext_i2d(x, NID_subject_alt_name, sans, 0, X509V3_ADD_DEFAULT) != 1) {
-        return fail_ssl(MEMTLS_ERR_CONFIG, err, errlen, "memtls_pki_make: cannot add SANs");
+        return memtls__fail_ssl(MEMTLS_ERR_CONFIG, err, errlen, "memtls_pki_make: cannot add SANs");
     }
     return 0;
 }
@@ -586,13 +528,13 @@ static int encode_pem(X509 *x, EVP_PKEY *key, memtls_pem *pem, char *err, size_t
     int rc;
 
     if (cert_bio == NULL || key_bio == NULL) {
-        rc = fail(MEMTLS_ERR_NOMEM, err, errlen, "memtls_pki_make: out of memory");
+        rc = memtls__fail(MEMTLS_ERR_NOMEM, err, errlen, "memtls_pki_make: out of memory");
         goto out;
     }
     /* PEM_write_bio_PrivateKey writes PKCS#8 ("BEGIN PRIVATE KEY"). */
     if (PEM_write_bio_X509(cert_bio, x) != 1 ||
         PEM_write_bio_PrivateKey(key_bio, key, NULL, NULL, 0, NULL, NULL) != 1) {
-        rc = fail_ssl(MEMTLS_ERR_CONFIG, err, errlen, "memtls_pki_make: cannot encode PEM");
+        rc = memtls__fail_ssl(MEMTLS_ERR_CONFIG, err, errlen, "memtls_pki_make: cannot encode PEM");
         goto out;
     }
     rc = bio_to_string(cert_bio, &pem->cert, &pem->cert_len);
@@ -600,7 +542,7 @@ static int encode_pem(X509 *x, EVP_PKEY *key, memtls_pem *pem, char *err, size_t
         rc = bio_to_string(key_bio, &pem->key, &pem->key_len);
     }
     if (rc != 0) {
-        rc = fail(rc, err, errlen, "memtls_pki_make: cannot copy PEM");
+        rc = memtls__fail(rc, err, errlen, "memtls_pki_make: cannot copy PEM");
     }
 out:
     BIO_free(cert_bio);
@@ -626,7 +568,8 @@ int memtls_pki_make(const memtls_cert_spec *spec, const memtls_pem *issuer, memt
         err[0] = '\0';
     }
     if (spec == NULL || out == NULL) {
-        rc = fail(MEMTLS_ERR_INVALID, err, errlen, "memtls_pki_make: spec and out are required");
+        rc = memtls__fail(MEMTLS_ERR_INVALID, err, errlen,
+                          "memtls_pki_make: spec and out are required");
         goto out;
     }
     rc = check_spec(spec, &not_before, &not_after, err, errlen);
@@ -645,12 +588,13 @@ int memtls_pki_make(const memtls_cert_spec *spec, const memtls_pem *issuer, memt
     }
     key = make_key(spec->key_type);
     if (key == NULL) {
-        rc = fail_ssl(MEMTLS_ERR_CONFIG, err, errlen, "memtls_pki_make: key generation failed");
+        rc = memtls__fail_ssl(MEMTLS_ERR_CONFIG, err, errlen,
+                              "memtls_pki_make: key generation failed");
         goto out;
     }
     x = X509_new();
     if (x == NULL) {
-        rc = fail(MEMTLS_ERR_NOMEM, err, errlen, "memtls_pki_make: out of memory");
+        rc = memtls__fail(MEMTLS_ERR_NOMEM, err, errlen, "memtls_pki_make: out of memory");
         goto out;
     }
     rc = fill_cert(x, spec, key, sans, issuer_cert, not_before, not_after, err, errlen);
@@ -658,7 +602,7 @@ int memtls_pki_make(const memtls_cert_spec *spec, const memtls_pem *issuer, memt
         goto out;
     }
     if (X509_sign(x, issuer_key != NULL ? issuer_key : key, EVP_sha256()) <= 0) {
-        rc = fail_ssl(MEMTLS_ERR_CONFIG, err, errlen, "memtls_pki_make: signing failed");
+        rc = memtls__fail_ssl(MEMTLS_ERR_CONFIG, err, errlen, "memtls_pki_make: signing failed");
         goto out;
     }
     rc = encode_pem(x, key, &pem, err, errlen);
@@ -743,8 +687,8 @@ out:
         if (strerror_r(saved, reason, sizeof reason) != 0) {
             snprintf(reason, sizeof reason, "error %d", saved);
         }
-        fail(rc, err, errlen, "memtls_pem_write: cannot %s %s '%s': %s", what,
-             is_key ? "key file" : "certificate file", path, reason);
+        memtls__fail(rc, err, errlen, "memtls_pem_write: cannot %s %s '%s': %s", what,
+                     is_key ? "key file" : "certificate file", path, reason);
     }
     return rc;
 }
@@ -759,8 +703,8 @@ int memtls_pem_write(const memtls_pem *pem, const char *cert_path, const char *k
     }
     if (pem == NULL || (cert_path != NULL && !pem_field_ok(pem->cert, pem->cert_len)) ||
         (key_path != NULL && !pem_field_ok(pem->key, pem->key_len))) {
-        return fail(MEMTLS_ERR_INVALID, err, errlen,
-                    "memtls_pem_write: missing certificate or key to write");
+        return memtls__fail(MEMTLS_ERR_INVALID, err, errlen,
+                            "memtls_pem_write: missing certificate or key to write");
     }
     if (cert_path != NULL) {
         rc = write_file(cert_path, pem->cert, pem->cert_len, 0, err, errlen);
