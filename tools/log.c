@@ -9,7 +9,14 @@
 static const char *g_name = "memtls";
 static atomic_int g_level = TOOL_LOG_INFO;
 
+static FILE *g_out; /* NULL: stderr (not a constant initialiser) */
+
 static const char *const level_names[] = {"error", "warn", "info", "debug"};
+
+void tool_set_output(FILE *out)
+{
+    g_out = out;
+}
 
 void tool_set_name(const char *name)
 {
@@ -40,7 +47,7 @@ static void emit(const char *prefix, const char *fmt, va_list ap)
     } else {
         line[sizeof line - 2] = '\n';
     }
-    fputs(line, stderr);
+    fputs(line, g_out != NULL ? g_out : stderr);
 }
 
 void tool_error(const char *fmt, ...)
