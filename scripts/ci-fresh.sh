@@ -62,6 +62,36 @@ mirror="${mirror:-http://deb.debian.org/debian}"
 security="$(apt_uris | grep -m1 security || true)"
 security="${security:-http://deb.debian.org/debian-security}"
 
+mounted=()
+root=""
+mnt() { # mnt TARGET ARGS...: mount and remember it for the cleanup
+  local target="$1"
+  shift
+  mkdir -p "$target"
+  mount "$@" "$target"
+  mounted+=("$target")
+}
+umount_all() { # reverse order; lazily if a process still holds a mount
+  local i
+  for ((i = ${#mounted[@]} - 1; i >= 0; i--)); do
+    umount "${mounted[$i]}" 2>/dev/null || umount -l "${mounted[$i]}" 2>/dev/null || true
+  done
+  mounted=()
+}
+cleanup() {
+  umount_all
+  [ -n "$root" ] || return 0
+  if [ "$keep" = 1 ]; then
+    echo "kept the root in $root"
+  elif ! grep -q " $root/" /proc/mounts; then
+    rm -rf "$root"
+  else
+    echo "ci-fresh.sh: $root still has mounts, not removed" >&2
+  fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
 mkdir -p "$cache"
 tarball="$cache/base-bookworm.tar"
 if [ "$clean" = 1 ]; then
@@ -82,6 +112,8 @@ deb $mirror bookworm-updates main
 deb $security bookworm-security main
 EOS
   cp /etc/resolv.conf "$build/etc/resolv.conf"
+  mnt "$build/proc" -t proc proc
+  mnt "$build/dev/pts" --bind /dev/pts
   # Only the base packages, as a user would install them by hand.
   chroot "$build" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin DEBIAN_FRONTEND=noninteractive \
     sh -c "apt-get update -qq && apt-get install -y -qq ${base_packages[*]} >/dev/null && apt-get clean" ||
@@ -89,6 +121,7 @@ EOS
       echo "ci-fresh.sh: installing ${base_packages[*]} in the base root failed"
       exit 1
     }
+  umount_all
   tar -C "$build" -cf "$tarball.part" .
   mv "$tarball.part" "$tarball"
   rm -rf "$build"
@@ -96,37 +129,12 @@ EOS
 fi
 
 root="$(mktemp -d "$cache/root.XXXXXX")"
-mounted=()
-cleanup() {
-  local i
-  # Unmount in reverse order; lazily if a process still holds a mount.
-  for ((i = ${#mounted[@]} - 1; i >= 0; i--)); do
-    umount "${mounted[$i]}" 2>/dev/null || umount -l "${mounted[$i]}" 2>/dev/null || true
-  done
-  if [ "$keep" = 1 ]; then
-    echo "kept the root in $root"
-  elif ! grep -q " $root/" /proc/mounts; then
-    rm -rf "$root"
-  else
-    echo "ci-fresh.sh: $root still has mounts, not removed" >&2
-  fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
 tar -C "$root" -xf "$tarball"
 cp /etc/resolv.conf "$root/etc/resolv.conf"
 git clone -q "$repo" "$root/root/memtls"
 git -C "$root/root/memtls" checkout -q "$head"
 echo "== fresh root $root, memtls at $(git -C "$repo" log -1 --format='%h %s' "$head")"
 
-mnt() { # mnt TARGET ARGS...: mount and remember it for the cleanup
-  local target="$1"
-  shift
-  mkdir -p "$target"
-  mount "$@" "$target"
-  mounted+=("$target")
-}
 mnt "$root/proc" -t proc proc
 mnt "$root/sys" -t sysfs sysfs
 mnt "$root/dev" --bind /dev

@@ -7,7 +7,7 @@
 #   scripts/test.sh thread      TSan build of the threaded tests (build-tsan/)
 #   scripts/test.sh valgrind    unit tests under valgrind memcheck (build-vg/)
 #   scripts/test.sh soak        the randomized session test over many seeds:
-#                               MEMTLS_SEEDS (default 1000) in the plain build,
+#                               MEMTLS_SEEDS (default 5000) in the plain build,
 #                               then MEMTLS_SOAK_ASAN_SEEDS more under ASan+UBSan
 #                               when that is set (default: none)
 set -euo pipefail
@@ -64,7 +64,7 @@ valgrind)
   ;;
 soak)
   # Seeds 1..N: the first 200 are the ones CI runs, the rest are new.
-  seeds="${MEMTLS_SEEDS:-1000}"
+  seeds="${MEMTLS_SEEDS:-5000}"
   asan_seeds="${MEMTLS_SOAK_ASAN_SEEDS:-0}"
   cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
   cmake --build build -j "$jobs" --target test_session_property
