@@ -43,8 +43,7 @@ static size_t chunk_size(unsigned mode, uint64_t *rng)
 
 static int is_fatal(int rc)
 {
-    return rc != 0 && rc != MEMTLS_WANT_READ && rc != MEMTLS_WANT_WRITE &&
-           rc != MEMTLS_CLOSED;
+    return rc != 0 && rc != MEMTLS_WANT_READ && rc != MEMTLS_WANT_WRITE && rc != MEMTLS_CLOSED;
 }
 
 /* Everything a finished handshake offers to read. */
@@ -52,7 +51,8 @@ static void peer_info(memtls_ctx *ctx)
 {
     uint8_t der[4096];
     size_t len = 0;
-    FZ_CHECK(memtls_ctx_protocol(ctx) != NULL && memtls_ctx_cipher(ctx) != NULL, "no version or cipher");
+    FZ_CHECK(memtls_ctx_protocol(ctx) != NULL && memtls_ctx_cipher(ctx) != NULL,
+             "no version or cipher");
     (void)memtls_ctx_alpn(ctx);
     (void)memtls_ctx_peer_verified(ctx);
     (void)memtls_ctx_verify_error(ctx);

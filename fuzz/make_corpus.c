@@ -66,8 +66,8 @@ static void advance(party *p, const party *peer)
 
     fz_rand_swap(&p->rand);
     if (peer->out.len > p->delivered) {
-        FZ_CHECK(memtls_ctx_feed(p->ctx, peer->out.data + p->delivered, peer->out.len - p->delivered) ==
-                     0,
+        FZ_CHECK(memtls_ctx_feed(p->ctx, peer->out.data + p->delivered,
+                                 peer->out.len - p->delivered) == 0,
                  "recv");
         p->delivered = peer->out.len;
     }
