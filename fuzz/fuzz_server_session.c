@@ -4,14 +4,21 @@
  * Whatever arrives, the session must not crash, leak, or strand output:
  * after every call the context's write BIO is empty (the drain rule), and a
  * terminal state stays terminal.
+ *
+ * The server uses the fixed PKI and deterministic randomness (support/),
+ * so the recorded client flights in the corpus (ClientHello, then the
+ * client's Finished, application data, KeyUpdate and close_notify, written
+ * by make_corpus.c) match the server's answers and drive it through the
+ * whole connection.
  */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <memtls/config.h>
-#include <memtls/pki.h>
 #include <memtls/session.h>
+
+#include "fuzz_support.h"
 
 static memtls_config *server_cfg;
 
@@ -28,24 +35,6 @@ static void echo(void *arg, const uint8_t *data, size_t len)
     (void)arg;
     (void)data;
     (void)len;
-}
-
-static void setup(void)
-{
-    const char *sans[] = {"localhost"};
-    memtls_cert_spec spec = {.key_type = MEMTLS_KEY_EC_P256,
-                             .usage = MEMTLS_CERT_SERVER,
-                             .common_name = "localhost",
-                             .sans = sans,
-                             .san_count = 1};
-    memtls_pem pem = {0};
-    server_cfg = memtls_config_new(MEMTLS_ROLE_SERVER);
-    if (server_cfg == NULL || memtls_pki_make(&spec, NULL, &pem, NULL, 0) != 0 ||
-        memtls_config_load_cert_pem(server_cfg, pem.cert, pem.cert_len, pem.key, pem.key_len) !=
-            0) {
-        abort();
-    }
-    memtls_pem_free(&pem);
 }
 
 static void run(memtls_ctx *ctx, const uint8_t *data, size_t size)
@@ -82,8 +71,10 @@ static void run(memtls_ctx *ctx, const uint8_t *data, size_t size)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (server_cfg == NULL) {
-        setup();
+        fz_rand_install();
+        server_cfg = fz_config(MEMTLS_ROLE_SERVER, FZ_ALPN);
     }
+    fz_rand_reset(FZ_SEED_SERVER);
     run(memtls_ctx_new(server_cfg), data, size);
     run(memtls_ctx_new_plaintext(MEMTLS_ROLE_SERVER), data, size);
     return 0;

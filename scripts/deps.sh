@@ -1,12 +1,26 @@
 #!/usr/bin/env bash
 # Install the Debian 12 packages memtls needs to build, test and run.
 # Idempotent and quick when everything is already there. Run as root.
+#
+# Packages are installed with --no-install-recommends, so every runtime a
+# stage needs is named here even when another package only recommends it
+# (scripts/ci-fresh.sh checks the list on a minimal Debian 12 root):
+#   build + unit tests   build-essential cmake ninja-build pkg-config git
+#                        libssl-dev libuv1-dev libcmocka-dev
+#   interop tests        openssl gnutls-bin curl python3 testssl.sh procps
+#   ASan/UBSan, TSan,    clang and libclang-rt-14-dev (the sanitizer and
+#   libFuzzer            libFuzzer runtimes; clang only recommends them)
+#   readable reports     llvm-14 (llvm-symbolizer; scripts/sanitizers.sh
+#                        points the sanitizers at it)
+#   valgrind stage       valgrind
+#   format check         clang-format git
 set -euo pipefail
 
 packages=(
-  build-essential cmake ninja-build pkg-config clang clang-format
+  build-essential cmake ninja-build pkg-config git
   libssl-dev libuv1-dev libcmocka-dev
-  openssl gnutls-bin curl python3 valgrind testssl.sh
+  clang libclang-rt-14-dev llvm-14 clang-format
+  openssl gnutls-bin curl python3 valgrind testssl.sh procps ca-certificates
 )
 if [ "${1:-}" = "--runtime-only" ]; then
   packages=(build-essential cmake ninja-build pkg-config libssl-dev libuv1-dev libcmocka-dev openssl)

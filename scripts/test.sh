@@ -6,9 +6,14 @@
 #   scripts/test.sh address     ASan+UBSan build (build-asan/)
 #   scripts/test.sh thread      TSan build of the threaded tests (build-tsan/)
 #   scripts/test.sh valgrind    unit tests under valgrind memcheck (build-vg/)
+#   scripts/test.sh soak        the randomized session test over many seeds:
+#                               MEMTLS_SEEDS (default 5000) in the plain build,
+#                               then MEMTLS_SOAK_ASAN_SEEDS more under ASan+UBSan
+#                               when that is set (default: none)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/deps.sh
+source scripts/sanitizers.sh
 
 mode="${1:-plain}"
 jobs="$(nproc)"
@@ -23,13 +28,14 @@ address)
     -DMEMTLS_SANITIZE=address -DMEMTLS_BUILD_BENCH=OFF >/dev/null
   cmake --build build-asan -j "$jobs"
   (cd build-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
-    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest --output-on-failure -j "$jobs")
+    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:$MEMTLS_SYMBOLIZER_OPT \
+    ctest --output-on-failure -j "$jobs")
   ;;
 thread)
   cmake -S . -B build-tsan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DCMAKE_C_COMPILER=clang \
     -DMEMTLS_SANITIZE=thread -DMEMTLS_BUILD_BENCH=OFF >/dev/null
   cmake --build build-tsan -j "$jobs"
-  (cd build-tsan && TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
+  (cd build-tsan && TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1:$MEMTLS_SYMBOLIZER_OPT \
     ctest --output-on-failure -L threads -j "$jobs")
   ;;
 valgrind)
@@ -56,8 +62,28 @@ valgrind)
   done
   [ "$failed" -eq 0 ]
   ;;
+soak)
+  # Seeds 1..N: the first 200 are the ones CI runs, the rest are new.
+  seeds="${MEMTLS_SEEDS:-5000}"
+  asan_seeds="${MEMTLS_SOAK_ASAN_SEEDS:-0}"
+  cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+  cmake --build build -j "$jobs" --target test_session_property
+  start=$(date +%s)
+  MEMTLS_SEEDS="$seeds" build/tests/test_session_property
+  echo "soak: $seeds seeds (plain build) passed in $(($(date +%s) - start)) s"
+  if [ "$asan_seeds" -gt 0 ]; then
+    cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DCMAKE_C_COMPILER=clang \
+      -DMEMTLS_SANITIZE=address -DMEMTLS_BUILD_BENCH=OFF >/dev/null
+    cmake --build build-asan -j "$jobs" --target test_session_property
+    start=$(date +%s)
+    MEMTLS_SEEDS="$asan_seeds" ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+      UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:$MEMTLS_SYMBOLIZER_OPT \
+      build-asan/tests/test_session_property
+    echo "soak: $asan_seeds seeds (ASan+UBSan) passed in $(($(date +%s) - start)) s"
+  fi
+  ;;
 *)
-  echo "usage: scripts/test.sh [plain|address|thread|valgrind]" >&2
+  echo "usage: scripts/test.sh [plain|address|thread|valgrind|soak]" >&2
   exit 2
   ;;
 esac

@@ -47,6 +47,18 @@
  * single writer (messages_read: consumer; the rest: producer), so it is
  * updated with a relaxed load and store instead of a locked read-modify-write.
  *
+ * Validation. The consumer trusts nothing it reads from the buffer: the
+ * ring's memory may be overwritten by a bug, and once rings live in shared
+ * memory, by another process. Before it hands a frame out, frame_at()
+ * checks that the frame is one the producer can have written: its header
+ * and payload lie below the published head and inside the buffer (frames
+ * never straddle the end), its length is at most max_message, and padding
+ * is followed by a message. A frame that fails sets `corrupt` and stops the
+ * consumer where it is: every message before it was delivered, nothing
+ * after it ever is, so a corrupt ring can neither make the reader touch
+ * memory outside the buffer nor run past the data (and loop). The checks
+ * are on the structure only; the payload carries no checksum.
+ *
  * Reservations. memtls_ring_reserve() chooses the place of the frame
  * (including any padding it needs) and checks space for the reserved
  * length; nothing is written to the ring's shared state until commit, which
@@ -101,6 +113,7 @@ struct memtls_ring {
     alignas(CACHE_LINE) _Atomic uint64_t tail;
     uint64_t cached_head; /* consumer's copy of head, never ahead of it */
     _Atomic uint64_t messages_read;
+    atomic_int corrupt; /* the consumer met an impossible frame (set once) */
 };
 
 static uint64_t align8(uint64_t n)
@@ -162,6 +175,7 @@ memtls_ring *memtls_ring_new(size_t capacity)
     atomic_init(&r->refusals, 0);
     atomic_init(&r->high_water, 0);
     atomic_init(&r->messages_read, 0);
+    atomic_init(&r->corrupt, 0);
     return r;
 }
 
@@ -305,15 +319,20 @@ int memtls_ring_commit(memtls_ring *r, uint32_t type, uint64_t conn, size_t len)
 
 /*
  * Consumer: the next message at or after `pos`, which must be below the
- * published head. Skips a padding frame. Fills *msg and returns the
- * position just after the message.
+ * published head `end`. Skips a padding frame. Fills *msg, sets *next to
+ * the position just after the message and returns true; returns false
+ * (and marks the ring corrupt) for a frame the producer cannot have
+ * written (see Validation above).
  */
-static uint64_t frame_at(const memtls_ring *r, uint64_t pos, memtls_ring_msg *msg)
+static bool frame_at(memtls_ring *r, uint64_t pos, uint64_t end, memtls_ring_msg *msg,
+                     uint64_t *next)
 {
     frame_header hdr;
     uint64_t off = pos & r->mask;
     uint32_t type;
 
+    /* Positions advance by multiples of 8 from 0, so `off` is at most
+     * capacity - 8 and the type (4 bytes) is inside the buffer. */
     memcpy(&type, r->buf + off, sizeof(type));
     if (type == PAD_TYPE) {
         /* Padding runs to the end of the buffer; a message always follows
@@ -321,12 +340,23 @@ static uint64_t frame_at(const memtls_ring *r, uint64_t pos, memtls_ring_msg *ms
         pos += r->capacity - off;
         off = 0;
     }
+    if (pos > end || end - pos < MEMTLS_RING_HEADER || off + MEMTLS_RING_HEADER > r->capacity) {
+        goto corrupt;
+    }
     memcpy(&hdr, r->buf + off, sizeof(hdr));
+    if (hdr.type == PAD_TYPE || hdr.len > r->max_message ||
+        off + frame_size(hdr.len) > r->capacity || end - pos < frame_size(hdr.len)) {
+        goto corrupt;
+    }
     msg->type = hdr.type;
     msg->conn = hdr.conn;
     msg->len = hdr.len;
     msg->data = r->buf + off + MEMTLS_RING_HEADER;
-    return pos + frame_size(hdr.len);
+    *next = pos + frame_size(hdr.len);
+    return true;
+corrupt:
+    atomic_store_explicit(&r->corrupt, 1, memory_order_relaxed);
+    return false;
 }
 
 /* Consumer: whether a message is present at tail `t`, reloading head only
@@ -345,7 +375,7 @@ size_t memtls_ring_read(memtls_ring *r, memtls_ring_handler fn, void *arg, size_
     uint64_t end;
     size_t n = 0;
 
-    if (r == NULL || fn == NULL) {
+    if (r == NULL || fn == NULL || atomic_load_explicit(&r->corrupt, memory_order_relaxed)) {
         return 0;
     }
     t = atomic_load_explicit(&r->tail, memory_order_relaxed);
@@ -355,8 +385,12 @@ size_t memtls_ring_read(memtls_ring *r, memtls_ring_handler fn, void *arg, size_
     end = r->cached_head;
     while (t != end && (max == 0 || n < max)) {
         memtls_ring_msg msg;
-        t = frame_at(r, t, &msg);
+        uint64_t next = 0;
+        if (!frame_at(r, t, end, &msg, &next)) {
+            break;
+        }
         fn(arg, &msg);
+        t = next;
         n++;
     }
     if (n != 0) {
@@ -371,33 +405,39 @@ size_t memtls_ring_read(memtls_ring *r, memtls_ring_handler fn, void *arg, size_
 int memtls_ring_peek(memtls_ring *r, memtls_ring_msg *msg)
 {
     uint64_t t;
+    uint64_t next = 0;
 
-    if (r == NULL || msg == NULL) {
+    if (r == NULL || msg == NULL || atomic_load_explicit(&r->corrupt, memory_order_relaxed)) {
         return 0;
     }
     t = atomic_load_explicit(&r->tail, memory_order_relaxed);
     if (!message_present(r, t)) {
         return 0;
     }
-    (void)frame_at(r, t, msg);
-    return 1;
+    return frame_at(r, t, r->cached_head, msg, &next) ? 1 : 0;
 }
 
 void memtls_ring_pop(memtls_ring *r)
 {
     memtls_ring_msg msg;
     uint64_t t;
+    uint64_t next = 0;
 
-    if (r == NULL) {
+    if (r == NULL || atomic_load_explicit(&r->corrupt, memory_order_relaxed)) {
         return;
     }
     t = atomic_load_explicit(&r->tail, memory_order_relaxed);
-    if (!message_present(r, t)) {
+    if (!message_present(r, t) || !frame_at(r, t, r->cached_head, &msg, &next)) {
         return;
     }
-    t = frame_at(r, t, &msg);
-    atomic_store_explicit(&r->tail, t, memory_order_release);
+    atomic_store_explicit(&r->tail, next, memory_order_release);
     counter_add(&r->messages_read, 1);
+}
+
+int memtls_ring_corrupt(const memtls_ring *r)
+{
+    memtls_ring *m = (memtls_ring *)r; /* atomic loads do not modify */
+    return r != NULL && atomic_load_explicit(&m->corrupt, memory_order_relaxed) != 0;
 }
 
 size_t memtls_ring_used(const memtls_ring *r)

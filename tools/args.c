@@ -59,10 +59,42 @@ int args_split_list(const char *flag, const char *text, strvec *out)
     }
 }
 
-int args_getopt_error(int c, char *const argv[])
+void args_scan_init(args_scan *sc, const args_option *opts, size_t count, int argc, char *argv[])
+{
+    size_t n = 0;
+
+    memset(sc, 0, sizeof *sc);
+    sc->opts = opts;
+    sc->count = count < ARGS_MAX_OPTIONS ? count : ARGS_MAX_OPTIONS;
+    sc->argc = argc;
+    sc->argv = argv;
+    /* ':' first: a missing argument is reported as ':', not '?'. */
+    sc->shortopts[n++] = ':';
+    for (size_t i = 0; i < sc->count; i++) {
+        sc->longopts[i].name = opts[i].name;
+        sc->longopts[i].has_arg = opts[i].has_arg;
+        sc->longopts[i].flag = NULL;
+        /* Long options come back as 256 + their index in the table. */
+        sc->longopts[i].val = 256 + (int)i;
+        if (opts[i].short_name != 0) {
+            sc->shortopts[n++] = opts[i].short_name;
+            if (opts[i].has_arg == required_argument) {
+                sc->shortopts[n++] = ':';
+            }
+        }
+    }
+    sc->shortopts[n] = '\0';
+    /* 0, not 1: glibc then forgets everything from an earlier scan,
+     * including its position inside a group of short options. */
+    optind = 0;
+    opterr = 0;
+}
+
+/* getopt_long failed: `c` is ':' (missing argument) or '?' (unknown). */
+static int scan_error(const args_scan *sc, int c)
 {
     /* getopt_long leaves optind past the offending word. */
-    const char *word = optind > 0 ? argv[optind - 1] : "?";
+    const char *word = optind > 0 && optind <= sc->argc ? sc->argv[optind - 1] : "?";
     if (c == ':') {
         tool_error("option '%s' needs an argument (see '%s --help')", word, tool_name());
     } else if (optopt != 0 && strncmp(word, "--", 2) != 0) {
@@ -70,7 +102,38 @@ int args_getopt_error(int c, char *const argv[])
     } else {
         tool_error("unknown option '%s' (see '%s --help')", word, tool_name());
     }
-    return TOOL_EXIT_USAGE;
+    return ARGS_FAIL;
+}
+
+int args_next(args_scan *sc, const char **value)
+{
+    int c = getopt_long(sc->argc, sc->argv, sc->shortopts, sc->longopts, NULL);
+    size_t i = 0;
+
+    *value = NULL;
+    if (c == -1) {
+        return ARGS_DONE;
+    }
+    if (c == '?' || c == ':') {
+        return scan_error(sc, c);
+    }
+    /* Anything else is what we declared: 256 + index, or a short name. */
+    if (c >= 256) {
+        i = (size_t)(c - 256);
+    } else {
+        while (i + 1 < sc->count && sc->opts[i].short_name != c) {
+            i++;
+        }
+    }
+    const args_option *o = &sc->opts[i];
+    const char *arg = o->has_arg == required_argument ? optarg : NULL;
+    if (arg != NULL && sc->seen[i] != NULL && !(o->flags & ARGS_REPEATABLE)) {
+        tool_error("--%s given twice ('%s', then '%s'); give it once", o->name, sc->seen[i], arg);
+        return ARGS_FAIL;
+    }
+    sc->seen[i] = arg != NULL ? arg : "";
+    *value = arg;
+    return o->id;
 }
 
 int args_parse_uint(const char *flag, const char *text, unsigned long min, unsigned long max,

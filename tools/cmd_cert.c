@@ -3,7 +3,6 @@
  * and a client certificate, with their keys) made by memtls_pki_make.
  */
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -54,54 +53,58 @@ static void cert_usage(FILE *out)
                  "  -h, --help         this help\n");
 }
 
+enum { O_DIR = 256, O_SAN, O_CN, O_CLIENT_CN, O_DAYS, O_RSA, O_FORCE, O_HELP };
+
+static const args_option cert_options[] = {
+    {"dir", 0, required_argument, O_DIR, 0},
+    {"san", 0, required_argument, O_SAN, ARGS_REPEATABLE},
+    {"cn", 0, required_argument, O_CN, 0},
+    {"client-cn", 0, required_argument, O_CLIENT_CN, 0},
+    {"days", 0, required_argument, O_DAYS, 0},
+    {"rsa", 0, no_argument, O_RSA, 0},
+    {"force", 0, no_argument, O_FORCE, 0},
+    {"help", 'h', no_argument, O_HELP, 0},
+};
+
 static int parse_cert_args(int argc, char *argv[], cert_opts *o)
 {
-    static const struct option longopts[] = {
-        {"dir", required_argument, NULL, 'd'},
-        {"san", required_argument, NULL, 's'},
-        {"cn", required_argument, NULL, 'n'},
-        {"client-cn", required_argument, NULL, 'c'},
-        {"days", required_argument, NULL, 'D'},
-        {"rsa", no_argument, NULL, 'r'},
-        {"force", no_argument, NULL, 'f'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
+    args_scan sc;
+    const char *arg = NULL;
     int c;
-    opterr = 0;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
+
+    args_scan_init(&sc, cert_options, sizeof cert_options / sizeof cert_options[0], argc, argv);
+    while ((c = args_next(&sc, &arg)) != ARGS_DONE) {
         switch (c) {
-        case 'd':
-            o->dir = optarg;
+        case O_DIR:
+            o->dir = arg;
             break;
-        case 's':
-            if (args_split_list("--san", optarg, &o->sans) != 0) {
+        case O_SAN:
+            if (args_split_list("--san", arg, &o->sans) != 0) {
                 return TOOL_EXIT_USAGE;
             }
             break;
-        case 'n':
-            o->cn = optarg;
+        case O_CN:
+            o->cn = arg;
             break;
-        case 'c':
-            o->client_cn = optarg;
+        case O_CLIENT_CN:
+            o->client_cn = arg;
             break;
-        case 'D':
-            if (args_parse_uint("--days", optarg, 1, 3650, &o->days) != 0) {
+        case O_DAYS:
+            if (args_parse_uint("--days", arg, 1, 3650, &o->days) != 0) {
                 return TOOL_EXIT_USAGE;
             }
             break;
-        case 'r':
+        case O_RSA:
             o->rsa = 1;
             break;
-        case 'f':
+        case O_FORCE:
             o->force = 1;
             break;
-        case 'h':
+        case O_HELP:
             cert_usage(stdout);
-            return -1;
-        default:
-            return args_getopt_error(c, argv);
+            return ARGS_HELP;
+        default: /* ARGS_FAIL: reported */
+            return TOOL_EXIT_USAGE;
         }
     }
     if (optind < argc) {
@@ -189,7 +192,7 @@ int cmd_cert(int argc, char *argv[])
 
     rc = parse_cert_args(argc, argv, &o);
     if (rc != 0) {
-        rc = rc < 0 ? TOOL_EXIT_OK : rc;
+        rc = rc == ARGS_HELP ? TOOL_EXIT_OK : rc;
         goto out;
     }
     rc = TOOL_EXIT_FAIL;

@@ -13,7 +13,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -30,26 +29,12 @@
 
 #include "args.h"
 #include "cmds.h"
+#include "connect_args.h"
 #include "log.h"
 #include "netutil.h"
 #include "tlsconf.h"
 
 #define CONNECT_CHUNK (16u * 1024)
-
-typedef struct connect_opts {
-    args_hostport target;
-    const char *target_text;
-    const char *servername;
-    const char *cert;
-    const char *key;
-    const char *ca;
-    strvec alpn;
-    int min_version;
-    int max_version;
-    int insecure;
-    int verbose;
-    unsigned long timeout_ms;
-} connect_opts;
 
 typedef struct client {
     int fd;
@@ -74,111 +59,6 @@ typedef struct client {
     int sock_eof;
     int sock_err; /* errno of a failed send() */
 } client;
-
-static void connect_usage(FILE *out)
-{
-    fprintf(out, "usage: memtls connect [options] HOST:PORT\n"
-                 "\n"
-                 "Open a TLS connection and copy stdin to it and its data to stdout (like\n"
-                 "openssl s_client -quiet). The server certificate is verified against the\n"
-                 "system CA store (or --ca) and must name HOST (or --servername). On stdin EOF\n"
-                 "the client sends close_notify and keeps reading; it exits 0 when the server\n"
-                 "closes, non-zero on a verify failure or any other error.\n"
-                 "\n"
-                 "options:\n"
-                 "  --ca FILE            trust the CA certificates in FILE instead of the system\n"
-                 "                       store\n"
-                 "  --servername NAME    name to send as SNI and to check in the certificate\n"
-                 "                       (default: HOST)\n"
-                 "  --insecure           do not verify the server certificate (a warning is\n"
-                 "                       printed)\n"
-                 "  --cert FILE          client certificate chain (PEM), for mutual TLS\n"
-                 "  --key FILE           its private key (PEM)\n"
-                 "  --alpn LIST          ALPN protocols to offer, comma separated (h2,http/1.1)\n"
-                 "  --min-tls 1.2|1.3    lowest protocol version (default 1.2)\n"
-                 "  --max-tls 1.2|1.3    highest protocol version (default 1.3)\n"
-                 "  --timeout MS         connect and handshake deadline (default 10000)\n"
-                 "  -v, --verbose        print the negotiated parameters on stderr\n"
-                 "  -h, --help           this help\n"
-                 "\n"
-                 "HOST:PORT: host name or address; IPv6 in brackets: [::1]:8443\n");
-}
-
-static int parse_connect_args(int argc, char *argv[], connect_opts *o)
-{
-    enum { O_CA = 256, O_SNI, O_INSECURE, O_CERT, O_KEY, O_ALPN, O_MIN, O_MAX, O_TIMEOUT };
-    static const struct option longopts[] = {
-        {"ca", required_argument, NULL, O_CA},
-        {"servername", required_argument, NULL, O_SNI},
-        {"insecure", no_argument, NULL, O_INSECURE},
-        {"cert", required_argument, NULL, O_CERT},
-        {"key", required_argument, NULL, O_KEY},
-        {"alpn", required_argument, NULL, O_ALPN},
-        {"min-tls", required_argument, NULL, O_MIN},
-        {"max-tls", required_argument, NULL, O_MAX},
-        {"timeout", required_argument, NULL, O_TIMEOUT},
-        {"verbose", no_argument, NULL, 'v'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
-    int c;
-    opterr = 0;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, ":hvk", longopts, NULL)) != -1) {
-        int rc = 0;
-        switch (c) {
-        case O_CA:
-            o->ca = optarg;
-            break;
-        case O_SNI:
-            o->servername = optarg;
-            break;
-        case O_INSECURE:
-        case 'k':
-            o->insecure = 1;
-            break;
-        case O_CERT:
-            o->cert = optarg;
-            break;
-        case O_KEY:
-            o->key = optarg;
-            break;
-        case O_ALPN:
-            rc = args_split_list("--alpn", optarg, &o->alpn);
-            break;
-        case O_MIN:
-            rc = args_parse_tls_version("--min-tls", optarg, &o->min_version);
-            break;
-        case O_MAX:
-            rc = args_parse_tls_version("--max-tls", optarg, &o->max_version);
-            break;
-        case O_TIMEOUT:
-            rc = args_parse_uint("--timeout", optarg, 1, 3600000, &o->timeout_ms);
-            break;
-        case 'v':
-            o->verbose = 1;
-            break;
-        case 'h':
-            connect_usage(stdout);
-            return -1;
-        default:
-            return args_getopt_error(c, argv);
-        }
-        if (rc != 0) {
-            return rc;
-        }
-    }
-    if (optind >= argc) {
-        tool_error("HOST:PORT is required (see 'memtls connect --help')");
-        return TOOL_EXIT_USAGE;
-    }
-    if (optind + 1 < argc) {
-        tool_error("unexpected argument '%s' (see 'memtls connect --help')", argv[optind + 1]);
-        return TOOL_EXIT_USAGE;
-    }
-    o->target_text = argv[optind];
-    return args_parse_hostport("HOST:PORT", argv[optind], 0, 0, &o->target);
-}
 
 /* --- session callbacks --------------------------------------------------- */
 
@@ -540,13 +420,16 @@ int cmd_connect(int argc, char *argv[])
     client c;
     int rc;
 
-    memset(&o, 0, sizeof o);
+    connect_opts_init(&o);
     memset(&c, 0, sizeof c);
     c.fd = -1;
-    o.timeout_ms = 10000;
-    rc = parse_connect_args(argc, argv, &o);
+    rc = connect_parse_args(argc, argv, &o);
+    if (rc == ARGS_HELP) {
+        connect_usage(stdout);
+        rc = TOOL_EXIT_OK;
+        goto out;
+    }
     if (rc != 0) {
-        rc = rc < 0 ? TOOL_EXIT_OK : rc;
         goto out;
     }
     rc = TOOL_EXIT_FAIL;
@@ -571,6 +454,6 @@ out:
         close(c.fd);
     }
     free(c.out);
-    strvec_free(&o.alpn);
+    connect_opts_free(&o);
     return rc;
 }

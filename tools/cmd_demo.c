@@ -3,7 +3,6 @@
  * server session (mutual TLS 1.3, certificates made on the spot) are
  * pumped in memory: handshake, one message echoed back, clean close.
  */
-#include <getopt.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -197,7 +196,7 @@ static int report(demo_end *client, demo_end *server, const char *msg, size_t ms
 
 int cmd_demo(int argc, char *argv[])
 {
-    static const struct option longopts[] = {{"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
+    static const args_option options[] = {{"help", 'h', no_argument, 'h', 0}};
     static const char msg[] = "hello, memtls";
     memtls_pem ca, srv, cli;
     demo_end client, server;
@@ -209,13 +208,14 @@ int cmd_demo(int argc, char *argv[])
     memset(&cli, 0, sizeof cli);
     memset(&client, 0, sizeof client);
     memset(&server, 0, sizeof server);
-    opterr = 0;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
+    args_scan sc;
+    const char *arg = NULL;
+    args_scan_init(&sc, options, 1, argc, argv);
+    while ((c = args_next(&sc, &arg)) != ARGS_DONE) {
         if (c == 'h') {
             return demo_usage(stdout);
         }
-        return args_getopt_error(c, argv);
+        return TOOL_EXIT_USAGE; /* ARGS_FAIL: reported */
     }
     if (optind < argc) {
         tool_error("unexpected argument '%s' (see 'memtls demo --help')", argv[optind]);

@@ -1,6 +1,6 @@
 /*
- * cmd_serve.c - `memtls serve`: the TLS terminator. Parses the options
- * into memtls_server_opts (server.h), starts the runtime, and then waits
+ * cmd_serve.c - `memtls serve`: the TLS terminator. Turns the options
+ * (serve_args.h) into memtls_server_opts (server.h), starts the runtime, and then waits
  * for signals in the main thread with sigwait(): SIGINT/SIGTERM stop the
  * server gracefully, SIGHUP reloads the certificate, SIGUSR1 logs a
  * status line. The signals are
@@ -8,7 +8,6 @@
  * only the main thread ever sees them.
  */
 #include <errno.h>
-#include <getopt.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -22,281 +21,8 @@
 #include "args.h"
 #include "cmds.h"
 #include "log.h"
+#include "serve_args.h"
 #include "tlsconf.h"
-
-#define SERVE_MAX_LISTENERS 16
-#define SERVE_DEFAULT_GRACE_MS 5000
-
-typedef struct serve_opts {
-    args_hostport addrs[SERVE_MAX_LISTENERS];
-    memtls_listener_opts listeners[SERVE_MAX_LISTENERS];
-    size_t listener_count;
-    int proxy;
-    args_hostport backend;
-    const char *cert;
-    const char *key;
-    const char *ca;
-    int verify; /* -1: not given */
-    strvec allow;
-    strvec alpn;
-    int min_version;
-    const char *ciphers;
-    const char *ciphersuites;
-    unsigned long workers;
-    unsigned long max_conns;
-    unsigned long handshake_timeout;
-    unsigned long idle_timeout;
-    unsigned long grace_ms;
-    tool_level level;
-    /* The ephemeral certificate when no --cert/--key is given. */
-    memtls_pem ephemeral;
-} serve_opts;
-
-static void serve_usage(FILE *out)
-{
-    fprintf(out,
-            "usage: memtls serve [options]\n"
-            "\n"
-            "Terminate TLS: sockets live in one host I/O thread that only moves ciphertext,\n"
-            "TLS runs in worker threads. The plaintext is echoed back (--echo, default) or\n"
-            "proxied to a plaintext TCP backend (--backend). Without --cert/--key an\n"
-            "ephemeral self-signed ECDSA P-256 certificate for localhost, 127.0.0.1 and ::1\n"
-            "is made and its SHA-256 fingerprint printed.\n"
-            "\n"
-            "listeners and application:\n"
-            "  --listen ADDR:PORT[,plaintext]  listen here (repeatable; default\n"
-            "                       127.0.0.1:8443; IPv6 as [::1]:8443; port 0 picks one;\n"
-            "                       ',plaintext' for a listener without TLS)\n"
-            "  --echo               echo the plaintext back (default)\n"
-            "  --backend HOST:PORT  proxy each connection to this plaintext TCP backend\n"
-            "TLS:\n"
-            "  --cert FILE          certificate chain (PEM), leaf first\n"
-            "  --key FILE           its private key (PEM)\n"
-            "  --ca FILE            CA bundle (PEM) for client certificates\n"
-            "  --verify-client none|optional|required\n"
-            "                       ask for client certificates (default: required with\n"
-            "                       --ca, none without)\n"
-            "  --allow-san NAME     accept only clients whose certificate names NAME (DNS\n"
-            "                       or IP SAN, or CN); repeatable or comma separated\n"
-            "  --alpn LIST          ALPN protocols, most preferred first (h2,http/1.1)\n"
-            "  --min-tls 1.2|1.3    lowest protocol version (default 1.2)\n"
-            "  --ciphers LIST       TLS 1.2 ciphers, OpenSSL syntax (AEAD only)\n"
-            "  --ciphersuites LIST  TLS 1.3 cipher suites, OpenSSL syntax\n"
-            "runtime:\n"
-            "  --workers N          TLS worker threads, 1..64 (default: CPUs - 1, at least 1)\n"
-            "  --max-conns N        open connections at most (default 10000)\n"
-            "  --handshake-timeout MS  (default 10000)\n"
-            "  --idle-timeout MS    close connections idle this long (default 300000)\n"
-            "  --grace MS           on SIGINT/SIGTERM, wait this long for connections to\n"
-            "                       finish (default 5000)\n"
-            "  --log-level error|warn|info|debug   (default info)\n"
-            "  -h, --help           this help\n"
-            "\n"
-            "Signals: SIGINT/SIGTERM stop gracefully and exit 0; SIGHUP reloads --cert,\n"
-            "--key and --ca for new handshakes (live connections are kept); SIGUSR1\n"
-            "logs a status line (connections, bytes, ring high-water marks and refusals).\n");
-}
-
-/* "ADDR:PORT[,plaintext]" into listener number opts->listener_count. */
-static int add_listener(serve_opts *o, const char *text)
-{
-    char addr[300];
-    int plaintext = 0;
-    const char *comma = strchr(text, ',');
-    size_t len = comma != NULL ? (size_t)(comma - text) : strlen(text);
-
-    if (o->listener_count == SERVE_MAX_LISTENERS) {
-        tool_error("--listen: at most %d listeners", SERVE_MAX_LISTENERS);
-        return TOOL_EXIT_USAGE;
-    }
-    if (comma != NULL) {
-        if (strcmp(comma + 1, "plaintext") == 0) {
-            plaintext = 1;
-        } else if (strcmp(comma + 1, "tls") != 0) {
-            tool_error("--listen '%s': unknown flag '%s' (expected 'plaintext')", text, comma + 1);
-            return TOOL_EXIT_USAGE;
-        }
-    }
-    if (len >= sizeof addr) {
-        tool_error("--listen '%s': too long", text);
-        return TOOL_EXIT_USAGE;
-    }
-    memcpy(addr, text, len);
-    addr[len] = '\0';
-    args_hostport *hp = &o->addrs[o->listener_count];
-    if (args_parse_hostport("--listen", addr, 1, 1, hp) != 0) {
-        return TOOL_EXIT_USAGE;
-    }
-    memtls_listener_opts *l = &o->listeners[o->listener_count++];
-    l->host = hp->host;
-    l->port = hp->port;
-    l->plaintext = plaintext;
-    return 0;
-}
-
-static int parse_verify(const char *text, int *out)
-{
-    static const char *const names[] = {"none", "optional", "required"};
-    for (int i = 0; i < 3; i++) {
-        if (strcmp(text, names[i]) == 0) {
-            *out = i;
-            return 0;
-        }
-    }
-    tool_error("--verify-client '%s': expected none, optional or required", text);
-    return TOOL_EXIT_USAGE;
-}
-
-static int parse_serve_args(int argc, char *argv[], serve_opts *o)
-{
-    enum {
-        O_LISTEN = 256,
-        O_ECHO,
-        O_BACKEND,
-        O_CERT,
-        O_KEY,
-        O_CA,
-        O_VERIFY,
-        O_ALLOW,
-        O_ALPN,
-        O_MIN,
-        O_CIPHERS,
-        O_SUITES,
-        O_WORKERS,
-        O_MAXCONNS,
-        O_HSTIMEOUT,
-        O_IDLE,
-        O_GRACE,
-        O_LEVEL
-    };
-    static const struct option longopts[] = {
-        {"listen", required_argument, NULL, O_LISTEN},
-        {"echo", no_argument, NULL, O_ECHO},
-        {"backend", required_argument, NULL, O_BACKEND},
-        {"cert", required_argument, NULL, O_CERT},
-        {"key", required_argument, NULL, O_KEY},
-        {"ca", required_argument, NULL, O_CA},
-        {"verify-client", required_argument, NULL, O_VERIFY},
-        {"allow-san", required_argument, NULL, O_ALLOW},
-        {"alpn", required_argument, NULL, O_ALPN},
-        {"min-tls", required_argument, NULL, O_MIN},
-        {"ciphers", required_argument, NULL, O_CIPHERS},
-        {"ciphersuites", required_argument, NULL, O_SUITES},
-        {"workers", required_argument, NULL, O_WORKERS},
-        {"max-conns", required_argument, NULL, O_MAXCONNS},
-        {"handshake-timeout", required_argument, NULL, O_HSTIMEOUT},
-        {"idle-timeout", required_argument, NULL, O_IDLE},
-        {"grace", required_argument, NULL, O_GRACE},
-        {"log-level", required_argument, NULL, O_LEVEL},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
-    };
-    int c;
-    int echo = 0;
-    opterr = 0;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
-        int rc = 0;
-        switch (c) {
-        case O_LISTEN:
-            rc = add_listener(o, optarg);
-            break;
-        case O_ECHO:
-            echo = 1;
-            break;
-        case O_BACKEND:
-            o->proxy = 1;
-            rc = args_parse_hostport("--backend", optarg, 1, 0, &o->backend);
-            break;
-        case O_CERT:
-            o->cert = optarg;
-            break;
-        case O_KEY:
-            o->key = optarg;
-            break;
-        case O_CA:
-            o->ca = optarg;
-            break;
-        case O_VERIFY:
-            rc = parse_verify(optarg, &o->verify);
-            break;
-        case O_ALLOW:
-            rc = args_split_list("--allow-san", optarg, &o->allow);
-            break;
-        case O_ALPN:
-            rc = args_split_list("--alpn", optarg, &o->alpn);
-            break;
-        case O_MIN:
-            rc = args_parse_tls_version("--min-tls", optarg, &o->min_version);
-            break;
-        case O_CIPHERS:
-            o->ciphers = optarg;
-            break;
-        case O_SUITES:
-            o->ciphersuites = optarg;
-            break;
-        case O_WORKERS:
-            rc = args_parse_uint("--workers", optarg, 1, 64, &o->workers);
-            break;
-        case O_MAXCONNS:
-            rc = args_parse_uint("--max-conns", optarg, 1, 1000000, &o->max_conns);
-            break;
-        case O_HSTIMEOUT:
-            rc = args_parse_uint("--handshake-timeout", optarg, 1, 3600000, &o->handshake_timeout);
-            break;
-        case O_IDLE:
-            rc = args_parse_uint("--idle-timeout", optarg, 1, 86400000, &o->idle_timeout);
-            break;
-        case O_GRACE:
-            rc = args_parse_uint("--grace", optarg, 0, 3600000, &o->grace_ms);
-            break;
-        case O_LEVEL:
-            if (tool_log_parse_level(optarg, &o->level) != 0) {
-                tool_error("--log-level '%s': expected error, warn, info or debug", optarg);
-                rc = TOOL_EXIT_USAGE;
-            }
-            break;
-        case 'h':
-            serve_usage(stdout);
-            return -1;
-        default:
-            return args_getopt_error(c, argv);
-        }
-        if (rc != 0) {
-            return rc;
-        }
-    }
-    if (optind < argc) {
-        tool_error("unexpected argument '%s' (see 'memtls serve --help')", argv[optind]);
-        return TOOL_EXIT_USAGE;
-    }
-    if (echo && o->proxy) {
-        tool_error("--echo and --backend exclude each other");
-        return TOOL_EXIT_USAGE;
-    }
-    if ((o->cert == NULL) != (o->key == NULL)) {
-        tool_error("%s given without %s", o->cert != NULL ? "--cert" : "--key",
-                   o->cert != NULL ? "--key" : "--cert");
-        return TOOL_EXIT_USAGE;
-    }
-    if (o->verify < 0) {
-        o->verify = o->ca != NULL ? MEMTLS_VERIFY_REQUIRED : MEMTLS_VERIFY_NONE;
-    }
-    if (o->verify != MEMTLS_VERIFY_NONE && o->ca == NULL) {
-        tool_error("--verify-client %s needs --ca FILE",
-                   o->verify == MEMTLS_VERIFY_REQUIRED ? "required" : "optional");
-        return TOOL_EXIT_USAGE;
-    }
-    if (o->allow.n > 0 && o->verify == MEMTLS_VERIFY_NONE) {
-        tool_error("--allow-san needs client certificates (--ca FILE, --verify-client "
-                   "optional|required)");
-        return TOOL_EXIT_USAGE;
-    }
-    if (o->listener_count == 0 && add_listener(o, "127.0.0.1:8443") != 0) {
-        return TOOL_EXIT_USAGE;
-    }
-    return 0;
-}
 
 static int needs_tls(const serve_opts *o)
 {
@@ -578,20 +304,16 @@ out:
 int cmd_serve(int argc, char *argv[])
 {
     serve_opts o;
-    memset(&o, 0, sizeof o);
-    o.verify = -1;
-    o.grace_ms = SERVE_DEFAULT_GRACE_MS;
-    o.level = TOOL_LOG_INFO;
+    serve_opts_init(&o);
 
-    int rc = parse_serve_args(argc, argv, &o);
+    int rc = serve_parse_args(argc, argv, &o);
     if (rc == 0) {
         tool_log_set_level(o.level);
         rc = serve(&o);
-    } else if (rc < 0) {
+    } else if (rc == ARGS_HELP) {
+        serve_usage(stdout);
         rc = TOOL_EXIT_OK;
     }
-    strvec_free(&o.allow);
-    strvec_free(&o.alpn);
-    memtls_pem_free(&o.ephemeral);
+    serve_opts_free(&o);
     return rc;
 }

@@ -9,7 +9,14 @@
 static const char *g_name = "memtls";
 static atomic_int g_level = TOOL_LOG_INFO;
 
+static FILE *g_out; /* NULL: stderr (not a constant initialiser) */
+
 static const char *const level_names[] = {"error", "warn", "info", "debug"};
+
+void tool_set_output(FILE *out)
+{
+    g_out = out;
+}
 
 void tool_set_name(const char *name)
 {
@@ -24,23 +31,41 @@ const char *tool_name(void)
 static void emit(const char *prefix, const char *fmt, va_list ap)
     __attribute__((format(printf, 2, 0)));
 
-/* Format "<prefix><message>\n" into one buffer and write it at once. */
+/*
+ * Format "<prefix><message>\n" into one buffer and write it at once.
+ * Control characters in the message (a newline in a command-line
+ * argument, in a peer's SNI or certificate subject) are written as \xNN:
+ * one call is always exactly one line, and nothing that comes from
+ * outside can start a log line of its own.
+ */
 static void emit(const char *prefix, const char *fmt, va_list ap)
 {
+    char msg[2048];
     char line[2048];
-    int n = snprintf(line, sizeof line, "%s", prefix);
-    if (n < 0 || (size_t)n >= sizeof line) {
+    size_t n = strlen(prefix);
+
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    if (n > sizeof line - 2) {
         n = 0;
     }
-    vsnprintf(line + n, sizeof line - (size_t)n, fmt, ap);
-    size_t len = strlen(line);
-    if (len + 1 < sizeof line) {
-        line[len] = '\n';
-        line[len + 1] = '\0';
-    } else {
-        line[sizeof line - 2] = '\n';
+    memcpy(line, prefix, n);
+    /* Leave room for the newline and the NUL. */
+    for (const unsigned char *p = (const unsigned char *)msg; *p != '\0'; p++) {
+        if (*p < 0x20 || *p == 0x7f) {
+            if (n + 4 > sizeof line - 2) {
+                break;
+            }
+            n += (size_t)snprintf(line + n, 5, "\\x%02x", *p);
+        } else {
+            if (n + 1 > sizeof line - 2) {
+                break;
+            }
+            line[n++] = (char)*p;
+        }
     }
-    fputs(line, stderr);
+    line[n++] = '\n';
+    line[n] = '\0';
+    fputs(line, g_out != NULL ? g_out : stderr);
 }
 
 void tool_error(const char *fmt, ...)

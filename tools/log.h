@@ -10,6 +10,7 @@
 #define MEMTLS_TOOL_LOG_H
 
 #include <stdarg.h>
+#include <stdio.h>
 
 typedef enum tool_level {
     TOOL_LOG_ERROR = 0,
@@ -21,6 +22,10 @@ typedef enum tool_level {
 /* The prefix of error lines ("memtls serve"); a static string. */
 void tool_set_name(const char *name);
 const char *tool_name(void);
+
+/* Where every line goes: stderr by default (the argument fuzzer sends
+ * them to /dev/null). Set before threads start. */
+void tool_set_output(FILE *out);
 
 /* "<name>: <message>" on stderr. */
 void tool_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

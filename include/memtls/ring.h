@@ -18,6 +18,15 @@
  * reader catches up; bigger data must be split by the producer (or is
  * refused with MEMTLS_ERR_TOO_BIG, never a hang).
  *
+ * Corruption. The consumer checks every frame header before it uses it
+ * (the ring's memory could be overwritten by a bug, or by another process
+ * once a ring lives in shared memory): a frame that runs past the
+ * published data or the end of the buffer, a length above
+ * memtls_ring_max_message(), or padding not followed by a message stops
+ * the consumer for good and is reported by memtls_ring_corrupt(). The
+ * consumer never reads outside the buffer and never runs past the data,
+ * whatever the buffer holds. The payload bytes are not checked.
+ *
  * Threads. Exactly one thread may produce (try_write/reserve/commit) and
  * exactly one thread may consume (read/peek) at a time; they may differ.
  * The counters may be read from any thread. The ring never blocks and never
@@ -99,18 +108,27 @@ MEMTLS_API int memtls_ring_commit(memtls_ring *r, uint32_t type, uint64_t conn,
  * Consumer: call `fn` for up to `max` messages (0 means all present), in
  * order, then release their space in one step (batched). The handler must
  * not read or write this ring's consumer side. Returns the number of
- * messages handled (0 when empty or r/fn is NULL).
+ * messages handled (0 when empty or r/fn is NULL); a corrupt frame ends
+ * the batch before it (memtls_ring_corrupt).
  */
 typedef void (*memtls_ring_handler)(void *arg, const memtls_ring_msg *msg);
 MEMTLS_API size_t memtls_ring_read(memtls_ring *r, memtls_ring_handler fn, void *arg, size_t max);
 
 /*
  * Consumer, one at a time: look at the oldest message without removing it
- * (returns 1 and fills *msg, or 0 when empty), then memtls_ring_pop() to
+ * (returns 1 and fills *msg, or 0 when empty or corrupt), then memtls_ring_pop() to
  * release it. Useful when the consumer may have to stop mid-batch.
  */
 MEMTLS_API int memtls_ring_peek(memtls_ring *r, memtls_ring_msg *msg);
 MEMTLS_API void memtls_ring_pop(memtls_ring *r);
+
+/*
+ * 1 once the consumer met a frame the producer cannot have written (see
+ * Corruption above), else 0 (also for NULL). From then on read and peek
+ * return 0 and pop does nothing: the messages before the bad frame were
+ * delivered, none after it will be. Readable from any thread.
+ */
+MEMTLS_API int memtls_ring_corrupt(const memtls_ring *r);
 
 /* Bytes in use (frames and padding) and free, as seen now. */
 MEMTLS_API size_t memtls_ring_used(const memtls_ring *r);

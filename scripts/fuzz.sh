@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# Run every libFuzzer target (fuzz/fuzz_*.c), one after the other, each for
+# SECONDS (default 600), at low priority, and print what each one did:
+# executions, coverage (libFuzzer's cov: edges and ft: features at the end)
+# and the corpus it grew.
+#
+#   scripts/fuzz.sh [SECONDS] [TARGET...]     e.g. scripts/fuzz.sh 60 fuzz_args
+#
+# Builds build-fuzz/ (clang, -DMEMTLS_BUILD_FUZZ=ON). Each target starts
+# from its committed seeds (fuzz/corpus/TARGET) plus what earlier runs
+# found (build-fuzz/corpus/TARGET, where new inputs go; the committed
+# seeds are never written). A failure (crash, leak, failed check, timeout)
+# stops the run with the report; the input is saved as
+# build-fuzz/artifacts/TARGET-crash-* (replay: build-fuzz/fuzz/TARGET FILE).
+# Environment: MEMTLS_FUZZ_SEED (libFuzzer -seed, default 1),
+# MEMTLS_FUZZ_NICE (default 19).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/deps.sh
+source scripts/sanitizers.sh
+
+secs="${1:-600}"
+shift || true
+seed="${MEMTLS_FUZZ_SEED:-1}"
+niceness="${MEMTLS_FUZZ_NICE:-19}"
+case "$secs" in
+'' | *[!0-9]*)
+  echo "usage: scripts/fuzz.sh [SECONDS] [TARGET...]" >&2
+  exit 2
+  ;;
+esac
+
+cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_COMPILER=clang \
+  -DMEMTLS_BUILD_FUZZ=ON -DMEMTLS_BUILD_TESTS=OFF -DMEMTLS_BUILD_BENCH=OFF >/dev/null
+cmake --build build-fuzz -j "$(nproc)" >/dev/null
+
+targets=("$@")
+if [ "${#targets[@]}" -eq 0 ]; then
+  for f in build-fuzz/fuzz/fuzz_*; do
+    targets+=("$(basename "$f")")
+  done
+fi
+mkdir -p build-fuzz/artifacts build-fuzz/corpus
+
+results=()
+for t in "${targets[@]}"; do
+  bin="build-fuzz/fuzz/$t"
+  [ -x "$bin" ] || {
+    echo "fuzz.sh: no target $t (have: $(ls build-fuzz/fuzz | grep '^fuzz_' | tr '\n' ' '))" >&2
+    exit 2
+  }
+  corpus="build-fuzz/corpus/$t"
+  seeds="fuzz/corpus/$t"
+  log="build-fuzz/$t.log"
+  mkdir -p "$corpus" "$seeds"
+  args=(-max_total_time="$secs" -seed="$seed" -print_final_stats=1 -timeout=10
+    -rss_limit_mb=2048 -artifact_prefix="build-fuzz/artifacts/$t-")
+  [ -f "fuzz/$t.dict" ] && args+=(-dict="fuzz/$t.dict")
+  echo "== $t: ${secs} s (seed $seed)"
+  start=$(date +%s)
+  status=0
+  nice -n "$niceness" "$bin" "${args[@]}" "$corpus" "$seeds" >"$log" 2>&1 || status=$?
+  took=$(($(date +%s) - start))
+  if [ "$status" -ne 0 ]; then
+    echo "fuzz.sh: $t FAILED (exit $status) after ${took} s:"
+    grep -E 'check failed|ERROR: |SUMMARY|Test unit written|artifact' "$log" | head -20
+    echo "---- last lines of $log ----"
+    tail -40 "$log"
+    exit 1
+  fi
+  # The final status line: "#N DONE cov: C ft: F corp: U/SIZE ...".
+  done_line=$(grep -E '^#[0-9]+[[:space:]]+DONE' "$log" | tail -1)
+  execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")
+  rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log")
+  cov=$(sed -n 's/.* cov: \([0-9]*\).*/\1/p' <<<"$done_line")
+  ft=$(sed -n 's/.* ft: \([0-9]*\).*/\1/p' <<<"$done_line")
+  corp=$(sed -n 's/.* corp: \([^ ]*\).*/\1/p' <<<"$done_line")
+  line=$(printf '%-24s %6s s %12s execs %8s/s   cov %6s   ft %7s   corpus %s' \
+    "$t" "$took" "$execs" "$rate" "$cov" "$ft" "$corp")
+  echo "$line"
+  results+=("$line")
+done
+
+echo "== fuzz summary (seed $seed, ${secs} s per target)"
+printf '%s\n' "${results[@]}"
