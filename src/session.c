@@ -60,6 +60,7 @@ struct memtls_session {
     int want_writable;
     int in_write; /* inside memtls_session_write: on_writable held back */
     int input_paused;
+    int ku_held; /* KeyUpdate replies held while the transport refuses */
 
     memtls__bytebuf pending_out; /* ciphertext refused by the transport */
     memtls__bytebuf plain_in;    /* pull mode: decrypted, not yet read */
@@ -274,17 +275,48 @@ static void do_handshake(memtls_session *s)
     }
 }
 
+/*
+ * Output that reading produced and the transport did not take. Application
+ * writes stop encrypting at ciphertext_out (encrypt_from), so only reading
+ * itself -- replies to the peer's KeyUpdates, alerts -- can queue more than
+ * twice that plus one write chunk. Reading pauses then (and the input
+ * limit then pauses the transport), so a peer that sends such requests
+ * and never reads cannot grow our memory; in every other case reading
+ * goes on whatever the output does, which keeps two peers that both write
+ * before they read from waiting on each other.
+ */
+static int reads_blocked_by_output(const memtls_session *s)
+{
+    return cipher_pending(s) > 2 * s->lim.ciphertext_out + WRITE_CHUNK;
+}
+
+/* The peer's KeyUpdates over the limit: a fixed allowance plus one per MiB
+ * of ciphertext it sent (OpenSSL 3.0 has no limit of its own, and each
+ * update costs us a key derivation). */
+static int key_updates_exceeded(memtls_session *s)
+{
+    uint64_t got = memtls_ctx_key_updates_received(s->ctx);
+    if (got <= s->lim.key_updates || got <= s->lim.key_updates + s->stats.ciphertext_in / (1u << 20)) {
+        return 0;
+    }
+    char text[96];
+    snprintf(text, sizeof text, "too many KeyUpdate messages from the peer (%llu)",
+             (unsigned long long)got);
+    fail(s, MEMTLS_STATE_ERROR, MEMTLS_REASON_PROTOCOL_ERROR, text);
+    return 1;
+}
+
 static void do_reads(memtls_session *s)
 {
     uint8_t buf[IO_CHUNK];
     int delivered = 0;
-    while (s->state == MEMTLS_STATE_READY && !s->read_closed) {
+    while (s->state == MEMTLS_STATE_READY && !s->read_closed && !reads_blocked_by_output(s)) {
         size_t n = 0;
         int rc;
         if (s->cbs.on_data != NULL) {
             rc = memtls_ctx_read(s->ctx, buf, sizeof buf, &n);
             drain(s);
-            if (rc == 0) {
+            if (rc == 0 && !key_updates_exceeded(s)) {
                 s->stats.plaintext_in += n;
                 s->cbs.on_data(s->cbs.arg, buf, n);
                 continue;
@@ -302,12 +334,15 @@ static void do_reads(memtls_session *s)
             rc = memtls_ctx_read(s->ctx, s->plain_in.data + s->plain_in.start + s->plain_in.len,
                                  room, &n);
             drain(s);
-            if (rc == 0) {
+            if (rc == 0 && !key_updates_exceeded(s)) {
                 s->plain_in.len += n;
                 s->stats.plaintext_in += n;
                 delivered = 1;
                 continue;
             }
+        }
+        if (key_updates_exceeded(s)) {
+            break;
         }
         if (rc == MEMTLS_WANT_READ || rc == MEMTLS_WANT_WRITE) {
             break;
@@ -394,9 +429,22 @@ static void do_close(memtls_session *s)
     }
 }
 
+/* Replies to the peer's KeyUpdates wait (one at most) while the transport
+ * refuses our bytes; see memtls_ctx_hold_key_update_replies(). */
+static void hold_replies(memtls_session *s)
+{
+    int hold = s->pending_out.len > 0;
+    if (hold != s->ku_held) {
+        s->ku_held = hold;
+        memtls_ctx_hold_key_update_replies(s->ctx, hold);
+        drain(s);
+    }
+}
+
 static void step(memtls_session *s)
 {
     flush_pending(s);
+    hold_replies(s);
     switch (s->state) {
     case MEMTLS_STATE_HANDSHAKE:
         if (s->started) {
@@ -465,6 +513,9 @@ memtls_session *memtls_session_new(memtls_ctx *ctx, const memtls_session_cbs *cb
     }
     if (s->lim.ciphertext_in == 0) {
         s->lim.ciphertext_in = MEMTLS_SESSION_DEFAULT_CIPHERTEXT_IN;
+    }
+    if (s->lim.key_updates == 0) {
+        s->lim.key_updates = MEMTLS_SESSION_DEFAULT_KEY_UPDATES;
     }
     s->state = MEMTLS_STATE_HANDSHAKE;
     s->close_reason = MEMTLS_REASON_LOCAL_CLOSE;

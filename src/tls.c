@@ -228,7 +228,7 @@ static int tls_handshake(memtls_ctx *c)
 static void send_key_update_reply(memtls_ctx *c)
 {
     int type = SSL_get_key_update_type(c->ssl);
-    if (type == SSL_KEY_UPDATE_NONE || SSL_in_init(c->ssl) ||
+    if (type == SSL_KEY_UPDATE_NONE || c->hold_ku_replies || SSL_in_init(c->ssl) ||
         (SSL_get_shutdown(c->ssl) & SSL_SENT_SHUTDOWN) != 0) {
         return;
     }
@@ -279,6 +279,40 @@ static int tls_read(memtls_ctx *c, void *buf, size_t len, size_t *n)
         send_key_update_reply(c);
     }
     return err;
+}
+
+int memtls_ctx_hold_key_update_replies(memtls_ctx *ctx, int hold)
+{
+    if (ctx == NULL) {
+        return MEMTLS_ERR_INVALID;
+    }
+    if (ctx->ssl == NULL || (ctx->hold_ku_replies != 0) == (hold != 0)) {
+        return 0;
+    }
+    ctx->hold_ku_replies = hold != 0;
+    if (!hold && ctx->fatal == 0) {
+        send_key_update_reply(ctx); /* the one reply that waited, if any */
+    }
+    return 0;
+}
+
+uint64_t memtls_ctx_key_updates_received(const memtls_ctx *ctx)
+{
+    return ctx == NULL ? 0 : ctx->key_updates;
+}
+
+/* Counts the peer's KeyUpdate messages (OpenSSL 3.0 has no limit of its
+ * own); every other message passes untouched. */
+static void on_msg(int write_p, int version, int content_type, const void *buf, size_t len,
+                   SSL *ssl, void *arg)
+{
+    memtls_ctx *c = arg;
+    (void)version;
+    (void)ssl;
+    if (!write_p && content_type == SSL3_RT_HANDSHAKE && len > 0 &&
+        ((const unsigned char *)buf)[0] == SSL3_MT_KEY_UPDATE) {
+        c->key_updates++;
+    }
 }
 
 static int tls_write(memtls_ctx *c, const void *buf, size_t len, size_t *n)
@@ -399,6 +433,8 @@ memtls_ctx *memtls_ctx_new(memtls_config *cfg)
     BIO_set_mem_eof_return(c->rbio, -1);
     BIO_set_mem_eof_return(c->wbio, -1);
     SSL_set_bio(c->ssl, c->rbio, c->wbio);
+    SSL_set_msg_callback(c->ssl, on_msg);
+    SSL_set_msg_callback_arg(c->ssl, c);
     if (c->role == MEMTLS_ROLE_SERVER) {
         SSL_set_accept_state(c->ssl);
     } else {

@@ -266,7 +266,12 @@ static int serve(serve_opts *o)
     so.app = o->proxy ? MEMTLS_APP_PROXY : MEMTLS_APP_ECHO;
     so.backend_host = o->proxy ? o->backend.host : NULL;
     so.backend_port = o->backend.port;
+    so.io_threads = (unsigned)o->io_threads;
     so.workers = (unsigned)o->workers;
+    so.worker_mode = (memtls_worker_mode)o->worker_mode;
+    so.close_timeout_ms = (unsigned)o->close_timeout;
+    so.backend_connect_timeout_ms = (unsigned)o->connect_timeout;
+    so.session_limits.key_updates = (uint32_t)o->key_updates;
     so.max_connections = (unsigned)o->max_conns;
     so.handshake_timeout_ms = (unsigned)o->handshake_timeout;
     so.idle_timeout_ms = (unsigned)o->idle_timeout;

@@ -8,9 +8,10 @@ void serve_usage(FILE *out)
     fprintf(out,
             "usage: memtls serve [options]\n"
             "\n"
-            "Terminate TLS: sockets live in one host I/O thread that only moves ciphertext,\n"
-            "TLS runs in worker threads. The plaintext is echoed back (--echo, default) or\n"
-            "proxied to a plaintext TCP backend (--backend). Without --cert/--key an\n"
+            "Terminate TLS: sockets live in I/O threads that only move ciphertext, TLS\n"
+            "runs in workers joined to them by ring buffers. The plaintext is echoed back\n"
+            "(--echo, default) or proxied to a plaintext TCP backend (--backend). Without\n"
+            "--cert/--key an\n"
             "ephemeral self-signed ECDSA P-256 certificate for localhost, 127.0.0.1 and ::1\n"
             "is made and its SHA-256 fingerprint printed.\n"
             "\n"
@@ -34,10 +35,23 @@ void serve_usage(FILE *out)
             "  --ciphers LIST       TLS 1.2 ciphers, OpenSSL syntax (AEAD only)\n"
             "  --ciphersuites LIST  TLS 1.3 cipher suites, OpenSSL syntax\n"
             "runtime:\n"
-            "  --workers N          TLS worker threads, 1..64 (default: CPUs - 1, at least 1)\n"
+            "  --io-threads N       I/O threads, 1..64, each with its own listening socket\n"
+            "                       (default: the CPUs this process may use)\n"
+            "  --workers N          TLS workers, 1..64 (default: one per I/O thread, or\n"
+            "                       the CPUs the I/O threads leave over)\n"
+            "  --worker-threads auto|yes|no\n"
+            "                       workers on threads of their own, or run by their I/O\n"
+            "                       thread between socket events (default auto: threads\n"
+            "                       when every thread can have a CPU)\n"
             "  --max-conns N        open connections at most (default 10000)\n"
             "  --handshake-timeout MS  (default 10000)\n"
             "  --idle-timeout MS    close connections idle this long (default 300000)\n"
+            "  --close-timeout MS   cut a closing connection whose peer takes none of our\n"
+            "                       last bytes for this long (default 5000)\n"
+            "  --backend-connect-timeout MS\n"
+            "                       give up a backend connect after this long (default 5000)\n"
+            "  --max-key-updates N  TLS 1.3 KeyUpdates a client may send, plus one per MiB\n"
+            "                       it sends (default 32); past it the connection ends\n"
             "  --grace MS           on SIGINT/SIGTERM, wait this long for connections to\n"
             "                       finish (default 5000)\n"
             "  --log-level error|warn|info|debug   (default info)\n"
@@ -126,10 +140,15 @@ enum {
     O_MIN,
     O_CIPHERS,
     O_SUITES,
+    O_IOTHREADS,
     O_WORKERS,
+    O_WTHREADS,
     O_MAXCONNS,
     O_HSTIMEOUT,
     O_IDLE,
+    O_CLOSETIMEOUT,
+    O_CONNTIMEOUT,
+    O_KEYUPDATES,
     O_GRACE,
     O_LEVEL,
     O_HELP
@@ -150,14 +169,34 @@ static const args_option serve_options[] = {
     {"min-tls", 0, required_argument, O_MIN, 0},
     {"ciphers", 0, required_argument, O_CIPHERS, 0},
     {"ciphersuites", 0, required_argument, O_SUITES, 0},
+    {"io-threads", 0, required_argument, O_IOTHREADS, 0},
     {"workers", 0, required_argument, O_WORKERS, 0},
+    {"worker-threads", 0, required_argument, O_WTHREADS, 0},
     {"max-conns", 0, required_argument, O_MAXCONNS, 0},
     {"handshake-timeout", 0, required_argument, O_HSTIMEOUT, 0},
     {"idle-timeout", 0, required_argument, O_IDLE, 0},
+    {"close-timeout", 0, required_argument, O_CLOSETIMEOUT, 0},
+    {"backend-connect-timeout", 0, required_argument, O_CONNTIMEOUT, 0},
+    {"max-key-updates", 0, required_argument, O_KEYUPDATES, 0},
     {"grace", 0, required_argument, O_GRACE, 0},
     {"log-level", 0, required_argument, O_LEVEL, 0},
     {"help", 'h', no_argument, O_HELP, 0},
 };
+
+static int parse_worker_threads(const char *arg, int *mode)
+{
+    if (strcmp(arg, "auto") == 0) {
+        *mode = MEMTLS_WORKERS_AUTO;
+    } else if (strcmp(arg, "yes") == 0) {
+        *mode = MEMTLS_WORKERS_THREADS;
+    } else if (strcmp(arg, "no") == 0) {
+        *mode = MEMTLS_WORKERS_INLINE;
+    } else {
+        tool_error("--worker-threads '%s': expected auto, yes or no", arg);
+        return TOOL_EXIT_USAGE;
+    }
+    return 0;
+}
 
 int serve_parse_args(int argc, char *argv[], serve_opts *o)
 {
@@ -207,8 +246,24 @@ int serve_parse_args(int argc, char *argv[], serve_opts *o)
         case O_SUITES:
             o->ciphersuites = arg;
             break;
+        case O_IOTHREADS:
+            rc = args_parse_uint("--io-threads", arg, 1, 64, &o->io_threads);
+            break;
         case O_WORKERS:
             rc = args_parse_uint("--workers", arg, 1, 64, &o->workers);
+            break;
+        case O_WTHREADS:
+            rc = parse_worker_threads(arg, &o->worker_mode);
+            break;
+        case O_CLOSETIMEOUT:
+            rc = args_parse_uint("--close-timeout", arg, 1, 3600000, &o->close_timeout);
+            break;
+        case O_CONNTIMEOUT:
+            rc = args_parse_uint("--backend-connect-timeout", arg, 1, 3600000,
+                                 &o->connect_timeout);
+            break;
+        case O_KEYUPDATES:
+            rc = args_parse_uint("--max-key-updates", arg, 1, 1000000, &o->key_updates);
             break;
         case O_MAXCONNS:
             rc = args_parse_uint("--max-conns", arg, 1, 1000000, &o->max_conns);
@@ -239,6 +294,15 @@ int serve_parse_args(int argc, char *argv[], serve_opts *o)
     }
     if (optind < argc) {
         tool_error("unexpected argument '%s' (see 'memtls serve --help')", argv[optind]);
+        return TOOL_EXIT_USAGE;
+    }
+    if (o->io_threads != 0 && o->workers != 0 && o->workers < o->io_threads) {
+        tool_error("--workers %lu is fewer than --io-threads %lu: every I/O thread needs a worker",
+                   o->workers, o->io_threads);
+        return TOOL_EXIT_USAGE;
+    }
+    if (o->connect_timeout != 0 && !o->proxy) {
+        tool_error("--backend-connect-timeout needs --backend");
         return TOOL_EXIT_USAGE;
     }
     if (echo && o->proxy) {

@@ -32,10 +32,15 @@ typedef struct serve_opts {
     int min_version;
     const char *ciphers;
     const char *ciphersuites;
+    unsigned long io_threads;        /* 0: the runtime's default */
     unsigned long workers;           /* 0: the runtime's default */
+    int worker_mode;                 /* memtls_worker_mode */
     unsigned long max_conns;         /* 0: the runtime's default */
     unsigned long handshake_timeout; /* 0: the runtime's default */
     unsigned long idle_timeout;      /* 0: the runtime's default */
+    unsigned long close_timeout;     /* 0: the runtime's default */
+    unsigned long connect_timeout;   /* 0: the runtime's default */
+    unsigned long key_updates;       /* 0: the library's default */
     unsigned long grace_ms;
     tool_level level;
     /* The ephemeral certificate when no --cert/--key is given (made by

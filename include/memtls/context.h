@@ -224,6 +224,25 @@ MEMTLS_API int memtls_ctx_close(memtls_ctx *ctx) MEMTLS_WUR;
  */
 MEMTLS_API int memtls_ctx_key_update(memtls_ctx *ctx, int update_requested) MEMTLS_WUR;
 
+/*
+ * Hold back replies to the peer's KeyUpdate(update_requested) (hold = 1),
+ * or send the one that waited (hold = 0, into the write BIO during this
+ * call: drain after it). While held, memtls_ctx_read() does not answer a
+ * request; OpenSSL keeps a single reply pending however many requests
+ * arrive (RFC 8446 section 4.6.3 lets a side that has not written answer
+ * them all with one), and a memtls_ctx_write() sends it first. For a
+ * caller whose transport is not taking output: a peer that requests
+ * updates without reading cannot make it queue one reply per request.
+ * Off by default. Returns 0 (also for the plaintext twin, where there is
+ * nothing to hold) or MEMTLS_ERR_INVALID for NULL.
+ */
+MEMTLS_API int memtls_ctx_hold_key_update_replies(memtls_ctx *ctx, int hold);
+
+/* KeyUpdate messages received from the peer so far (TLS 1.3; 0 for the
+ * twin or NULL). OpenSSL 3.0 sets no limit; memtls_session enforces one
+ * (memtls_session_limits.key_updates). */
+MEMTLS_API uint64_t memtls_ctx_key_updates_received(const memtls_ctx *ctx);
+
 /* --- state and peer information ---------------------------------------- */
 
 /* 1 once the handshake completed (at once for the plaintext twin). */

@@ -160,12 +160,17 @@ typedef struct memtls_session_limits {
     size_t plaintext_out;
     size_t ciphertext_out;
     size_t ciphertext_in;
+    /* KeyUpdate messages the peer may send: this many, plus one per MiB of
+     * ciphertext it sent. One more ends the session (ERROR,
+     * MEMTLS_REASON_PROTOCOL_ERROR, "too many KeyUpdate messages..."). */
+    size_t key_updates;
 } memtls_session_limits;
 
 #define MEMTLS_SESSION_DEFAULT_PLAINTEXT_IN (64u * 1024)
 #define MEMTLS_SESSION_DEFAULT_PLAINTEXT_OUT (256u * 1024)
 #define MEMTLS_SESSION_DEFAULT_CIPHERTEXT_OUT (256u * 1024)
 #define MEMTLS_SESSION_DEFAULT_CIPHERTEXT_IN (256u * 1024)
+#define MEMTLS_SESSION_DEFAULT_KEY_UPDATES 32u
 
 /*
  * A session over `ctx`, which it takes over (freed with the session, also
