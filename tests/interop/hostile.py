@@ -150,26 +150,35 @@ def percentile(values, p):
 
 class Log:
     """The server's stderr: one record line per connection, keyed by the
-    client's port (peer=127.0.0.1:PORT)."""
+    client's port (peer=127.0.0.1:PORT). Only lines written after the
+    Log object was made count (a port the kernel hands out again later in
+    the same test cannot match an earlier connection's line)."""
 
     def __init__(self, path):
         self.path = path
+        self.skip = 0
+        self.skip = len(self.lines())
 
     def lines(self):
         try:
             with open(self.path, errors="replace") as f:
-                return f.read().splitlines()
+                return f.read().splitlines()[self.skip:]
         except OSError:
             return []
 
-    def records(self, port):
-        key = f" peer=127.0.0.1:{port} "
+    def records(self, port=None):
+        key = f" peer=127.0.0.1:{port} " if port is not None else " peer="
         return [ln for ln in self.lines() if key in ln and " close=" in ln]
 
     @staticmethod
     def reason(line):
         i = line.find(' close="')
         return line[i + 8:-1] if i >= 0 and line.endswith('"') else ""
+
+    @staticmethod
+    def field(line, name):
+        i = line.find(f" {name}=")
+        return line[i + len(name) + 2:].split(" ", 1)[0] if i >= 0 else ""
 
 
 def client_ctx(ca):
@@ -253,7 +262,7 @@ class Prober:
         except (ValueError, IndexError):
             return {"n": 0, "failed": 0, "max": 0, "p50": 0, "errors": [f"prober said {text!r}"]}
 
-    def check(self, checks, what, need_min=3):
+    def check(self, checks, what, need_min=1):
         s = self.stop()
         checks.check(s["n"] >= need_min and s["failed"] == 0,
                      f"{what}: {s['n']} of {s['n']} probes served (handshake + echo), "
@@ -743,7 +752,6 @@ def cmd_storm(args):
     log = Log(args.log)
     ctx = client_ctx(args.ca)
     what = f"{args.mode}{' (reading)' if args.read else ' (not reading)'}"
-    lines_before = len(log.lines())
     rss0, cpu0 = proc.rss_kib(), proc.cpu()
     prober = Prober(args.port, args.ca, interval=0.2)
     cmd = [args.tool, args.mode, str(args.port), "--seconds", str(args.seconds)]
@@ -784,16 +792,24 @@ def cmd_storm(args):
                      f"{conns} connection(s), {records} KeyUpdates sent)")
     checks.memory(rss1 - rss0, args.max_growth_kib, f"{what}: RSS growth during the storm")
     if args.expect_cut:
-        new = log.lines()[lines_before:]
-        ku = [ln for ln in new if " close=" in ln and "KeyUpdate" in Log.reason(ln)]
-        max_ms = int(t["max_ms"])
-        checks.check(max_ms <= args.cut_within * 1000 * SLOW and len(ku) >= max(1, conns - 1),
-                     f"{what}: the server cut every storm connection within {max_ms} ms, "
-                     f"{len(ku)} record lines name KeyUpdate: {Log.reason(ku[0]) if ku else ''}",
+        # The server's own record of each storm connection: its reason
+        # and how long it lasted (a client that does not read notices the
+        # close only much later, when its writes fail).
+        def storm_lines():
+            return [ln for ln in log.records() if " app_in=0 " in ln or "KeyUpdate" in Log.reason(ln)]
+
+        storm = wait_until(lambda: len(storm_lines()) >= conns and storm_lines(), 3 * SLOW) or storm_lines()
+        ku = [ln for ln in storm if "KeyUpdate" in Log.reason(ln)]
+        longest = max([int(Log.field(ln, "duration_ms") or 0) for ln in storm] or [0])
+        # The last connection may still be open when the tool stops.
+        checks.check(ku and len(ku) >= conns - 1 and longest <= args.cut_within * 1000 * SLOW,
+                     f"{what}: the server cut the storm connections past the KeyUpdate limit, each "
+                     f"within {longest} ms: {len(ku)} of {conns} record lines say "
+                     f"close=\"{Log.reason(ku[0]) if ku else ''}\"",
                      f"{what}: expected each storm connection cut by the server within "
-                     f"{args.cut_within * SLOW:.1f} s past the KeyUpdate limit, with a log line naming "
-                     f"KeyUpdate; saw the longest last {max_ms} ms ({t.get('ends', '?')}) and {len(ku)} of "
-                     f"{conns} record lines naming KeyUpdate")
+                     f"{args.cut_within * SLOW:.1f} s past the KeyUpdate limit, with a record line naming "
+                     f"KeyUpdate; saw {len(ku)} such lines for {conns} connection(s), the longest lasting "
+                     f"{longest} ms (the tool: {t.get('ends', '?')}, {records} KeyUpdates sent)")
     final_probe(checks, args.port, ctx)
     checks.done()
 
@@ -1296,7 +1312,7 @@ def main():
     sp = server_cmd("stuck")
     sp.add_argument("mode", choices=["echo", "sink", "flood"])
     sp.add_argument("--clients", type=int, default=8)
-    sp.add_argument("--hold", type=float, default=1.0)
+    sp.add_argument("--hold", type=float, default=0.5)
     sp.add_argument("--max-cpu", type=float, default=5.0)
     sp.add_argument("--max-kib", type=float, default=512)
     sp.add_argument("--release", type=float, default=2.0,

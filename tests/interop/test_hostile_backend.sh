@@ -36,13 +36,13 @@ served() {
 }
 
 serve_proxy srv
-bkfail refused "refused backend" --n 10
+bkfail refused "refused backend" --n 5
 start_backend closer close-at-once --port "$BK"
-bkfail closes "backend closing at once" --n 10
+bkfail closes "backend closing at once" --n 5
 stop_backend
 start_backend roles roles --port "$BK"
 served "a working backend on the same port"
-bkfail reset "backend reset mid-stream" --first 'reset 5000\n' --more 1000 --n 20 --probe
+bkfail reset "backend reset mid-stream" --first 'reset 5000\n' --more 1000 --n 10 --probe
 stop_backend
 start_backend slow slow-accept --port "$BK" --delay 1
 served "a backend accepting after 1 s: the client is served" 3

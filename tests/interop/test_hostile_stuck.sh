@@ -14,15 +14,16 @@ make_pki "$WORK/pki"
 PKI="$WORK/pki"
 # Memory one stuck connection may cost the server: its windows and queues
 # (a few hundred KiB, see docs/runtime.md "Limits and memory") plus slack
-# for allocator granularity. Measured with 8 stuck connections after a
+# for allocator granularity. Measured with 6 stuck connections after a
 # first one took the shared pools.
 MAX_KIB=512
-CLIENTS=8
+CLIENTS=6
 CLOSE_MS=1000
 # Once the clients left: the close timeout, and a second of slack.
 RELEASE_S=2
 
-start_serve echo --cert "$PKI/server.pem" --key "$PKI/server.key" --workers 1 --grace 1000 --idle-timeout 60000
+start_serve echo --cert "$PKI/server.pem" --key "$PKI/server.key" --workers 1 --grace 1000 \
+  --idle-timeout 60000
 hostile stuck-echo stuck "$SERVE_PORT" echo --ca "$PKI/ca.pem" --pid "$SERVE_PID" \
   --clients "$CLIENTS" --max-kib "$MAX_KIB" --release "$RELEASE_S"
 stop_serve "$SERVE_PID"
