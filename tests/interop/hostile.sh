@@ -48,8 +48,16 @@ $(grep -v -e '^ok: ' -e '^figure: ' -e '^FAIL: ' "$WORK/$name.log")"
   fi
 }
 
-# hostile_pass: pass, unless a hostile step failed.
+# hostile_pass: pass, unless a hostile step failed or a connection record
+# of any server in $WORK lacks a reason (every record must say why the
+# connection ended).
 hostile_pass() {
+  local f bad
+  for f in "$WORK"/*.err; do
+    bad="$(grep -E ' conn=[0-9]+ .* close="-?"$' "$f" | head -n 1)"
+    [ -z "$bad" ] || HOSTILE_FAILS+="
+$(basename "$f"): expected every connection record to name a reason, saw: $bad"
+  done
   [ -z "$HOSTILE_FAILS" ] || fail "$HOSTILE_FAILS"
   pass "$@"
 }

@@ -53,7 +53,8 @@ stop_serve "$SERVE_PID"
 start_backend hole blackhole --port "$BK"
 ok "blackhole backend: $(head -n 1 "$WORK/hole.out")"
 serve_proxy srv2 --backend-connect-timeout "$CONNECT_MS"
-bkfail blackhole "backend never answering the connect" --n 3 --parallel --within 3 --reason "backend connect"
+bkfail blackhole "backend never answering the connect" --n 3 --parallel --within 3 \
+  --reason "backend connect" --clean close_notify
 stop_backend
 start_backend roles2 roles --port "$BK"
 served "after the blackhole, a working backend"

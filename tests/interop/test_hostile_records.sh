@@ -26,13 +26,15 @@ storm() {
 # record each; the slack covers a loaded machine).
 storm tiny-read tiny --read --seconds 1 --max-us-per-record 20
 storm tiny-noread tiny --rcvbuf 4096 --seconds 1 --max-us-per-record 20
-# KeyUpdate storms, a new connection whenever the server ends one. Each
+# KeyUpdate storms, a new connection whenever the server ends one: pure
+# KeyUpdate records, not reading; and, reading the replies, each KeyUpdate
+# followed by a 1-byte record. Each
 # connection may cost a handshake and the KeyUpdates up to the limit
 # (about 2 ms of CPU): bound 50 ms per connection. Memory: a storm must not
 # accumulate replies, so RSS may grow only by allocator churn (4 MiB).
-KU=(--reconnect --seconds 1.5 --max-ms-per-conn 50 --max-growth-kib 4096 --expect-cut)
-storm ku-noread keyupdate --rcvbuf 4096 "${KU[@]}"
-storm ku-read keyupdate --read "${KU[@]}"
+KU=(--reconnect --max-ms-per-conn 50 --max-growth-kib 4096 --expect-cut)
+storm ku-noread keyupdate --rcvbuf 4096 --seconds 2.5 "${KU[@]}"
+storm ku-read keyupdate --read --with-data --seconds 1.5 "${KU[@]}"
 kill -0 "$SERVE_PID" 2>/dev/null || fail "the server died"
 stop_serve "$SERVE_PID"
 hostile_pass
