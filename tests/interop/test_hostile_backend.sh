@@ -14,10 +14,11 @@ PKI="$WORK/pki"
 BK="$(free_port)" # every backend below listens here in turn
 CONNECT_MS=1000
 
+close_timeout_args 1000
 serve_proxy() {
   SERVE_NAME="$1"
   start_serve "$1" --cert "$PKI/server.pem" --key "$PKI/server.key" --workers 1 --grace 1000 \
-    $(close_timeout_flag 1000) --backend "127.0.0.1:$BK" "${@:2}"
+    "${CLOSE_TIMEOUT[@]}" --backend "127.0.0.1:$BK" "${@:2}"
 }
 bkfail() {
   local name="$1"

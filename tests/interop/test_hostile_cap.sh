@@ -17,7 +17,7 @@ hostile cap cap "$SERVE_PORT" --ca "$PKI/ca.pem" --hold "$CAP" --extra "$EXTRA"
 kill -0 "$SERVE_PID" 2>/dev/null || fail "the server died"
 
 # One record line per refused connection, for each of their ports.
-for port in $(sed -n 's/^refused_ports //p' "$WORK/cap.log"); do
+for port in $(sed -n 's/^refused_ports //p' "$WORK/cap.log" | tr ' ' '\n'); do
   n="$(count_lines "$WORK/srv.err" " peer=127\.0\.0\.1:$port .*close=\"refused: connection limit\"")"
   [ "$n" = 1 ] || fail "client port $port: expected one 'refused: connection limit' record line, saw $n"
 done

@@ -16,16 +16,17 @@ IDLE_MS=1000
 CLOSE_MS=1000
 # Without --close-timeout (an older binary) the closing phase is bounded,
 # per docs/runtime.md, by one more idle period: the same bound here.
+close_timeout_args "$CLOSE_MS"
 
 start_serve echo --cert "$PKI/server.pem" --key "$PKI/server.key" --workers 1 --grace 1000 \
-  --idle-timeout "$IDLE_MS" $(close_timeout_flag "$CLOSE_MS")
+  --idle-timeout "$IDLE_MS" "${CLOSE_TIMEOUT[@]}"
 hostile idle-echo idle "$SERVE_PORT" echo --ca "$PKI/ca.pem" --pid "$SERVE_PID" \
   --log "$WORK/echo.err" --idle-ms "$IDLE_MS" --close-ms "$CLOSE_MS"
 stop_serve "$SERVE_PID"
 
 start_backend backend roles
 start_serve proxy --cert "$PKI/server.pem" --key "$PKI/server.key" --workers 1 --grace 1000 \
-  --idle-timeout "$IDLE_MS" $(close_timeout_flag "$CLOSE_MS") --backend "127.0.0.1:$BK_PORT"
+  --idle-timeout "$IDLE_MS" "${CLOSE_TIMEOUT[@]}" --backend "127.0.0.1:$BK_PORT"
 hostile idle-flood idle "$SERVE_PORT" flood --ca "$PKI/ca.pem" --pid "$SERVE_PID" \
   --log "$WORK/proxy.err" --idle-ms "$IDLE_MS" --close-ms "$CLOSE_MS"
 # What the server read from the backend (SIGUSR1 status line): once the

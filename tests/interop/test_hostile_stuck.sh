@@ -21,6 +21,7 @@ CLIENTS=6
 CLOSE_MS=1000
 # Once the clients left: the close timeout, and a second of slack.
 RELEASE_S=2
+close_timeout_args "$CLOSE_MS"
 
 start_serve echo --cert "$PKI/server.pem" --key "$PKI/server.key" --workers 1 --grace 1000 \
   --idle-timeout 60000
@@ -31,7 +32,7 @@ stop_serve "$SERVE_PID"
 start_backend backend roles
 for mode in sink flood; do
   start_serve "$mode" --cert "$PKI/server.pem" --key "$PKI/server.key" --workers 1 --grace 1000 \
-    --idle-timeout 60000 $(close_timeout_flag "$CLOSE_MS") --backend "127.0.0.1:$BK_PORT"
+    --idle-timeout 60000 "${CLOSE_TIMEOUT[@]}" --backend "127.0.0.1:$BK_PORT"
   hostile "stuck-$mode" stuck "$SERVE_PORT" "$mode" --ca "$PKI/ca.pem" --pid "$SERVE_PID" \
     --clients "$CLIENTS" --max-kib "$MAX_KIB" --release "$RELEASE_S"
   stop_serve "$SERVE_PID"
