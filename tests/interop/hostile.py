@@ -1157,8 +1157,9 @@ def cmd_backend_fail(args):
                  f"{args.what}: one record line each, naming the problem: close=\"{Log.reason(some[0])}\""
                  if some else "",
                  f"{args.what}: expected one record line per client whose reason contains "
-                 f"'{args.reason}', saw {len(missing)} without exactly one line {missing[:3]} and "
-                 f"reasons {sorted(set(wrong))[:3]}")
+                 f"'{args.reason}', saw {len(missing)} client(s) without exactly one record line "
+                 f"(port, lines: {missing[:3]}) and {len(wrong)} with other reasons: "
+                 f"{sorted(set(wrong))[:3]}")
     if prober:
         prober.check(checks, f"{args.what}: meanwhile")
     t = now()

@@ -48,6 +48,14 @@ $(grep -v -e '^ok: ' -e '^figure: ' -e '^FAIL: ' "$WORK/$name.log")"
   fi
 }
 
+# hostile_fail MESSAGE: record a failed check of the script itself (what
+# was expected, what was seen) and go on, like a failed hostile step.
+hostile_fail() {
+  echo "  FAIL: $*"
+  HOSTILE_FAILS+="
+$*"
+}
+
 # hostile_pass: pass, unless a hostile step failed or a connection record
 # of any server in $WORK lacks a reason (every record must say why the
 # connection ended).
@@ -90,26 +98,25 @@ start_serve_nofile() {
 
 # start_probes NAME PORT CA: normal clients (a fresh TLS connection,
 # handshake and echo round trip, each within HOSTILE_SLOW seconds) every
-# 0.2 s in the background until check_probes NAME.
+# 0.2 s in the background until check_probes (one prober at a time).
 start_probes() {
-  local name="$1" port="$2" ca="$3"
-  rm -f "$WORK/$name.stop"
-  python3 "$HERE/hostile.py" probes "$port" --ca "$ca" --interval 0.2 --timeout "$HOSTILE_SLOW" \
-    --until-file "$WORK/$name.stop" --what "$name" </dev/null >"$WORK/$name.log" 2>&1 &
+  PROBES_NAME="$1"
+  rm -f "$WORK/$PROBES_NAME.stop"
+  python3 "$HERE/hostile.py" probes "$2" --ca "$3" --interval 0.2 --timeout "$HOSTILE_SLOW" \
+    --until-file "$WORK/$PROBES_NAME.stop" --what "$PROBES_NAME" </dev/null \
+    >"$WORK/$PROBES_NAME.log" 2>&1 &
   PROBES_PID=$!
   track "$PROBES_PID"
-  eval "PROBES_PID_$name=$PROBES_PID"
 }
 
-# check_probes NAME: stop the probes of start_probes NAME and fail unless
-# every one was served.
+# check_probes: stop the prober of start_probes; a probe that was not
+# served is recorded as a failure (see hostile).
 check_probes() {
-  local name="$1" pid
-  eval "pid=\$PROBES_PID_$name"
-  touch "$WORK/$name.stop"
-  wait_exit "$pid" 30 || fail "the $name prober did not stop"
-  sed -n 's/^\(ok\): /  \1: /p' "$WORK/$name.log"
-  [ "$EXIT_CODE" = 0 ] || fail "normal clients were not served ($name): $(grep -v '^ok: ' "$WORK/$name.log")"
+  touch "$WORK/$PROBES_NAME.stop"
+  wait_exit "$PROBES_PID" 30 || fail "the $PROBES_NAME prober did not stop"
+  sed -n 's/^\(ok\|FAIL\): /  \1: /p' "$WORK/$PROBES_NAME.log"
+  [ "$EXIT_CODE" = 0 ] ||
+    hostile_fail "normal clients were not served ($PROBES_NAME): $(grep -v -e '^ok: ' -e '^FAIL: ' "$WORK/$PROBES_NAME.log")"
 }
 
 # start_backend NAME MODE [ARGS...]: `hostile.py backend MODE ARGS` in the

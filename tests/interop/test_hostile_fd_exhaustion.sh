@@ -25,8 +25,7 @@ read -r w0 w1 < <(sed -n 's/^window //p' "$WORK/fd.log")
 warns="$(grep ' warn ' "$WORK/after-start.err" | grep -c 'file descriptors')"
 secs="$(python3 -c "import math,sys; print(math.ceil(float(sys.argv[2]) - float(sys.argv[1])) + 1)" "$w0" "$w1")"
 if [ "$warns" -lt 1 ] || [ "$warns" -gt $((secs + 2)) ]; then
-  HOSTILE_FAILS+="
-expected a WARN line naming 'file descriptors' while out of them, at most once per second (1 to $((secs + 2)) over the ~$secs s at the limit), saw $warns; WARN lines: $(grep ' warn ' "$WORK/after-start.err" | grep -v ' conn=' | head -n 3)"
+  hostile_fail "expected a WARN line naming 'file descriptors' while out of them, at most once per second (1 to $((secs + 2)) over the ~$secs s at the limit), saw $warns; WARN lines: $(grep ' warn ' "$WORK/after-start.err" | grep -v ' conn=' | head -n 3)"
 else
   ok "out of descriptors logged $warns time(s): $(grep ' warn ' "$WORK/after-start.err" | grep -m 1 'file descriptors')"
 fi

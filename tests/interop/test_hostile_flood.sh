@@ -41,13 +41,15 @@ done
 cpu1="$(awk '{print $14 + $15}' "/proc/$SERVE_PID/stat")"
 ok "flood: $total full handshakes in ${FLOOD_S} s from 2 clients; server CPU $(((cpu1 - cpu0) * 10)) ms"
 [ "$total" -ge 100 ] || fail "the flood was too weak to test anything: $total handshakes"
-check_probes probes
+check_probes
 wait_exit "$rtt" 30 || fail "the established connection did not finish"
 [ "$EXIT_CODE" = 0 ] || fail "the established connection failed during the flood: $(cat "$WORK/rtt.log")"
 p99="$(sed -n 's/^rtt .* p99_ms=\([0-9]*\).*/\1/p' "$WORK/rtt.log")"
 [ -n "$p99" ] || fail "no rtt figures: $(cat "$WORK/rtt.log")"
-[ "$p99" -le "$MAX_P99_MS" ] ||
-  fail "expected the established connection's echo p99 during the flood at most $MAX_P99_MS ms, saw $p99 ms ($(cat "$WORK/rtt.log"))"
-ok "established connection during the flood: $(cat "$WORK/rtt.log") (bound p99 $MAX_P99_MS ms)"
+if [ "$p99" -le "$MAX_P99_MS" ]; then
+  ok "established connection during the flood: $(cat "$WORK/rtt.log") (bound p99 $MAX_P99_MS ms)"
+else
+  hostile_fail "expected the established connection's echo p99 during the flood at most $MAX_P99_MS ms, saw $p99 ms ($(cat "$WORK/rtt.log"))"
+fi
 stop_serve "$SERVE_PID"
 hostile_pass

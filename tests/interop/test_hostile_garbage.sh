@@ -43,7 +43,7 @@ wait_for "$WORK/srv.err" 'version=TLSv1.2 .*close="protocol error: [^"]+"' 5 ||
   fail "expected exactly one record line for the TLS 1.2 connection, saw $(count_lines "$WORK/srv.err" 'version=TLSv1.2 .*close=')"
 ok "renegotiation: no_renegotiation alert, one line: $(grep -o 'version=TLSv1.2 .*close=.*' "$WORK/srv.err" | sed 's/.*close=/close=/')"
 
-check_probes probes
+check_probes
 kill -0 "$SERVE_PID" 2>/dev/null || fail "the server died"
 python3 "$HERE/hostile.py" probe "$SERVE_PORT" --ca "$PKI/ca.pem" >"$WORK/after.log" 2>&1 ||
   fail "after the bad input: $(cat "$WORK/after.log")"
