@@ -289,21 +289,18 @@ def cmd_probe(args):
 
 def cmd_probes(args):
     """Probe every --interval seconds until stdin closes (the Prober
-    class), or --until-file exists (test scripts), or --seconds pass.
-    Prints the summary as JSON; with --until-file, also the verdict (and
-    exits 1 when a probe failed)."""
+    class) or --until-file exists (test scripts). Prints the summary as
+    JSON; with --until-file, the verdict instead (and exits 1 when a
+    probe failed)."""
     ctx = client_ctx(args.ca)
     results = []
-    end = now() + args.seconds if args.seconds else None
     while True:
         t = now()
         results.append(probe_once(args.port, ctx, args.timeout))
-        if end is not None and now() >= end:
-            break
         if args.until_file and os.path.exists(args.until_file):
             break
         wait = max(0.0, args.interval - (now() - t))
-        if end is None and not args.until_file:
+        if not args.until_file:
             r, _, _ = select.select([sys.stdin], [], [], wait)
             if r and not sys.stdin.read(1):
                 break
@@ -330,21 +327,19 @@ def cmd_probes(args):
 # --- a non-blocking TLS connection that pushes the pattern ---------------------
 
 class Pusher:
-    """TLS client (handshake done blocking) that then sends the pattern as
-    fast as the socket takes it, reads only if asked, and remembers how
-    the server ended it."""
+    """TLS client (handshake done blocking) that then never reads, and
+    sends the pattern as fast as the socket takes it (unless send=False),
+    remembering when it last made progress and how its sending ended."""
 
-    def __init__(self, port, ctx, first=b"", read=False, send=True):
+    def __init__(self, port, ctx, first=b"", send=True):
         self.s = tls_connect(port, ctx, 10 * SLOW, bufsize=65536)
         self.local_port = self.s.getsockname()[1]
         if first:
             self.s.sendall(first)
         self.s.setblocking(False)
-        self.read = read
         self.send = send
         self.sent = 0
-        self.received = 0
-        self.end = None  # None while open; else how it ended
+        self.end = None  # None while open; else how sending ended
         self.last_progress = now()
 
     def fileno(self):
@@ -367,26 +362,6 @@ class Pusher:
             self.last_progress = now()
         return done
 
-    def pull(self):
-        while self.end is None:
-            try:
-                d = self.s.recv(65536)
-            except (ssl.SSLWantReadError, ssl.SSLWantWriteError, BlockingIOError):
-                return
-            except ssl.SSLEOFError:
-                self.end = "eof without close_notify"
-                return
-            except ssl.SSLError as e:
-                self.end = f"alert: {e.reason or e}"
-                return
-            except OSError as e:
-                self.end = f"{e.__class__.__name__}"
-                return
-            if not d:
-                self.end = "close_notify"
-                return
-            self.received += len(d)
-
     def close(self):
         try:
             self.s.close()
@@ -394,20 +369,17 @@ class Pusher:
             pass
 
 
-def pump(conns, secs, until=None):
-    """Drive the pushers for secs seconds (or until until() is true)."""
+def pump(conns, secs):
+    """Drive the pushers for secs seconds."""
     deadline = now() + secs
-    while now() < deadline and not (until and until()):
-        live = [c for c in conns if c.end is None]
-        if not live:
-            break
-        w = [c for c in live if c.send]
-        r = [c for c in live if c.read]
-        rr, ww, _ = select.select(r, w, [], 0.05)
+    while now() < deadline:
+        w = [c for c in conns if c.end is None and c.send]
+        if not w:
+            time.sleep(max(0.0, min(0.05, deadline - now())))  # nothing to drive
+            continue
+        _, ww, _ = select.select([], w, [], 0.05)
         for c in ww:
             c.push()
-        for c in rr:
-            c.pull()
 
 
 def push_until_stuck(conns, proc, still=0.3, secs=15.0):
@@ -642,10 +614,11 @@ def cmd_stuck(args):
     sent1 = sum(c.sent for c in conns)
     per = (rss1 - rss0) / args.clients
     checks.check(stuck and all(c.end is None for c in conns),
-                 f"{args.clients} {args.mode} connections stuck (still open) after "
+                 f"{args.clients} {args.mode} connections stuck after "
                  f"{sent1 / args.clients / 1024:.0f} KiB sent each",
-                 f"expected {args.clients} connections to get stuck and stay open, saw stuck={stuck}, "
-                 f"ends {[c.end for c in conns if c.end]}")
+                 f"expected {args.clients} connections to get stuck (the server idle, no client making "
+                 f"progress) without being cut, saw stuck={stuck}, "
+                 f"send failures {[c.end for c in conns if c.end]}")
     checks.figure(f"{args.mode}: memory per stuck connection {per:.0f} KiB "
                   f"(RSS {rss0} -> {rss1} KiB for {args.clients})")
     prober.check(checks, f"{args.mode}: while the connections got stuck")
@@ -1308,7 +1281,6 @@ def main():
     sp = server_cmd("probes", pid=False)
     sp.add_argument("--interval", type=float, default=0.2)
     sp.add_argument("--timeout", type=float, default=1.0)
-    sp.add_argument("--seconds", type=float, default=0)
     sp.add_argument("--until-file")
     sp.add_argument("--what")
 
