@@ -51,8 +51,8 @@ struct memtls_ctx {
     char *subject;         /* cached at handshake completion */
     char *sans;
     char alpn[256];
-    uint64_t key_updates;  /* KeyUpdate messages received */
-    int hold_ku_replies;   /* memtls_ctx_hold_key_update_replies() */
+    uint64_t key_updates; /* KeyUpdate messages received */
+    int hold_ku_replies;  /* memtls_ctx_hold_key_update_replies() */
 };
 
 /*

@@ -35,8 +35,13 @@
 #include "bytebuf.h"
 #include "errbuf.h"
 
-/* Largest plaintext handed to one memtls_ctx_write: four records. */
+/* Largest plaintext handed to one memtls_ctx_write: four records; and
+ * the smallest, one. */
 #define WRITE_CHUNK (64u * 1024)
+#define MIN_WRITE (16u * 1024)
+/* Inbound ciphertext handed to the context per step of a feed: one
+ * record of the largest size (header, 2^14 + 256 bytes). */
+#define FEED_SLICE (5u + 16384u + 256u)
 /* Stack buffer for drains and push-mode reads: one record and change. */
 #define IO_CHUNK (17u * 1024)
 
@@ -296,7 +301,8 @@ static int reads_blocked_by_output(const memtls_session *s)
 static int key_updates_exceeded(memtls_session *s)
 {
     uint64_t got = memtls_ctx_key_updates_received(s->ctx);
-    if (got <= s->lim.key_updates || got <= s->lim.key_updates + s->stats.ciphertext_in / (1u << 20)) {
+    if (got <= s->lim.key_updates ||
+        got <= s->lim.key_updates + s->stats.ciphertext_in / (1u << 20)) {
         return 0;
     }
     char text[96];
@@ -375,7 +381,12 @@ static size_t encrypt_from(memtls_session *s, const uint8_t *data, size_t len)
     size_t done = 0;
     while (done < len && cipher_pending(s) < s->lim.ciphertext_out &&
            (s->state == MEMTLS_STATE_READY || s->state == MEMTLS_STATE_CLOSING)) {
-        size_t chunk = len - done < WRITE_CHUNK ? len - done : WRITE_CHUNK;
+        /* No more than the room under the limit (one record at least), so
+         * queued ciphertext stays near its bound. */
+        size_t pending = cipher_pending(s);
+        size_t room = s->lim.ciphertext_out > pending ? s->lim.ciphertext_out - pending : 0;
+        size_t cap = room < MIN_WRITE ? MIN_WRITE : room > WRITE_CHUNK ? WRITE_CHUNK : room;
+        size_t chunk = len - done < cap ? len - done : cap;
         size_t n = 0;
         int rc = memtls_ctx_write(s->ctx, data + done, chunk, &n);
         drain(s);
@@ -577,15 +588,30 @@ int memtls_session_feed(memtls_session *s, const void *data, size_t len)
     if (memtls_ctx_pending_in(s->ctx) >= s->lim.ciphertext_in) {
         return MEMTLS_WANT_WRITE;
     }
-    int rc = memtls_ctx_feed(s->ctx, data, len);
-    if (rc != 0) {
-        return rc;
-    }
-    s->stats.ciphertext_in += len;
     if (!s->started) {
         s->started = 1; /* a server starts when its first bytes arrive */
     }
-    pump(s);
+    /*
+     * One record at a time: the session reacts after each (a peer over its
+     * KeyUpdate limit, or whose records fail, is cut before the rest of a
+     * large feed is even decrypted); what a failure leaves is discarded.
+     */
+    const uint8_t *p = data;
+    while (len > 0) {
+        size_t n = len < FEED_SLICE ? len : FEED_SLICE;
+        int rc = memtls_ctx_feed(s->ctx, p, n);
+        if (rc != 0) {
+            return rc;
+        }
+        s->stats.ciphertext_in += n;
+        p += n;
+        len -= n;
+        pump(s);
+        if (len > 0 && (s->state != MEMTLS_STATE_HANDSHAKE && s->state != MEMTLS_STATE_READY)) {
+            s->stats.discarded_in += len;
+            break;
+        }
+    }
     return 0;
 }
 

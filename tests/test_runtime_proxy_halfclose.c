@@ -200,7 +200,8 @@ static void test_backend_first(void **state)
     assert_int_equal(be.got, LATE_BYTES);
     assert_true(be.got_ok);
     assert_true(be.wrote_ok);
-    expect_one_clean_record(f, "peer closed");
+    /* The backend ended the connection (its EOF came first). */
+    expect_one_clean_record(f, "backend closed");
 }
 
 typedef struct stopper {

@@ -242,13 +242,17 @@ typedef struct memtls_server_opts {
     unsigned linger_ms;
     /* Capacity of each ring (one per direction per worker), a power of two
      * in MEMTLS_RING_MIN_CAPACITY .. MEMTLS_RING_MAX_CAPACITY
-     * (0: 1 MiB). Payloads larger than memtls_ring_max_message() are split
+     * (0: 256 KiB). Payloads larger than memtls_ring_max_message() are split
      * transparently. */
     size_t ring_capacity;
     /* Bytes the host may hold per connection and per socket waiting to be
-     * written (credit window of the worker; 0: 64 KiB). */
+     * written (credit window of the worker; 0: 32 KiB). */
     size_t write_window;
-    /* Per-session bounds (session.h); zero fields take the defaults. */
+    /* Per-session bounds (session.h). Zero fields take the runtime's
+     * defaults, smaller than a lone session's so that a connection whose
+     * peer stops reading costs little: 16 KiB plaintext in, 32 KiB
+     * plaintext out, 32 KiB ciphertext out and in (KeyUpdates: the
+     * session's default). */
     memtls_session_limits session_limits;
 
     /* Allow-list of peer names, checked after the handshake with

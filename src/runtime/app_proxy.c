@@ -207,7 +207,9 @@ static void feed_backend(rt_wconn *c)
         memtls__wconn_close(c);
     } else {
         /* Half-close towards the client: close_notify now, FIN once it is
-         * with the host, and keep relaying the client's bytes. */
+         * with the host, and keep relaying the client's bytes. The backend
+         * is the side that ended the connection. */
+        memtls__wconn_reason(c, 0, "backend closed", NULL);
         p->client_half = 1;
         memtls_session_shutdown_write(c->s);
         c->dirty = 1;

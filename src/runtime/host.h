@@ -47,6 +47,8 @@ typedef struct hsock {
     int close_wanted;         /* graceful close: flush, shut, drain, close */
     int discard;              /* reading only to drain before the close */
     rt_outq q;                /* bytes waiting for the socket to take them */
+    size_t discarded;         /* read and dropped while closing */
+    unsigned discards;        /* ...in so many reads */
     uint64_t ack;             /* written, not yet acknowledged to the worker */
     struct sockaddr_in6 peer; /* the client's address (client socket) */
     socklen_t peer_len;
@@ -75,6 +77,13 @@ typedef struct hconn {
 } hconn;
 
 enum { HT_NONE = 0, HT_CONNECT, HT_FLUSH, HT_LINGER };
+
+/* A closing socket drains (discards) the peer's input for at most
+ * linger_ms, and at most this much of it in at most this many reads: a
+ * peer that keeps sending after our last bytes is not reading them
+ * either, so waiting longer for its FIN buys nothing. */
+#define RT_DISCARD_MAX (64u * 1024)
+#define RT_DISCARD_READS 64u
 
 typedef struct rt_listener {
     struct rt_host *host;

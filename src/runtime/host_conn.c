@@ -211,6 +211,14 @@ static void sock_update(hsock *s)
     if (s->connecting || s->q.bytes > 0) {
         ev |= UV_WRITABLE;
     }
+    if (ev == 0) {
+        /* Not reading (paused, ring full) and nothing to write: stay
+         * registered anyway, so a peer that resets the connection (it
+         * left without reading what it had) is noticed now and not at the
+         * idle timeout. Errors and hang-ups are always reported; out of
+         * band data, which this asks for, never comes. */
+        ev = UV_PRIORITIZED;
+    }
     memtls__hsock_watch(s, ev);
 }
 
@@ -309,6 +317,10 @@ static void sock_read(hsock *s)
         ssize_t n = memtls__hsock_recv(s, c->host->scratch, RT_READ_CHUNK);
         if (n > 0) {
             atomic_fetch_add_explicit(count, (uint64_t)n, memory_order_relaxed);
+            s->discarded += (size_t)n;
+            if (s->discarded > RT_DISCARD_MAX || ++s->discards > RT_DISCARD_READS) {
+                sock_close_now(s); /* see RT_DISCARD_MAX */
+            }
         } else if (n != -EAGAIN) {
             sock_read_end(s, n);
         }

@@ -25,8 +25,15 @@
 #define DEFAULT_CLOSE_TIMEOUT_MS 5000u
 #define DEFAULT_CONNECT_TIMEOUT_MS 5000u
 #define DEFAULT_LINGER_MS 2000u
-#define DEFAULT_RING_CAPACITY (1u << 20)
-#define DEFAULT_WRITE_WINDOW (64u * 1024)
+#define DEFAULT_RING_CAPACITY (256u * 1024)
+#define DEFAULT_WRITE_WINDOW (32u * 1024)
+/* Session bounds for the runtime's connections (smaller than a lone
+ * session's defaults: a connection whose peer stops reading holds at most
+ * about these plus the window, see docs/runtime.md). */
+#define DEFAULT_PLAINTEXT_IN (16u * 1024)
+#define DEFAULT_PLAINTEXT_OUT (16u * 1024)
+#define DEFAULT_CIPHERTEXT_OUT (16u * 1024)
+#define DEFAULT_CIPHERTEXT_IN (32u * 1024)
 
 /* --- helpers every runtime file uses ---------------------------------------- */
 
@@ -276,6 +283,18 @@ static int copy_opts(memtls_server *srv, const memtls_server_opts *o, char *err,
     srv->ring_capacity = o->ring_capacity ? o->ring_capacity : DEFAULT_RING_CAPACITY;
     srv->write_window = o->write_window ? o->write_window : DEFAULT_WRITE_WINDOW;
     srv->limits = o->session_limits;
+    if (srv->limits.plaintext_in == 0) {
+        srv->limits.plaintext_in = DEFAULT_PLAINTEXT_IN;
+    }
+    if (srv->limits.plaintext_out == 0) {
+        srv->limits.plaintext_out = DEFAULT_PLAINTEXT_OUT;
+    }
+    if (srv->limits.ciphertext_out == 0) {
+        srv->limits.ciphertext_out = DEFAULT_CIPHERTEXT_OUT;
+    }
+    if (srv->limits.ciphertext_in == 0) {
+        srv->limits.ciphertext_in = DEFAULT_CIPHERTEXT_IN;
+    }
     if (o->allowed_peer_count > 0 && o->allowed_peers != NULL) {
         srv->allowed = calloc(o->allowed_peer_count, sizeof *srv->allowed);
         if (srv->allowed == NULL) {

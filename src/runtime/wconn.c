@@ -242,14 +242,19 @@ static void hold_or_fail(rt_wconn *c, memtls__bytebuf *b, const uint8_t *data, s
     }
 }
 
+/* Held input goes in slices, so the session's input buffer stays near
+ * its limit (a feed is taken whole when the buffer is under it). */
+#define FEED_MAX (16u * 1024)
+
 static void feed_input(rt_wconn *c)
 {
     while (c->in_hold.len > 0) {
-        int rc = memtls_session_feed(c->s, memtls__bytebuf_head(&c->in_hold), c->in_hold.len);
+        size_t n = c->in_hold.len < FEED_MAX ? c->in_hold.len : FEED_MAX;
+        int rc = memtls_session_feed(c->s, memtls__bytebuf_head(&c->in_hold), n);
         if (rc == MEMTLS_WANT_WRITE) {
             break;
         }
-        memtls__bytebuf_consume(&c->in_hold, c->in_hold.len);
+        memtls__bytebuf_consume(&c->in_hold, n);
         c->dirty = 1;
     }
     if (c->in_hold.len == 0) {
@@ -263,6 +268,27 @@ static void feed_input(rt_wconn *c)
     if (c->close_ms == 0) {
         c->want_pause[RT_SIDE_CLIENT] =
             c->stopping || c->in_hold.len > 0 || memtls_session_input_paused(c->s);
+    }
+}
+
+/* New input: straight from the ring into the session, in slices, while it
+ * takes them (and nothing older waits); the rest is held. */
+static void feed_message(rt_wconn *c, const uint8_t *data, size_t len)
+{
+    while (len > 0 && c->in_hold.len == 0) {
+        size_t n = len < FEED_MAX ? len : FEED_MAX;
+        int rc = memtls_session_feed(c->s, data, n);
+        if (rc == MEMTLS_WANT_WRITE) {
+            break;
+        }
+        if (rc != 0) {
+            return; /* the session ended: the rest is not wanted */
+        }
+        data += n;
+        len -= n;
+    }
+    if (len > 0) {
+        hold_or_fail(c, &c->in_hold, data, len);
     }
 }
 
@@ -482,7 +508,6 @@ static int round_once(rt_wconn *c)
 {
     const rt_app_ops *app = app_of(c);
     c->dirty = 0;
-    send_controls(c);
     if (c->s != NULL && !c->abort) {
         feed_input(c);
         if (c->became_ready) {
@@ -507,6 +532,9 @@ static int round_once(rt_wconn *c)
         }
         note_closing(c);
     }
+    /* After the work: a pause decided in this round goes out now, before
+     * the host reads more. */
+    send_controls(c);
     if (c->finishing && try_release(c)) {
         return 1;
     }
@@ -658,13 +686,7 @@ void memtls__wconn_on_message(rt_wconn *c, const memtls_ring_msg *m)
             break; /* dropped: the connection is ending (not activity) */
         }
         memtls__wconn_activity(c);
-        if (c->in_hold.len == 0) {
-            int rc = memtls_session_feed(c->s, m->data, m->len);
-            if (rc != MEMTLS_WANT_WRITE) {
-                break;
-            }
-        }
-        hold_or_fail(c, &c->in_hold, m->data, m->len);
+        feed_message(c, m->data, m->len);
         break;
     case MSG_H_EOF:
         c->eof_pending = 1;
