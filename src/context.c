@@ -62,6 +62,7 @@ int memtls_ctx_feed(memtls_ctx *ctx, const void *data, size_t len)
         }
         done += (size_t)n;
     }
+    ctx->in_maybe = 1;
     return 0;
 }
 
@@ -76,9 +77,11 @@ int memtls_ctx_feed_eof(memtls_ctx *ctx)
     return 0;
 }
 
+/* The two counts update the context's cached "maybe" flags, which is no
+ * change anyone can observe: they are caches of the BIOs' state. */
 size_t memtls_ctx_pending_in(const memtls_ctx *ctx)
 {
-    return ctx == NULL ? 0 : BIO_ctrl_pending(ctx->rbio);
+    return ctx == NULL ? 0 : memtls__ctx_in((memtls_ctx *)ctx);
 }
 
 size_t memtls_ctx_discard_input(memtls_ctx *ctx)
@@ -86,7 +89,7 @@ size_t memtls_ctx_discard_input(memtls_ctx *ctx)
     if (ctx == NULL) {
         return 0;
     }
-    size_t unread = BIO_ctrl_pending(ctx->rbio);
+    size_t unread = memtls__ctx_in(ctx);
     if (unread > 0) {
         /* BIO_reset keeps the EOF return set by memtls_ctx_feed_eof(). */
         (void)BIO_reset(ctx->rbio);
@@ -97,7 +100,7 @@ size_t memtls_ctx_discard_input(memtls_ctx *ctx)
 
 size_t memtls_ctx_pending_out(const memtls_ctx *ctx)
 {
-    return ctx == NULL ? 0 : BIO_ctrl_pending(ctx->wbio);
+    return ctx == NULL ? 0 : memtls__ctx_out((memtls_ctx *)ctx);
 }
 
 int memtls_ctx_drain(memtls_ctx *ctx, void *buf, size_t len, size_t *sent)
@@ -108,17 +111,17 @@ int memtls_ctx_drain(memtls_ctx *ctx, void *buf, size_t len, size_t *sent)
     if (ctx == NULL || sent == NULL || (buf == NULL && len > 0)) {
         return MEMTLS_ERR_INVALID;
     }
-    size_t avail = BIO_ctrl_pending(ctx->wbio);
-    size_t want = len < avail ? len : avail;
-    if (want > INT_MAX) {
-        want = INT_MAX;
-    }
-    if (want == 0) {
+    if ((!ctx->out_maybe && !ctx->raw) || len == 0) {
         return 0;
     }
-    int n = BIO_read(ctx->wbio, buf, (int)want);
+    int want = len > INT_MAX ? INT_MAX : (int)len;
+    /* A memory BIO gives what it has, up to `want`: less means empty. */
+    int n = BIO_read(ctx->wbio, buf, want);
     if (n > 0) {
         *sent = (size_t)n;
+    }
+    if (n < want) {
+        ctx->out_maybe = 0;
     }
     memtls__err_clear();
     return 0;

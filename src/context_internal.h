@@ -39,6 +39,14 @@ struct memtls_ctx {
     int hs_done;     /* handshake complete */
     int truncated;   /* a read hit EOF without close_notify */
     int fatal;       /* first fatal status, 0 if none: it sticks */
+    /* What the BIOs may hold, so the common "nothing there" answer costs
+     * no BIO call: in_maybe is set by a feed, out_maybe by every call that
+     * lets OpenSSL (or the twin) write; each is cleared when its BIO is
+     * seen empty. raw: the caller took the SSL * (memtls_ctx_ssl) and may
+     * move bytes behind our back, so the BIOs are always asked. */
+    int in_maybe;
+    int out_maybe;
+    int raw;
     char error[MEMTLS__ERROR_MAX];
 
     /* TLS only */
@@ -66,6 +74,31 @@ static inline void memtls__err_clear(void)
     if (ERR_peek_error() != 0) {
         ERR_clear_error();
     }
+}
+
+/* Bytes in the read / write BIO (see in_maybe, out_maybe). */
+static inline size_t memtls__ctx_in(memtls_ctx *c)
+{
+    if (!c->in_maybe && !c->raw) {
+        return 0;
+    }
+    size_t n = BIO_ctrl_pending(c->rbio);
+    if (n == 0) {
+        c->in_maybe = 0;
+    }
+    return n;
+}
+
+static inline size_t memtls__ctx_out(memtls_ctx *c)
+{
+    if (!c->out_maybe && !c->raw) {
+        return 0;
+    }
+    size_t n = BIO_ctrl_pending(c->wbio);
+    if (n == 0) {
+        c->out_maybe = 0;
+    }
+    return n;
 }
 
 /* Record the first fatal status of `c` with a message; later ones are kept

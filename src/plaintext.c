@@ -17,7 +17,7 @@ static int pt_handshake(memtls_ctx *c)
 
 static int pt_read(memtls_ctx *c, void *buf, size_t len, size_t *n)
 {
-    size_t avail = BIO_ctrl_pending(c->rbio);
+    size_t avail = memtls__ctx_in(c);
     if (avail == 0) {
         if (c->eof) {
             /* No close_notify in plaintext: EOF is the clean end. */
@@ -49,6 +49,7 @@ static int pt_write(memtls_ctx *c, const void *buf, size_t len, size_t *n)
         }
         done += (size_t)put;
     }
+    c->out_maybe = 1;
     *n = done;
     return 0;
 }

@@ -66,6 +66,10 @@ struct memtls_session {
     int in_write; /* inside memtls_session_write: on_writable held back */
     int input_paused;
     int ku_held; /* KeyUpdate replies held while the transport refuses */
+    /* Something that lets reading make progress happened since the read
+     * loop last ran (input arrived, plaintext was taken, output drained,
+     * the handshake completed): see do_reads. */
+    int reads_wanted;
 
     memtls__bytebuf pending_out; /* ciphertext refused by the transport */
     memtls__bytebuf plain_in;    /* pull mode: decrypted, not yet read */
@@ -176,6 +180,7 @@ static int flush_pending(memtls_session *s)
         }
         s->stats.ciphertext_out += n;
         memtls__bytebuf_consume(&s->pending_out, n);
+        s->reads_wanted = 1; /* reading may have waited for output room */
     }
     return 1;
 }
@@ -244,6 +249,7 @@ static void do_handshake(memtls_session *s)
     drain(s);
     if (rc == 0) {
         set_state(s, MEMTLS_STATE_READY, MEMTLS_REASON_HANDSHAKE_DONE, "handshake complete");
+        s->reads_wanted = 1;
         s->pump_again = 1;
         return;
     }
@@ -312,10 +318,22 @@ static int key_updates_exceeded(memtls_session *s)
     return 1;
 }
 
+/*
+ * Reading runs only when something that lets it progress happened
+ * (reads_wanted): every pump would otherwise ask the context for a read
+ * that can only say "want read" again, and pumps happen on every call.
+ * The loop itself stops at "want read", a full plaintext buffer, output
+ * over its bound or the end of the stream; each of those changes only
+ * through an event that sets reads_wanted again.
+ */
 static void do_reads(memtls_session *s)
 {
     uint8_t buf[IO_CHUNK];
     int delivered = 0;
+    if (!s->reads_wanted) {
+        return;
+    }
+    s->reads_wanted = 0;
     while (s->state == MEMTLS_STATE_READY && !s->read_closed && !reads_blocked_by_output(s)) {
         size_t n = 0;
         int rc;
@@ -447,6 +465,7 @@ static void hold_replies(memtls_session *s)
     int hold = s->pending_out.len > 0;
     if (hold != s->ku_held) {
         s->ku_held = hold;
+        s->reads_wanted = 1;
         memtls_ctx_hold_key_update_replies(s->ctx, hold);
         drain(s);
     }
@@ -606,6 +625,7 @@ int memtls_session_feed(memtls_session *s, const void *data, size_t len)
         s->stats.ciphertext_in += n;
         p += n;
         len -= n;
+        s->reads_wanted = 1;
         pump(s);
         if (len > 0 && (s->state != MEMTLS_STATE_HANDSHAKE && s->state != MEMTLS_STATE_READY)) {
             s->stats.discarded_in += len;
@@ -623,6 +643,7 @@ int memtls_session_feed_eof(memtls_session *s)
     check_thread(s);
     if (!s->eof) {
         s->eof = 1;
+        s->reads_wanted = 1;
         if (memtls_ctx_feed_eof(s->ctx) != 0) {
             return MEMTLS_ERR_INVALID;
         }
@@ -660,6 +681,7 @@ int memtls_session_read(memtls_session *s, void *buf, size_t len, size_t *readby
     size_t n = len < s->plain_in.len ? len : s->plain_in.len;
     memcpy(buf, memtls__bytebuf_head(&s->plain_in), n);
     memtls__bytebuf_consume(&s->plain_in, n);
+    s->reads_wanted = 1;
     *readbytes = n;
     pump(s); /* room again: decrypt what is waiting */
     return 0;
@@ -676,6 +698,7 @@ int memtls_session_read_exact(memtls_session *s, void *buf, size_t len)
     }
     memcpy(buf, memtls__bytebuf_head(&s->plain_in), len);
     memtls__bytebuf_consume(&s->plain_in, len);
+    s->reads_wanted = 1;
     pump(s);
     return 0;
 }

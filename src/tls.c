@@ -197,6 +197,7 @@ static int tls_handshake(memtls_ctx *c)
         return c->auth_failed ? MEMTLS_ERR_X509_VERIFY : c->fatal;
     }
     memtls__err_clear();
+    c->out_maybe = 1;
     int ret = SSL_do_handshake(c->ssl);
     if (ret == 1) {
         note_done(c);
@@ -233,6 +234,7 @@ static void send_key_update_reply(memtls_ctx *c)
         return;
     }
     memtls__err_clear();
+    c->out_maybe = 1;
     if (SSL_key_update(c->ssl, type) == 1) {
         (void)SSL_do_handshake(c->ssl);
     }
@@ -247,9 +249,9 @@ static void send_key_update_reply(memtls_ctx *c)
  * must keep reading, see session.h), so skipping these calls saves most
  * SSL_read calls of a connection.
  */
-static int nothing_to_read(const memtls_ctx *c)
+static int nothing_to_read(memtls_ctx *c)
 {
-    return c->hs_done && !c->eof && BIO_ctrl_pending(c->rbio) == 0 && !SSL_has_pending(c->ssl) &&
+    return c->hs_done && !c->eof && memtls__ctx_in(c) == 0 && !SSL_has_pending(c->ssl) &&
            !SSL_in_init(c->ssl);
 }
 
@@ -267,6 +269,7 @@ static int tls_read(memtls_ctx *c, void *buf, size_t len, size_t *n)
     }
     memtls__err_clear();
     size_t got = 0;
+    c->out_maybe = 1;
     int ret = SSL_read_ex(c->ssl, buf, len, &got);
     note_done(c);
     if (ret == 1) {
@@ -322,6 +325,7 @@ static int tls_write(memtls_ctx *c, const void *buf, size_t len, size_t *n)
     }
     memtls__err_clear();
     size_t done = 0;
+    c->out_maybe = 1;
     int ret = SSL_write_ex(c->ssl, buf, len, &done);
     note_done(c);
     if (ret == 1) {
@@ -348,12 +352,14 @@ static int tls_close(memtls_ctx *c)
          * and SSL_shutdown would refuse (shutdown while in init). Let the
          * state machine write it to the write BIO first. */
         memtls__err_clear();
+        c->out_maybe = 1;
         ret = SSL_do_handshake(c->ssl);
         if (ret != 1) {
             return tls_status(c, ret, "close");
         }
     }
     memtls__err_clear();
+    c->out_maybe = 1;
     ret = SSL_shutdown(c->ssl);
     if (ret >= 0) {
         /* 0: close_notify sent, peer's not yet seen. That is progress, and
@@ -616,5 +622,9 @@ int memtls_ctx_peer_has_name(const memtls_ctx *ctx, const char *name)
 
 SSL *memtls_ctx_ssl(memtls_ctx *ctx)
 {
-    return ctx == NULL ? NULL : ctx->ssl;
+    if (ctx == NULL) {
+        return NULL;
+    }
+    ctx->raw = 1; /* the caller may now move bytes behind our back */
+    return ctx->ssl;
 }

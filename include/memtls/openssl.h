@@ -21,7 +21,10 @@ extern "C" {
 #endif
 
 /* The context's SSL object (NULL for the plaintext twin or NULL). It
- * lives as long as the context. */
+ * lives as long as the context. Once it has been taken, the context no
+ * longer trusts its own record of what its BIOs hold (it normally skips
+ * looking when nothing can have changed) and asks them every time, so
+ * bytes moved through the SSL object directly are seen. */
 MEMTLS_API SSL *memtls_ctx_ssl(memtls_ctx *ctx);
 
 /*
