@@ -152,11 +152,11 @@ count_one() { # peer mode test
     log "$peer $mode $test: $reqs requests in ${secs}s"
     # per thread: CPU, switches, syscalls (perf names threads comm-tid)
     awk -v peer="$peer" -v mode="$mode" -v test="$test" -v reqs="$reqs" -v secs="$secs" '
-        FILENAME ~ /perf-/ { split($0, f, ","); n = split(f[1], c, "-"); tid = c[n]
+        FILENAME ~ /\/perf-[a-z]+\.csv$/ { split($0, f, ","); n = split(f[1], c, "-"); tid = c[n]
                              if (f[2] ~ /^[0-9]+$/) { sc[tid] += f[2]; ev = f[4]; sub(/^syscalls:sys_enter_/, "", ev)
                                  if (f[2] > 0) print peer "\t" mode "\t" test "\t" reqs "\t" tid "\t" ev "\t" f[2] > "/dev/stderr" }
                              next }
-        FILENAME ~ /threads0/ { split($0, a, " "); ns0[a[2]] = a[4]; v0[a[2]] = a[5]; n0[a[2]] = a[6]; next }
+        FILENAME ~ /\/threads0-[a-z]+$/ { split($0, a, " "); ns0[a[2]] = a[4]; v0[a[2]] = a[5]; n0[a[2]] = a[6]; next }
         { split($0, a, " "); name[a[2]] = a[3]; ns1[a[2]] = a[4]; v1[a[2]] = a[5]; n1[a[2]] = a[6] }
         END { for (t in name) printf "%s\t%s\t%s\t%d\t%s\t%s\t%.0f\t%d\t%d\t%d\n", peer, mode, test, reqs, secs,
                   name[t], (ns1[t] - ns0[t]) / 1000, v1[t] - v0[t], n1[t] - n0[t], sc[t] + 0 }' \

@@ -129,7 +129,7 @@ make_fixtures
 {
     print_env
     echo "command: bench/peers.sh $ARGS"
-    echo "settings: runs=$RUNS duration=${DUR}s peers='$PEERS' modes='$MODES' tests='$TESTS' wrk: 1 thread, -c$WRK_CONNS (ka, close), -c$WRK_BULK_CONNS (bulk); mem_conns=$MEMCONNS; memtls args: ${MEMTLS_ARGS:-none}"
+    echo "settings: runs=$RUNS duration=${DUR}s quiet_wait=${QUIET_WAIT}s retries=$RETRIES peers='$PEERS' modes='$MODES' tests='$TESTS' wrk: 1 thread, -c$WRK_CONNS (ka, close), -c$WRK_BULK_CONNS (bulk); mem_conns=$MEMCONNS; memtls args: ${MEMTLS_ARGS:-none}"
     echo "started: $(date -u +%FT%TZ)"
 } >"$W/env.txt"
 cat "$W/env.txt" >&2

@@ -178,9 +178,11 @@ def main():
     if a.write_doc == "yes" and a.doc:
         doc = open(a.doc).read() if os.path.exists(a.doc) else "# Performance\n"
         block = f"{BEGIN}\n{text}{END}"
-        if BEGIN in doc and END in doc:
-            i, j = doc.index(BEGIN), doc.index(END) + len(END)
-            doc = doc[:i] + block + doc[j:]
+        # the markers count only alone on their line (prose may name them)
+        m = re.search("^" + re.escape(BEGIN) + "$.*?^" + re.escape(END) + "$", doc,
+                      re.M | re.S)
+        if m:
+            doc = doc[:m.start()] + block + doc[m.end():]
         else:
             doc = doc.rstrip("\n") + ("\n\n## memtls serve beside nginx, HAProxy and hitch "
                                       "(`bench/peers.sh`)\n\n" + block + "\n")
