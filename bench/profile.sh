@@ -185,7 +185,7 @@ for line in open(os.path.join(w, "cases")):
         n = 0
         for l in txt:
             r = re.match(r"^\s*([\d,]+)\s+\(\s*([\d.]+)%\)\s+(\S+)", l)
-            if r and n < top:
+            if r and r.group(3) != "PROGRAM" and n < top:
                 out.append(f"| {r.group(1)} | {r.group(2)} | `{r.group(3)}` |")
                 n += 1
         out.append("")
