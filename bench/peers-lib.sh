@@ -171,8 +171,8 @@ pg_threads() {
     done
 }
 sys_ticks() { # busy total (all CPUs)
-    local cpu u n s i w irq sirq st rest
-    read -r cpu u n s i w irq sirq st rest </proc/stat
+    local u n s i w irq sirq st
+    read -r _ u n s i w irq sirq st _ </proc/stat
     echo "$((u + n + s + irq + sirq + st)) $((u + n + s + i + w + irq + sirq + st))"
 }
 pg_mem_kb() { # rss pss, summed over the group
