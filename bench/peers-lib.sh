@@ -329,7 +329,8 @@ peer_cmd() {
     memtls)
         CMD=("$MEMTLS_BIN" serve --listen "127.0.0.1:$LPORT" --backend "127.0.0.1:$BPORT"
             --cert "$W/cert.pem" --key "$W/key.pem" --min-tls 1.3
-            --ciphersuites TLS_AES_128_GCM_SHA256 --max-conns 20000)
+            --ciphersuites TLS_AES_128_GCM_SHA256 --max-conns 20000
+            --log-level warn) # the peers log nothing per connection either
         memtls_has_no_tickets && CMD+=(--no-tickets)
         if [ -n "$workers" ]; then
             CMD+=(--workers "$workers")
