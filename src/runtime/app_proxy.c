@@ -138,6 +138,7 @@ static void proxy_message(rt_wconn *c, const memtls_ring_msg *m)
             if (rc != 0 && rc != MEMTLS_WANT_WRITE) {
                 break; /* closing: dropped */
             }
+            memtls__wconn_taken(c, RT_SIDE_BACKEND, n);
             if (n < m->len) {
                 hold_backend(c, m->data + n, m->len - n);
             }
@@ -182,13 +183,11 @@ static void feed_backend(rt_wconn *c)
             n = p->hold.len; /* the session is closing: drop */
         }
         memtls__bytebuf_consume(&p->hold, n);
+        memtls__wconn_taken(c, RT_SIDE_BACKEND, n);
         c->dirty = 1;
     }
     if (p->hold.len == 0) {
         memtls__bytebuf_free(&p->hold);
-    }
-    if (c->close_ms == 0) {
-        c->want_pause[RT_SIDE_BACKEND] = p->hold.len > 0;
     }
     if (p->hold.len > 0 || !p->eof_pending || p->eof_fed) {
         return;

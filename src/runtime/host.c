@@ -31,6 +31,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -48,30 +49,10 @@
 
 /* --- listeners -------------------------------------------------------------- */
 
-static void on_accept(uv_poll_t *p, int status, int events);
-
-static void accepting(rt_host *h, int on)
-{
-    for (size_t i = 0; i < h->nlisteners; i++) {
-        rt_listener *l = &h->listeners[i];
-        if (!l->open) {
-            continue;
-        }
-        if (on) {
-            uv_poll_start(&l->poll, UV_READABLE, on_accept);
-        } else {
-            uv_poll_stop(&l->poll);
-        }
-    }
-}
-
 static void on_accept_resume(uv_timer_t *t)
 {
     rt_host *h = t->data;
-    h->accept_paused = 0;
-    if (!h->stopping) {
-        accepting(h, 1);
-    }
+    h->accept_paused = 0; /* the next pass accepts what waited */
 }
 
 static void out_of_descriptors(rt_host *h, int err)
@@ -84,17 +65,16 @@ static void out_of_descriptors(rt_host *h, int err)
                         uv_strerror(-err), EMFILE_PAUSE_MS);
     if (!h->accept_paused) {
         h->accept_paused = 1;
-        accepting(h, 0);
         uv_timer_start(&h->accept_timer, on_accept_resume, EMFILE_PAUSE_MS, 0);
     }
 }
 
-static void on_accept(uv_poll_t *p, int status, int events)
+/* Accept at most ACCEPT_BATCH connections; `ready` stays set when more
+ * may wait (edge-triggered: the next pass takes them). */
+static void accept_batch(rt_listener *l)
 {
-    rt_listener *l = p->data;
     rt_host *h = l->host;
-    (void)events;
-    if (status < 0 || h->stopping) {
+    if (!l->open || !l->ready || h->stopping || h->accept_paused) {
         return;
     }
     for (int i = 0; i < ACCEPT_BATCH; i++) {
@@ -112,6 +92,7 @@ static void on_accept(uv_poll_t *p, int status, int events)
 #if EWOULDBLOCK != EAGAIN
         case EWOULDBLOCK:
 #endif
+            l->ready = 0;
             return;
         case EINTR:
         case ECONNABORTED:
@@ -134,8 +115,59 @@ static void on_accept(uv_poll_t *p, int status, int events)
         default:
             memtls__log_limited(h->srv, &h->emfile_logged, MEMTLS_LOG_ERROR, "accept: %s",
                                 uv_strerror(-errno));
+            l->ready = 0;
             return;
         }
+    }
+}
+
+/* --- the event set ------------------------------------------------------------ */
+
+#define EVENT_BATCH 256
+
+/* The loop found the event set readable: take its events. Sockets and
+ * listeners stay valid for the whole batch: a connection closed by an
+ * earlier event of the batch has fd -1 and is freed only later, when its
+ * timer's close callback runs. */
+static void on_events(uv_poll_t *p, int status, int events)
+{
+    rt_host *h = p->data;
+    struct epoll_event ev[EVENT_BATCH];
+    (void)status;
+    (void)events;
+    int n;
+    do {
+        n = epoll_wait(h->epfd, ev, EVENT_BATCH, 0);
+    } while (n < 0 && errno == EINTR);
+    for (int i = 0; i < n; i++) {
+        int kind = *(int *)ev[i].data.ptr;
+        if (kind == RT_EV_LISTENER) {
+            rt_listener *l = ev[i].data.ptr;
+            l->ready = 1;
+            accept_batch(l);
+        } else {
+            hsock *s = ev[i].data.ptr;
+            if (s->fd >= 0) {
+                memtls__hsock_event(s, ev[i].events);
+                memtls__hconn_serve(s);
+            }
+        }
+    }
+}
+
+/* Once per loop pass, before the rings are pumped: sockets with work left
+ * from their last event (one read each per pass), and listeners with
+ * connections left over from their last batch. */
+static void host_pass(void *arg)
+{
+    rt_host *h = arg;
+    rt_fifo list = rt_fifo_take(&h->posted);
+    rt_fifo_link *l;
+    while ((l = rt_fifo_pop(&list)) != NULL) {
+        memtls__hconn_serve(RT_FIFO_ENTRY(l, hsock, posted));
+    }
+    for (size_t i = 0; i < h->nlisteners; i++) {
+        accept_batch(&h->listeners[i]);
     }
 }
 
@@ -244,15 +276,18 @@ static int open_listener(rt_host *h, size_t i, uint16_t port, char *err, size_t 
         h->ports[i] = ntohs(bound.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&bound)->sin6_port
                                                         : ((struct sockaddr_in *)&bound)->sin_port);
     }
+    l->kind = RT_EV_LISTENER;
     l->host = h;
     l->index = i;
     l->fd = fd;
-    if (uv_poll_init(&h->loop.uv, &l->poll, fd) != 0) {
-        snprintf(err, errlen, "%s: cannot watch the socket", name);
+    struct epoll_event ev = {0};
+    ev.events = EPOLLIN | EPOLLET;
+    ev.data.ptr = l;
+    if (epoll_ctl(h->epfd, EPOLL_CTL_ADD, fd, &ev) != 0) {
+        snprintf(err, errlen, "%s: cannot watch the socket: %s", name, uv_strerror(-errno));
         close(fd);
         return MEMTLS_ERR_NOMEM;
     }
-    l->poll.data = l;
     l->open = 1;
     h->nlisteners = i + 1;
     return 0;
@@ -264,8 +299,7 @@ static void close_listeners(rt_host *h)
         rt_listener *l = &h->listeners[i];
         if (l->open) {
             l->open = 0;
-            uv_close((uv_handle_t *)&l->poll, NULL);
-            close(l->fd);
+            close(l->fd); /* which takes it out of the event set */
             l->fd = -1;
         }
     }
@@ -383,6 +417,7 @@ static int host_pump(void *arg)
     if (h->exiting && !h->loop.closing && all_workers_exited(h)) {
         uv_close((uv_handle_t *)&h->grace, NULL);
         uv_close((uv_handle_t *)&h->accept_timer, NULL);
+        uv_close((uv_handle_t *)&h->ep_poll, NULL);
         memtls__loop_close_handles(&h->loop);
     }
     return work;
@@ -396,6 +431,14 @@ static int host_has_work(void *arg)
     }
     if (h->exiting) {
         return !h->loop.closing && all_workers_exited(h);
+    }
+    if (!rt_fifo_empty(&h->posted)) {
+        return 1;
+    }
+    for (size_t i = 0; i < h->nlisteners && !h->accept_paused && !h->stopping; i++) {
+        if (h->listeners[i].open && h->listeners[i].ready) {
+            return 1;
+        }
     }
     for (unsigned i = 0; i < h->nw; i++) {
         if (memtls__chan_has_work(h->ch[i], RT_TO_HOST)) {
@@ -424,6 +467,7 @@ int memtls__host_new(memtls_server *srv, unsigned index, char *err, size_t errle
     srv->hosts[index] = h;
     h->srv = srv;
     h->index = index;
+    h->epfd = -1;
     atomic_init(&h->stop_requested, 0);
     h->listeners = calloc(srv->nlisteners, sizeof *h->listeners);
     h->ports = calloc(srv->nlisteners, sizeof *h->ports);
@@ -450,6 +494,14 @@ int memtls__host_new(memtls_server *srv, unsigned index, char *err, size_t errle
         snprintf(err, errlen, "cannot create the event loop");
         return MEMTLS_ERR_NOMEM;
     }
+    h->epfd = epoll_create1(EPOLL_CLOEXEC);
+    if (h->epfd < 0 || uv_poll_init(&h->loop.uv, &h->ep_poll, h->epfd) != 0) {
+        snprintf(err, errlen, "cannot create the event set: %s", uv_strerror(-errno));
+        return MEMTLS_ERR_NOMEM;
+    }
+    h->ep_init = 1;
+    h->ep_poll.data = h;
+    uv_poll_start(&h->ep_poll, UV_READABLE, on_events);
     uv_timer_init(&h->loop.uv, &h->grace);
     uv_timer_init(&h->loop.uv, &h->accept_timer);
     h->grace.data = h;
@@ -480,11 +532,7 @@ void memtls__host_attach(rt_host *h, rt_channel *ch)
  * (so each pass serves the workers' messages first). */
 int memtls__host_ready(rt_host *h)
 {
-    if (memtls__loop_add(&h->loop, host_pump, host_has_work, h) != 0) {
-        return MEMTLS_ERR_INVALID;
-    }
-    accepting(h, 1);
-    return 0;
+    return memtls__loop_add(&h->loop, host_pump, host_has_work, host_pass, h);
 }
 
 void memtls__host_free(rt_host *h)
@@ -498,6 +546,9 @@ void memtls__host_free(rt_host *h)
         memtls__hconn_force_close(c);
     }
     memtls__loop_free(&h->loop); /* runs the close callbacks */
+    if (h->epfd >= 0) {
+        close(h->epfd);
+    }
     memtls__pool_free(&h->pool);
     free(h->listeners);
     free(h->ports);

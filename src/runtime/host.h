@@ -30,19 +30,26 @@ enum {
 
 struct hconn;
 
+/* What an event of the host's epoll set points to (the first member of
+ * a socket and of a listener). */
+enum { RT_EV_SOCK = 1, RT_EV_LISTENER = 2 };
+
 /* One socket of a connection: the client, or its backend. */
 typedef struct hsock {
+    int kind; /* RT_EV_SOCK */
+    int fd;   /* -1 before open and after close */
     struct hconn *conn;
-    int fd;         /* -1 before open and after close */
-    uv_poll_t poll; /* watches fd while it is open */
-    uv_poll_cb cb;
-    int which;       /* RT_SIDE_* */
-    int events;      /* UV_READABLE | UV_WRITABLE being watched */
-    int connecting;  /* backend: non-blocking connect in progress */
-    int paused;      /* the worker asked us not to read */
-    int blocked;     /* the ring was full when we wanted to read */
-    int eof;         /* read side finished (FIN or error) */
-    int shut_wanted; /* shut the write side once the queue is empty */
+    int which;           /* RT_SIDE_* */
+    int ready_in;        /* the kernel may have input for us (host_sock.c) */
+    int ready_out;       /* ...or room for output */
+    int rdhup;           /* the peer's FIN (or a hang-up) was announced */
+    int error;           /* the socket reported an error */
+    rt_fifo_link posted; /* on the host's list of sockets to serve */
+    int connecting;      /* backend: non-blocking connect in progress */
+    int paused;          /* the worker asked us not to read */
+    int blocked;         /* the ring was full when we wanted to read */
+    int eof;             /* read side finished (FIN or error) */
+    int shut_wanted;     /* shut the write side once the queue is empty */
     int shut_done;
     int close_wanted;         /* graceful close: flush, shut, drain, close */
     int discard;              /* reading only to drain before the close */
@@ -50,6 +57,7 @@ typedef struct hsock {
     size_t discarded;         /* read and dropped while closing */
     unsigned discards;        /* ...in so many reads */
     uint64_t ack;             /* written, not yet acknowledged to the worker */
+    size_t in_flight;         /* read and sent to the worker, not yet taken */
     struct sockaddr_in6 peer; /* the client's address (client socket) */
     socklen_t peer_len;
 } hsock;
@@ -67,7 +75,8 @@ typedef struct hconn {
     hsock *bk;            /* allocated when the worker asks for a backend */
     uv_timer_t timer;     /* close deadline, linger, backend connect timeout */
     int timer_what;       /* HT_* */
-    unsigned handles;     /* open libuv handles; freed when 0 and worker_done */
+    unsigned handles;     /* open libuv handles (the timer); freed when 0 and
+                             worker_done and both sockets are closed */
     int worker_done;      /* the worker released the id (or never had it) */
     unsigned pend;        /* PEND_* */
     int32_t bk_status;    /* for PEND_BK_RESULT */
@@ -86,17 +95,22 @@ enum { HT_NONE = 0, HT_CONNECT, HT_FLUSH, HT_LINGER };
 #define RT_DISCARD_READS 64u
 
 typedef struct rt_listener {
+    int kind; /* RT_EV_LISTENER */
+    int fd;
     struct rt_host *host;
     size_t index;
-    int fd;
-    uv_poll_t poll;
     int open;
+    int ready; /* connections may be waiting to be accepted */
 } rt_listener;
 
 typedef struct rt_host {
     memtls_server *srv;
     unsigned index;
     rt_loop loop;
+    int epfd;          /* the event set of this host's sockets */
+    uv_poll_t ep_poll; /* ...watched by the loop */
+    int ep_init;
+    rt_fifo posted; /* sockets with work left from their last event */
     pthread_t thread;
     int thread_started;
     rt_listener *listeners;
@@ -150,11 +164,16 @@ void memtls__hconn_retry_blocked(rt_host *h, unsigned wi);
 /* Close at once, tell the worker nothing (the host is exiting). */
 void memtls__hconn_force_close(hconn *c);
 
+/* host_conn.c, for host.c: a socket's readiness changed (an event of the
+ * set), or it was posted: do what it allows. */
+void memtls__hconn_serve(hsock *s);
+
 /* host_sock.c: system calls on one socket, no policy. Errors are negative
  * errno values (libuv's UV_E* codes on Unix, so uv_strerror names them). */
-int memtls__hsock_init(hsock *s, uv_loop_t *loop, int fd, uv_poll_cb cb, void *data);
-/* Watch for UV_READABLE / UV_WRITABLE (0: nothing); a no-op if unchanged. */
-void memtls__hsock_watch(hsock *s, int events);
+/* Add fd to the epoll set, edge-triggered, pointing at s. 0 or -errno. */
+int memtls__hsock_register(hsock *s, int epfd, int fd);
+/* Note what an event says about the socket. */
+void memtls__hsock_event(hsock *s, uint32_t events);
 /* Bytes read, 0 at EOF, -EAGAIN when nothing is there, or -errno. */
 ssize_t memtls__hsock_recv(hsock *s, void *buf, size_t len);
 /* Send now what the kernel takes (*written) and queue the rest. 0 or
@@ -163,11 +182,11 @@ int memtls__hsock_send(hsock *s, rt_pool *pool, const uint8_t *data, size_t len,
 /* Write queued bytes while the kernel takes them. 0 or -errno. */
 int memtls__hsock_flush(hsock *s, rt_pool *pool, size_t *written);
 int memtls__hsock_shut(hsock *s);
-/* Stop watching and close the descriptor; `cb` when the handle is gone. */
-void memtls__hsock_close(hsock *s, uv_close_cb cb);
+/* Close the descriptor (which leaves the event set). */
+void memtls__hsock_close(hsock *s);
 /* Start a non-blocking connect: 0 with *fd, or -errno. */
 int memtls__hsock_connect(const struct sockaddr *sa, socklen_t len, int *fd);
-/* After writability: 0 (connected) or -errno. */
+/* After writability or an error: 0 (connected) or -errno. */
 int memtls__hsock_connect_result(hsock *s);
 
 #endif

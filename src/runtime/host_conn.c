@@ -47,7 +47,6 @@ static void sock_update(hsock *s);
 static void sock_close_now(hsock *s);
 static void sock_continue_close(hsock *s);
 static void conn_maybe_free(hconn *c);
-static void on_poll(uv_poll_t *h, int status, int events);
 
 static memtls_server *srv_of(const hconn *c)
 {
@@ -196,30 +195,25 @@ static void on_handle_closed(uv_handle_t *handle)
     conn_maybe_free(c);
 }
 
+static int want_read(const hsock *s)
+{
+    const hconn *c = s->conn;
+    return s->fd >= 0 && !s->eof && !s->connecting &&
+           (s->discard || (!s->paused && !s->blocked && c->pend == 0 && !c->worker_done &&
+                           s->in_flight < c->host->srv->write_window));
+}
+
+/* Something changed that may let the socket act on readiness it already
+ * has (edge-triggered: no new event will come for it): serve it in this
+ * pass of the loop. */
 static void sock_update(hsock *s)
 {
     if (s->fd < 0) {
         return;
     }
-    hconn *c = s->conn;
-    int ev = 0;
-    int want_read = !s->eof && !s->connecting &&
-                    (s->discard || (!s->paused && !s->blocked && c->pend == 0 && !c->worker_done));
-    if (want_read) {
-        ev |= UV_READABLE;
+    if ((s->ready_in && want_read(s)) || (s->ready_out && s->q.bytes > 0) || s->error) {
+        rt_fifo_push(&s->conn->host->posted, &s->posted);
     }
-    if (s->connecting || s->q.bytes > 0) {
-        ev |= UV_WRITABLE;
-    }
-    if (ev == 0) {
-        /* Not reading (paused, ring full) and nothing to write: stay
-         * registered anyway, so a peer that resets the connection (it
-         * left without reading what it had) is noticed now and not at the
-         * idle timeout. Errors and hang-ups are always reported; out of
-         * band data, which this asks for, never comes. */
-        ev = UV_PRIORITIZED;
-    }
-    memtls__hsock_watch(s, ev);
 }
 
 static void sock_close_now(hsock *s)
@@ -227,8 +221,8 @@ static void sock_close_now(hsock *s)
     if (s->fd < 0) {
         return;
     }
-    s->poll.data = s->conn; /* the close callback needs the connection */
-    memtls__hsock_close(s, on_handle_closed);
+    memtls__hsock_close(s);
+    rt_fifo_remove(&s->conn->host->posted, &s->posted);
     memtls__outq_clear(&s->q, &s->conn->host->pool);
     conn_maybe_free(s->conn);
 }
@@ -327,6 +321,10 @@ static void sock_read(hsock *s)
         return;
     }
     size_t max = RT_READ_CHUNK < c->ch->max_msg ? RT_READ_CHUNK : c->ch->max_msg;
+    size_t credit = srv->write_window - s->in_flight; /* > 0: see want_read */
+    if (max > credit) {
+        max = credit;
+    }
     void *p = memtls__chan_reserve(c->ch, RT_TO_WORKER, max);
     if (p == NULL) {
         s->blocked = 1;
@@ -339,6 +337,7 @@ static void sock_read(hsock *s)
         memtls__chan_commit(c->ch, RT_TO_WORKER,
                             s->which == RT_SIDE_CLIENT ? MSG_H_DATA : MSG_H_BK_DATA, c->id,
                             (size_t)n);
+        s->in_flight += (size_t)n;
         atomic_fetch_add_explicit(count, (uint64_t)n, memory_order_relaxed);
     } else if (n != -EAGAIN) {
         sock_read_end(s, n);
@@ -411,26 +410,30 @@ static void connect_done(hsock *s)
     sock_update(s);
 }
 
-static void on_poll(uv_poll_t *h, int status, int events)
+void memtls__hconn_serve(hsock *s)
 {
-    hsock *s = h->data;
     if (s->fd < 0) {
         return;
     }
     if (s->connecting) {
-        /* A failed connect polls as an error: SO_ERROR says which. */
-        connect_done(s);
+        if (s->ready_out || s->error) {
+            connect_done(s); /* a failed connect reports an error: SO_ERROR says which */
+        }
         return;
     }
-    if (status < 0) {
+    if (s->error) {
         sock_failed(s);
         return;
     }
-    if (events & UV_WRITABLE) {
+    if (s->ready_out && s->q.bytes > 0) {
         sock_flush(s);
     }
-    if ((events & UV_READABLE) && s->fd >= 0 && (s->events & UV_READABLE)) {
+    if (want_read(s) && s->ready_in) {
         sock_read(s);
+        /* One read per socket and pass (fairness): more waits its turn. */
+        if (want_read(s) && s->ready_in) {
+            rt_fifo_push(&s->conn->host->posted, &s->posted);
+        }
     }
 }
 
@@ -439,12 +442,7 @@ static int sock_open(hsock *s, hconn *c, int which, int fd)
     memset(s, 0, offsetof(hsock, peer));
     s->conn = c;
     s->which = which;
-    s->fd = -1;
-    if (memtls__hsock_init(s, &c->host->loop.uv, fd, on_poll, s) != 0) {
-        return -1;
-    }
-    c->handles++;
-    return 0;
+    return memtls__hsock_register(s, c->host->epfd, fd) == 0 ? 0 : -1;
 }
 
 /* --- opening -------------------------------------------------------------------- */
@@ -614,6 +612,19 @@ void memtls__hconn_on_message(void *arg, const memtls_ring_msg *m)
     case MSG_W_BK_CONNECT:
         backend_connect(c);
         break;
+    case MSG_W_ACK: {
+        rt_msg_ack ack = {0, 0};
+        memcpy(&ack, m->data, m->len < sizeof ack ? m->len : sizeof ack);
+        hsock *sides[2] = {&c->cl, c->bk};
+        uint64_t n[2] = {ack.client, ack.backend};
+        for (int i = 0; i < 2; i++) {
+            if (sides[i] != NULL && n[i] > 0) {
+                sides[i]->in_flight -= n[i] < sides[i]->in_flight ? n[i] : sides[i]->in_flight;
+                sock_update(sides[i]);
+            }
+        }
+        break;
+    }
     case MSG_W_CLOSE: {
         rt_msg_close cm = {0};
         memcpy(&cm, m->data, m->len < sizeof cm ? m->len : sizeof cm);

@@ -61,6 +61,11 @@ static void on_check(uv_check_t *h)
 {
     rt_loop *l = h->data;
     atomic_store_explicit(&l->bell.asleep, 0, memory_order_relaxed);
+    for (unsigned i = 0; i < l->nrunners && !l->closing; i++) {
+        if (l->runners[i].pass != NULL) {
+            l->runners[i].pass(l->runners[i].arg);
+        }
+    }
     if (!l->closing) {
         keep_awake(l, pump_rounds(l));
     }
@@ -94,13 +99,15 @@ static void on_bell(uv_poll_t *h, int status, int events)
     /* The check callback of this pass pumps. */
 }
 
-int memtls__loop_add(rt_loop *l, int (*pump)(void *), int (*has_work)(void *), void *arg)
+int memtls__loop_add(rt_loop *l, int (*pump)(void *), int (*has_work)(void *), void (*pass)(void *),
+                     void *arg)
 {
     if (l->nrunners >= RT_LOOP_MAX_RUNNERS) {
         return MEMTLS_ERR_INVALID;
     }
     l->runners[l->nrunners].pump = pump;
     l->runners[l->nrunners].has_work = has_work;
+    l->runners[l->nrunners].pass = pass;
     l->runners[l->nrunners].arg = arg;
     l->nrunners++;
     return 0;

@@ -39,6 +39,9 @@ typedef struct rt_loop {
         int (*pump)(void *arg);
         /* Is there work (a cheap check; other threads may produce it)? */
         int (*has_work)(void *arg);
+        /* Once per loop pass, before pumping (may be NULL): the host's
+         * sockets with work left from their last event. */
+        void (*pass)(void *arg);
         void *arg;
     } runners[RT_LOOP_MAX_RUNNERS];
 } rt_loop;
@@ -48,7 +51,8 @@ typedef struct rt_loop {
 int memtls__loop_init(rt_loop *l, int signalled);
 /* Add a runner (before the loop runs); runners pump in the order added.
  * 0 or MEMTLS_ERR_INVALID when there are too many. */
-int memtls__loop_add(rt_loop *l, int (*pump)(void *), int (*has_work)(void *), void *arg);
+int memtls__loop_add(rt_loop *l, int (*pump)(void *), int (*has_work)(void *), void (*pass)(void *),
+                     void *arg);
 /* Stop the loop's own handles so uv_run can return once the owner's
  * handles are closed too. Loop thread only. */
 void memtls__loop_close_handles(rt_loop *l);

@@ -10,9 +10,12 @@
  *   worker -> host data is credit based: the worker may have at most
  *   write_window bytes per socket that the host has not written yet; the
  *   host returns credit with H_ACK.
- *   host -> worker data is paced by W_PAUSE / W_RESUME (the worker holds
- *   what was already in flight) and by the ring itself (a full ring stops
- *   the host reading that socket until the worker reports room).
+ *   host -> worker data is credit based the same way: the host reads a
+ *   socket only while it has fewer than write_window bytes in flight to
+ *   the worker that the worker has not taken in yet; the worker returns
+ *   credit with W_ACK as the session (or the application) takes the bytes.
+ *   W_PAUSE / W_RESUME stop a socket outright (server stop), and a full
+ *   ring stops the host reading until the worker reports room.
  */
 #ifndef MEMTLS_RUNTIME_MSG_H
 #define MEMTLS_RUNTIME_MSG_H
@@ -32,15 +35,16 @@ enum {
     MSG_H_BK_RESET,  /* the backend socket failed */
 
     /* worker -> host */
-    MSG_W_DATA = 32,  /* bytes for the client socket */
-    MSG_W_SHUTDOWN,   /* after queued bytes, shut the client's write side */
-    MSG_W_CLOSE,      /* rt_msg_close: the worker released the id; close
+    MSG_W_DATA = 32,   /* bytes for the client socket */
+    MSG_W_SHUTDOWN,    /* after queued bytes, shut the client's write side */
+    MSG_W_CLOSE,       /* rt_msg_close: the worker released the id; close
                           the sockets (gracefully: after queued bytes) */
-    MSG_W_PAUSE,      /* rt_msg_side: stop reading a socket */
-    MSG_W_RESUME,     /* rt_msg_side: read it again */
-    MSG_W_BK_CONNECT, /* open the backend connection */
-    MSG_W_BK_DATA,    /* bytes for the backend socket */
-    MSG_W_BK_SHUTDOWN /* after queued bytes, shut the backend's write side */
+    MSG_W_PAUSE,       /* rt_msg_side: stop reading a socket */
+    MSG_W_RESUME,      /* rt_msg_side: read it again */
+    MSG_W_BK_CONNECT,  /* open the backend connection */
+    MSG_W_BK_DATA,     /* bytes for the backend socket */
+    MSG_W_BK_SHUTDOWN, /* after queued bytes, shut the backend's write side */
+    MSG_W_ACK          /* rt_msg_ack: bytes the worker took in (input credit) */
 };
 
 /* Which socket of a connection. */

@@ -367,8 +367,8 @@ static int build(memtls_server *srv, char *err, size_t errlen)
         }
         w->ch = srv->chans[i];
         memtls__host_attach(h, srv->chans[i]);
-        if (!srv->worker_threads &&
-            memtls__loop_add(&h->loop, memtls__worker_pump, memtls__worker_has_work, w) != 0) {
+        if (!srv->worker_threads && memtls__loop_add(&h->loop, memtls__worker_pump,
+                                                     memtls__worker_has_work, NULL, w) != 0) {
             snprintf(err, errlen, "too many workers for one I/O thread");
             return MEMTLS_ERR_INVALID;
         }

@@ -82,6 +82,11 @@ void memtls__wconn_activity(rt_wconn *c)
     c->last_ms = uv_now(c->w->uv);
 }
 
+void memtls__wconn_taken(rt_wconn *c, int side, size_t n)
+{
+    c->taken[side] += n;
+}
+
 int memtls__wconn_put(rt_wconn *c, uint32_t type, const void *data, size_t len)
 {
     int rc = memtls__chan_put(c->w->ch, RT_TO_HOST, type, c->id, data, len, NULL, 0);
@@ -103,8 +108,9 @@ static int closing(const rt_wconn *c)
 
 static void arm_timer(rt_wconn *c);
 
-/* The connection is ending: stop reading both sockets, and from now on
- * only the peer taking our last bytes counts as activity. */
+/* The connection is ending: from now on only the peer taking our last
+ * bytes counts as activity. What still arrives is dropped and not
+ * acknowledged, so the host stops reading after one window of it. */
 static void note_closing(rt_wconn *c)
 {
     if (c->close_ms != 0 || !closing(c)) {
@@ -112,8 +118,6 @@ static void note_closing(rt_wconn *c)
     }
     c->close_ms = uv_now(c->w->uv);
     c->last_ms = c->close_ms;
-    c->want_pause[RT_SIDE_CLIENT] = 1;
-    c->want_pause[RT_SIDE_BACKEND] = 1;
     arm_timer(c);
 }
 
@@ -255,6 +259,7 @@ static void feed_input(rt_wconn *c)
             break;
         }
         memtls__bytebuf_consume(&c->in_hold, n);
+        memtls__wconn_taken(c, RT_SIDE_CLIENT, n);
         c->dirty = 1;
     }
     if (c->in_hold.len == 0) {
@@ -265,10 +270,7 @@ static void feed_input(rt_wconn *c)
             c->dirty = 1;
         }
     }
-    if (c->close_ms == 0) {
-        c->want_pause[RT_SIDE_CLIENT] =
-            c->stopping || c->in_hold.len > 0 || memtls_session_input_paused(c->s);
-    }
+    c->want_pause[RT_SIDE_CLIENT] = c->stopping;
 }
 
 /* New input: straight from the ring into the session, in slices, while it
@@ -284,6 +286,7 @@ static void feed_message(rt_wconn *c, const uint8_t *data, size_t len)
         if (rc != 0) {
             return; /* the session ended: the rest is not wanted */
         }
+        memtls__wconn_taken(c, RT_SIDE_CLIENT, n);
         data += n;
         len -= n;
     }
@@ -368,6 +371,16 @@ static void client_done(rt_wconn *c)
 
 static void send_controls(rt_wconn *c)
 {
+    /* Input credit in batches of a quarter window: a host that waits has a
+     * whole window outstanding, so the batch is always reached. */
+    size_t batch = c->w->srv->write_window / 4;
+    if (c->taken[0] >= batch || c->taken[1] >= batch) {
+        rt_msg_ack ack = {c->taken[0], c->taken[1]};
+        if (memtls__wconn_put(c, MSG_W_ACK, &ack, sizeof ack) != 0) {
+            return;
+        }
+        c->taken[0] = c->taken[1] = 0;
+    }
     for (int side = 0; side < 2; side++) {
         if (c->want_pause[side] != c->sent_pause[side]) {
             rt_msg_side m = {(uint32_t)side};

@@ -167,7 +167,7 @@ int memtls__worker_new(memtls_server *srv, unsigned index, const rt_app_ops *app
         (void)memtls__bell_init(&w->own.bell, 0); /* never signalled */
     } else {
         if (memtls__loop_init(&w->own, 1) != 0 ||
-            memtls__loop_add(&w->own, memtls__worker_pump, memtls__worker_has_work, w) != 0) {
+            memtls__loop_add(&w->own, memtls__worker_pump, memtls__worker_has_work, NULL, w) != 0) {
             memtls__worker_free(w);
             return MEMTLS_ERR_NOMEM;
         }

@@ -111,6 +111,7 @@ struct memtls_server_conn {
 
     int want_pause[2]; /* by RT_SIDE_* */
     int sent_pause[2];
+    size_t taken[2]; /* input taken in, not yet acknowledged (W_ACK) */
 
     int became_ready;
     int opened;
@@ -172,5 +173,8 @@ void memtls__wconn_close(rt_wconn *c);
 void memtls__wconn_abort(rt_wconn *c, const char *why);
 /* Mark that the connection moved data (for the idle timeout). */
 void memtls__wconn_activity(rt_wconn *c);
+/* `n` bytes from socket `side` were taken in (the host may read more:
+ * input credit, returned in batches). */
+void memtls__wconn_taken(rt_wconn *c, int side, size_t n);
 
 #endif
