@@ -21,13 +21,16 @@ void memtls__ctx_fail(memtls_ctx *c, int status, const char *op)
         return; /* the first fatal error sticks */
     }
     c->fatal = status;
-    snprintf(c->error, sizeof c->error, "%s: %s", op, memtls_status_name(status));
+    /* The text is kept only once there is an error, so a healthy context
+     * carries no buffer for it. */
+    char text[MEMTLS__ERROR_MAX];
+    snprintf(text, sizeof text, "%s: %s", op, memtls_status_name(status));
     if (reasons[0] != '\0') {
-        memtls__strlcatf(c->error, sizeof c->error, ": %s", reasons);
+        memtls__strlcatf(text, sizeof text, ": %s", reasons);
     } else if (status == MEMTLS_ERR_SYSCALL && c->eof) {
-        memtls__strlcatf(c->error, sizeof c->error,
-                         ": stream ended without close_notify (truncated)");
+        memtls__strlcatf(text, sizeof text, ": stream ended without close_notify (truncated)");
     }
+    c->error = strdup(text); /* NULL (out of memory) reads as no text */
 }
 
 void memtls_ctx_free(memtls_ctx *ctx)
@@ -35,6 +38,8 @@ void memtls_ctx_free(memtls_ctx *ctx)
     if (ctx == NULL) {
         return;
     }
+    free(ctx->error);
+    free(ctx->alpn);
     ctx->ops->free(ctx);
 }
 
@@ -127,6 +132,35 @@ int memtls_ctx_drain(memtls_ctx *ctx, void *buf, size_t len, size_t *sent)
     return 0;
 }
 
+int memtls__ctx_fresh_bios(const memtls_ctx *c, BIO **rbio, BIO **wbio)
+{
+    *rbio = BIO_new(BIO_s_mem());
+    *wbio = BIO_new(BIO_s_mem());
+    if (*rbio == NULL || *wbio == NULL) {
+        BIO_free(*rbio);
+        BIO_free(*wbio);
+        *rbio = *wbio = NULL;
+        memtls__err_clear();
+        return MEMTLS_ERR_NOMEM;
+    }
+    /* Empty reads as "retry" until the transport's EOF: see memtls_ctx_new. */
+    BIO_set_mem_eof_return(*rbio, c->eof ? 0 : -1);
+    BIO_set_mem_eof_return(*wbio, -1);
+    return 0;
+}
+
+int memtls_ctx_release_buffers(memtls_ctx *ctx)
+{
+    if (ctx == NULL) {
+        return MEMTLS_ERR_INVALID;
+    }
+    if (ctx->raw || memtls__ctx_in(ctx) > 0 || memtls__ctx_out(ctx) > 0) {
+        return 0; /* bytes wait: nothing to give back now */
+    }
+    ctx->ops->release(ctx);
+    return 0;
+}
+
 int memtls_ctx_handshake(memtls_ctx *ctx)
 {
     if (ctx == NULL) {
@@ -206,5 +240,5 @@ int memtls_ctx_truncated(const memtls_ctx *ctx)
 
 const char *memtls_ctx_error(const memtls_ctx *ctx)
 {
-    return ctx == NULL ? "" : ctx->error;
+    return ctx == NULL || ctx->error == NULL ? "" : ctx->error;
 }

@@ -25,6 +25,9 @@ struct memtls__ctx_ops {
     int (*write)(memtls_ctx *c, const void *buf, size_t len, size_t *n);
     int (*close)(memtls_ctx *c);
     int (*key_update)(memtls_ctx *c, int update_requested);
+    /* Give back buffers while nothing is pending (see
+     * memtls_ctx_release_buffers). */
+    void (*release)(memtls_ctx *c);
     void (*free)(memtls_ctx *c);
 };
 
@@ -47,7 +50,7 @@ struct memtls_ctx {
     int in_maybe;
     int out_maybe;
     int raw;
-    char error[MEMTLS__ERROR_MAX];
+    char *error; /* the first fatal error as text (NULL: none) */
 
     /* TLS only */
     SSL *ssl;
@@ -58,7 +61,7 @@ struct memtls_ctx {
     int auth_failed;       /* the handshake failed on verification */
     char *subject;         /* cached at handshake completion */
     char *sans;
-    char alpn[256];
+    char *alpn;           /* the negotiated protocol (NULL: none) */
     uint64_t key_updates; /* KeyUpdate messages received */
     int hold_ku_replies;  /* memtls_ctx_hold_key_update_replies() */
 };
@@ -100,6 +103,11 @@ static inline size_t memtls__ctx_out(memtls_ctx *c)
     }
     return n;
 }
+
+/* Two fresh, empty memory BIOs with the context's EOF state, for
+ * replacing ones whose storage grew (their buffers are never shrunk).
+ * 0 or MEMTLS_ERR_NOMEM (nothing created). */
+int memtls__ctx_fresh_bios(const memtls_ctx *c, BIO **rbio, BIO **wbio);
 
 /* Record the first fatal status of `c` with a message; later ones are kept
  * out. Drains and formats the thread's OpenSSL error queue, then clears it. */

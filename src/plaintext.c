@@ -65,6 +65,18 @@ static int pt_key_update(memtls_ctx *c, int update_requested)
     return MEMTLS_ERR_SSL; /* no keys: as TLS 1.2 would answer */
 }
 
+static void pt_release(memtls_ctx *c)
+{
+    BIO *r = NULL;
+    BIO *w = NULL;
+    if (memtls__ctx_fresh_bios(c, &r, &w) == 0) {
+        BIO_free(c->rbio);
+        BIO_free(c->wbio);
+        c->rbio = r;
+        c->wbio = w;
+    }
+}
+
 static void pt_free(memtls_ctx *c)
 {
     BIO_free(c->rbio);
@@ -78,6 +90,7 @@ static const struct memtls__ctx_ops plaintext_ops = {
     .write = pt_write,
     .close = pt_close,
     .key_update = pt_key_update,
+    .release = pt_release,
     .free = pt_free,
 };
 

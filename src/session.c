@@ -52,7 +52,7 @@ struct memtls_session {
     memtls_state state;
     memtls_reason reason;
     memtls_reason close_reason;
-    char error[MEMTLS__ERROR_MAX];
+    char *error; /* the first failure as text (NULL: none) */
 
     int started;
     int close_requested; /* full close: flush, close_notify, CLOSED */
@@ -134,8 +134,8 @@ static void set_state(memtls_session *s, memtls_state to, memtls_reason why, con
          * give the memory back now rather than at free. */
         memtls__bytebuf_free(&s->plain_out);
     }
-    if ((to == MEMTLS_STATE_ERROR || to == MEMTLS_STATE_AUTHFAIL) && s->error[0] == '\0') {
-        memtls__strlcpy(s->error, detail ? detail : memtls_reason_name(why), sizeof s->error);
+    if ((to == MEMTLS_STATE_ERROR || to == MEMTLS_STATE_AUTHFAIL) && s->error == NULL) {
+        s->error = strdup(detail ? detail : memtls_reason_name(why));
     }
     if (s->cbs.on_state != NULL) {
         s->cbs.on_state(s->cbs.arg, from, to, why,
@@ -561,6 +561,7 @@ void memtls_session_free(memtls_session *s)
         return;
     }
     memtls_ctx_free(s->ctx);
+    free(s->error);
     memtls__bytebuf_free(&s->pending_out);
     memtls__bytebuf_free(&s->plain_in);
     memtls__bytebuf_free(&s->plain_out);
@@ -837,6 +838,26 @@ int memtls_session_key_update(memtls_session *s, int update_requested)
     return 0;
 }
 
+int memtls_session_release_buffers(memtls_session *s)
+{
+    if (s == NULL) {
+        return MEMTLS_ERR_INVALID;
+    }
+    check_thread(s);
+    /* Empty queues keep their storage for the next burst; an idle
+     * session gives it back (and so does its context). */
+    if (s->plain_in.len == 0) {
+        memtls__bytebuf_free(&s->plain_in);
+    }
+    if (s->plain_out.len == 0) {
+        memtls__bytebuf_free(&s->plain_out);
+    }
+    if (s->pending_out.len == 0) {
+        memtls__bytebuf_free(&s->pending_out);
+    }
+    return memtls_ctx_release_buffers(s->ctx);
+}
+
 memtls_state memtls_session_state(const memtls_session *s)
 {
     return s == NULL ? MEMTLS_STATE_ERROR : s->state;
@@ -849,7 +870,7 @@ memtls_reason memtls_session_reason(const memtls_session *s)
 
 const char *memtls_session_error(const memtls_session *s)
 {
-    return s == NULL ? "" : s->error;
+    return s == NULL || s->error == NULL ? "" : s->error;
 }
 
 memtls_ctx *memtls_session_ctx(memtls_session *s)

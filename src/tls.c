@@ -116,9 +116,12 @@ static void on_handshake_done(memtls_ctx *c)
     c->hs_done = 1;
     c->verify_result = SSL_get_verify_result(c->ssl);
     SSL_get0_alpn_selected(c->ssl, &alpn, &alpn_len);
-    if (alpn_len > 0 && alpn_len < sizeof c->alpn) {
-        memcpy(c->alpn, alpn, alpn_len);
-        c->alpn[alpn_len] = '\0';
+    if (alpn_len > 0 && c->alpn == NULL) {
+        c->alpn = malloc(alpn_len + 1u);
+        if (c->alpn != NULL) {
+            memcpy(c->alpn, alpn, alpn_len);
+            c->alpn[alpn_len] = '\0';
+        }
     }
     if (peer != NULL) {
         c->subject = peer_subject(peer);
@@ -387,6 +390,25 @@ static int tls_key_update(memtls_ctx *c, int update_requested)
     return 0;
 }
 
+/* Idle: OpenSSL's record buffers (allocated again at the next record) and
+ * the BIOs' storage go. Not mid-handshake, not with a record half read. */
+static void tls_release(memtls_ctx *c)
+{
+    if (!c->hs_done || SSL_in_init(c->ssl) || SSL_has_pending(c->ssl)) {
+        return;
+    }
+    memtls__err_clear();
+    (void)SSL_free_buffers(c->ssl); /* refuses (0) when data is buffered */
+    BIO *r = NULL;
+    BIO *w = NULL;
+    if (memtls__ctx_fresh_bios(c, &r, &w) == 0) {
+        SSL_set_bio(c->ssl, r, w); /* frees the old pair */
+        c->rbio = r;
+        c->wbio = w;
+    }
+    memtls__err_clear();
+}
+
 static void tls_free(memtls_ctx *c)
 {
     SSL_free(c->ssl); /* frees both BIOs */
@@ -403,6 +425,7 @@ static const struct memtls__ctx_ops tls_ops = {
     .write = tls_write,
     .close = tls_close,
     .key_update = tls_key_update,
+    .release = tls_release,
     .free = tls_free,
 };
 
@@ -527,7 +550,7 @@ const char *memtls_ctx_status_text(const memtls_ctx *ctx, int status, char *buf,
     snprintf(buf, len, "%s: %s", memtls_status_name(status), memtls__status_meaning(status));
     if (ctx != NULL && status == MEMTLS_ERR_X509_VERIFY) {
         memtls__strlcatf(buf, len, ": %s", memtls_ctx_verify_error(ctx));
-    } else if (ctx != NULL && status != 0 && ctx->error[0] != '\0' &&
+    } else if (ctx != NULL && status != 0 && ctx->error != NULL &&
                (status == MEMTLS_ERR_SSL || status == MEMTLS_ERR_SYSCALL)) {
         memtls__strlcatf(buf, len, " [%s]", ctx->error);
     }
@@ -553,7 +576,7 @@ const char *memtls_ctx_cipher(const memtls_ctx *ctx)
 
 const char *memtls_ctx_alpn(const memtls_ctx *ctx)
 {
-    return ctx == NULL ? "" : ctx->alpn;
+    return ctx == NULL || ctx->alpn == NULL ? "" : ctx->alpn;
 }
 
 const char *memtls_ctx_sni(const memtls_ctx *ctx)

@@ -238,6 +238,17 @@ MEMTLS_API int memtls_ctx_key_update(memtls_ctx *ctx, int update_requested) MEMT
  */
 MEMTLS_API int memtls_ctx_hold_key_update_replies(memtls_ctx *ctx, int hold);
 
+/*
+ * Give back the memory an idle connection does not need: OpenSSL's record
+ * buffers (it allocates them again for the next record) and the storage
+ * of the two memory BIOs (which otherwise keeps its largest size). Does
+ * nothing while bytes wait in either BIO, in the SSL object, or during
+ * the handshake; costs a few allocations when traffic resumes, so call it
+ * for connections that have been quiet for a while, not after every
+ * exchange. Returns 0, or MEMTLS_ERR_INVALID for NULL.
+ */
+MEMTLS_API int memtls_ctx_release_buffers(memtls_ctx *ctx);
+
 /* KeyUpdate messages received from the peer so far (TLS 1.3; 0 for the
  * twin or NULL). OpenSSL 3.0 sets no limit; memtls_session enforces one
  * (memtls_session_limits.key_updates). */

@@ -278,6 +278,15 @@ MEMTLS_API int memtls_session_shutdown_write(memtls_session *s);
  */
 MEMTLS_API int memtls_session_key_update(memtls_session *s, int update_requested) MEMTLS_WUR;
 
+/*
+ * Give back the memory an idle session does not need: its empty queues'
+ * storage and the context's buffers (memtls_ctx_release_buffers). A
+ * server calls it for connections that have been quiet for a while
+ * (memtls_server does, after about a second): a busy connection would
+ * only allocate it all again. Returns 0, or MEMTLS_ERR_INVALID for NULL.
+ */
+MEMTLS_API int memtls_session_release_buffers(memtls_session *s);
+
 /* State, the reason of the last change, and the first failure as text
  * ("" when none). The text lives as long as the session. */
 MEMTLS_API memtls_state memtls_session_state(const memtls_session *s);

@@ -210,8 +210,11 @@ static int probe_port(struct sockaddr_storage *ss, socklen_t len, uint16_t *port
     if (fd < 0) {
         return -1;
     }
+    /* Like the listeners: a port whose old connections linger in
+     * TIME_WAIT is free, one another socket listens on is not. */
+    int one = 1;
+    (void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
     if (ss->ss_family == AF_INET6) {
-        int one = 1;
         (void)setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
     }
     struct sockaddr_storage bound;

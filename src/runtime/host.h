@@ -55,6 +55,7 @@ typedef struct hsock {
     int discard;              /* reading only to drain before the close */
     rt_outq q;                /* bytes waiting for the socket to take them */
     size_t discarded;         /* read and dropped while closing */
+    int throttled;            /* ...enough of it: no more reads, close soon */
     unsigned discards;        /* ...in so many reads */
     uint64_t ack;             /* written, not yet acknowledged to the worker */
     size_t in_flight;         /* read and sent to the worker, not yet taken */
@@ -88,11 +89,15 @@ typedef struct hconn {
 enum { HT_NONE = 0, HT_CONNECT, HT_FLUSH, HT_LINGER };
 
 /* A closing socket drains (discards) the peer's input for at most
- * linger_ms, and at most this much of it in at most this many reads: a
- * peer that keeps sending after our last bytes is not reading them
- * either, so waiting longer for its FIN buys nothing. */
+ * linger_ms, so that closing with unread input does not reset the
+ * connection before the peer has read our last bytes. A peer that keeps
+ * sending after them costs us a read per event: after this much input or
+ * this many reads we read no more and close RT_DRAIN_GRACE_MS later (time
+ * enough for a peer that reads to take our last bytes), so a peer that
+ * streams at us is bounded. */
 #define RT_DISCARD_MAX (64u * 1024)
 #define RT_DISCARD_READS 64u
+#define RT_DRAIN_GRACE_MS 250u
 
 typedef struct rt_listener {
     int kind; /* RT_EV_LISTENER */
@@ -182,6 +187,8 @@ int memtls__hsock_send(hsock *s, rt_pool *pool, const uint8_t *data, size_t len,
 /* Write queued bytes while the kernel takes them. 0 or -errno. */
 int memtls__hsock_flush(hsock *s, rt_pool *pool, size_t *written);
 int memtls__hsock_shut(hsock *s);
+/* Bytes we sent that the peer has not acknowledged yet (SIOCOUTQ). */
+size_t memtls__hsock_unsent(const hsock *s);
 /* Close the descriptor (which leaves the event set). */
 void memtls__hsock_close(hsock *s);
 /* Start a non-blocking connect: 0 with *fd, or -errno. */

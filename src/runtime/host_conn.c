@@ -199,8 +199,9 @@ static int want_read(const hsock *s)
 {
     const hconn *c = s->conn;
     return s->fd >= 0 && !s->eof && !s->connecting &&
-           (s->discard || (!s->paused && !s->blocked && c->pend == 0 && !c->worker_done &&
-                           s->in_flight < c->host->srv->write_window));
+           ((s->discard && !s->throttled) ||
+            (!s->discard && !s->paused && !s->blocked && c->pend == 0 && !c->worker_done &&
+             s->in_flight < c->host->srv->write_window));
 }
 
 /* Something changed that may let the socket act on readiness it already
@@ -312,8 +313,13 @@ static void sock_read(hsock *s)
         if (n > 0) {
             atomic_fetch_add_explicit(count, (uint64_t)n, memory_order_relaxed);
             s->discarded += (size_t)n;
-            if (s->discarded > RT_DISCARD_MAX || ++s->discards > RT_DISCARD_READS) {
-                sock_close_now(s); /* see RT_DISCARD_MAX */
+            if (!s->throttled &&
+                (s->discarded > RT_DISCARD_MAX || ++s->discards > RT_DISCARD_READS)) {
+                /* See RT_DISCARD_MAX: read no more, close soon. */
+                s->throttled = 1;
+                if (c->timer_what != HT_LINGER || RT_DRAIN_GRACE_MS < srv->linger_ms) {
+                    timer_set(c, HT_LINGER, RT_DRAIN_GRACE_MS);
+                }
             }
         } else if (n != -EAGAIN) {
             sock_read_end(s, n);

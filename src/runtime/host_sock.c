@@ -25,7 +25,9 @@
  */
 #include <errno.h>
 #include <netinet/tcp.h>
+#include <linux/sockios.h>
 #include <sys/epoll.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -153,6 +155,15 @@ int memtls__hsock_shut(hsock *s)
 {
     s->shut_done = 1;
     return shutdown(s->fd, SHUT_WR) == 0 ? 0 : -errno;
+}
+
+size_t memtls__hsock_unsent(const hsock *s)
+{
+    int n = 0;
+    if (ioctl(s->fd, SIOCOUTQ, &n) != 0 || n < 0) {
+        return 0;
+    }
+    return (size_t)n;
 }
 
 void memtls__hsock_close(hsock *s)

@@ -74,7 +74,42 @@ void memtls__wconn_reason(rt_wconn *c, int failed, const char *text, const char 
 void memtls__wconn_touch(rt_wconn *c)
 {
     c->dirty = 1;
+    c->active = 1;
+    if (!c->w->sweep_on) {
+        c->w->sweep_wanted = 1;
+    }
     rt_fifo_push(&c->w->ready, &c->ready);
+}
+
+/*
+ * Memory of quiet connections. OpenSSL's record buffers (about 34 KiB a
+ * connection) and the queues' storage are what a connection costs beyond
+ * its state; keeping them while it is busy saves allocating them for every
+ * record, giving them back once it has been quiet for a sweep interval
+ * keeps a server full of idle connections small.
+ */
+int memtls__wconn_sweep(rt_worker *w, unsigned *released)
+{
+    int busy = 0;
+    *released = 0;
+    for (rt_wconn *c = w->all; c != NULL; c = c->next_all) {
+        if (c->active) {
+            c->active = 0;
+            c->released = 0;
+            busy = 1;
+        } else if (!c->released && c->s != NULL && !c->finishing && c->opened) {
+            c->released = 1;
+            (*released)++;
+            (void)memtls_session_release_buffers(c->s);
+            if (c->in_hold.len == 0) {
+                memtls__bytebuf_free(&c->in_hold);
+            }
+            if (c->app_hold.len == 0) {
+                memtls__bytebuf_free(&c->app_hold);
+            }
+        }
+    }
+    return busy;
 }
 
 void memtls__wconn_activity(rt_wconn *c)

@@ -7,6 +7,9 @@
  */
 #include <stdio.h>
 #include <stdlib.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <string.h>
 
 #include "worker.h"
@@ -69,12 +72,57 @@ static int run_ready(rt_worker *w)
     return any;
 }
 
+/* Quiet connections are swept every SWEEP_MS: one that had no message
+ * for a whole interval gives back its buffers (wconn.c). The timer runs
+ * only while some connection is active, so an idle worker sleeps. */
+#define SWEEP_MS 500u
+
+static void on_sweep(uv_timer_t *t)
+{
+    rt_worker *w = t->data;
+    unsigned released = 0;
+    int busy = memtls__wconn_sweep(w, &released);
+#ifdef __GLIBC__
+    if (released > 0) {
+        /* Freed record buffers sit between live allocations, where the
+         * allocator keeps them resident; hand their pages back. Once per
+         * sweep that released something, so after a burst the process
+         * shrinks again. */
+        malloc_trim(0);
+    }
+#endif
+    if (!busy) {
+        uv_timer_stop(&w->sweep);
+        w->sweep_on = 0;
+    }
+}
+
+static void sweep_start(rt_worker *w)
+{
+    w->sweep_wanted = 0;
+    if (!w->sweep_init && !w->exited) {
+        /* Made on first use, on the loop the worker runs on: a server
+         * that never ran has no handle to close. */
+        uv_timer_init(w->uv, &w->sweep);
+        w->sweep.data = w;
+        w->sweep_init = 1;
+    }
+    if (!w->sweep_on && w->sweep_init && !w->exited) {
+        w->sweep_on = 1;
+        uv_timer_start(&w->sweep, on_sweep, SWEEP_MS, SWEEP_MS);
+    }
+}
+
 static void exit_now(rt_worker *w)
 {
     while (w->all != NULL) {
         memtls__wconn_discard(w->all);
     }
     w->exited = 1;
+    if (w->sweep_init) {
+        uv_close((uv_handle_t *)&w->sweep, NULL);
+        w->sweep_init = 0;
+    }
     if (!w->inline_) {
         memtls__loop_close_handles(&w->own);
     }
@@ -122,6 +170,9 @@ int memtls__worker_pump(void *arg)
         work = 1;
     }
     work |= run_ready(w);
+    if (w->sweep_wanted) {
+        sweep_start(w);
+    }
     return work;
 }
 

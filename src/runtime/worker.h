@@ -85,6 +85,10 @@ typedef struct rt_worker {
     rt_fifo blocked;  /* waiting for room in the worker -> host ring */
     rt_fifo ready;    /* with work to do in this pass */
     uint8_t *scratch; /* RT_APP_CHUNK */
+    uv_timer_t sweep; /* gives back the buffers of quiet connections */
+    int sweep_init;
+    int sweep_on;
+    int sweep_wanted; /* a connection was active since the timer stopped */
     int stopping;
     int exited;
 } rt_worker;
@@ -121,6 +125,8 @@ struct memtls_server_conn {
     int stopping;    /* server stop: no more reading, answer what came in */
     int stop_closed; /* ...all of it answered, close requested */
     int dirty;
+    int active;   /* had a message since the last sweep */
+    int released; /* its buffers were given back while quiet */
     int finishing;
     int abort;
     int failed;
@@ -171,6 +177,11 @@ void memtls__wconn_reason(rt_wconn *c, int failed, const char *text, const char 
 void memtls__wconn_close(rt_wconn *c);
 /* End at once (no close_notify): a fatal problem. */
 void memtls__wconn_abort(rt_wconn *c, const char *why);
+/* A sweep of the worker's quiet connections: each one that had no message
+ * for a whole sweep interval gives back its buffers (*released counts
+ * them). Returns 1 while some connection is still active (the sweeps go
+ * on). */
+int memtls__wconn_sweep(rt_worker *w, unsigned *released);
 /* Mark that the connection moved data (for the idle timeout). */
 void memtls__wconn_activity(rt_wconn *c);
 /* `n` bytes from socket `side` were taken in (the host may read more:
