@@ -165,6 +165,14 @@ static int tls_status(memtls_ctx *c, int ret, const char *op)
     }
     if (err == SSL_ERROR_ZERO_RETURN) {
         c->peer_closed = 1;
+        if (!c->hs_done && c->fatal == 0) {
+            /* close_notify before the handshake completed: it never will.
+             * Keep it as the context's failure, with a reason, so every
+             * later call answers the same and memtls_ctx_error() says why. */
+            memtls__ctx_fail(c, err, op);
+            memtls__strlcatf(c->error, sizeof c->error,
+                             ": the peer sent close_notify before the handshake completed");
+        }
     } else if (err == SSL_ERROR_SSL || err == SSL_ERROR_SYSCALL) {
         unsigned long e = ERR_peek_error();
         if ((err == SSL_ERROR_SSL && ERR_GET_LIB(e) == ERR_LIB_SSL &&

@@ -159,9 +159,11 @@ MEMTLS_API int memtls_send(memtls_ctx *ctx, void *buf, size_t len, size_t *sent)
  * the handshake is complete (also on later calls), SSL_ERROR_WANT_READ
  * when more peer bytes are needed, MEMTLS_ERR_X509_VERIFY when the peer's
  * certificate failed verification or a required client certificate never
- * came (memtls_verify_error() says why), SSL_ERROR_SSL / SSL_ERROR_SYSCALL
- * on other failures (memtls_ctx_error() says why), MEMTLS_ERR_INVALID for a
- * NULL ctx. Drain memtls_pending_write() afterwards in every case: it holds
+ * came (memtls_verify_error() says why), SSL_ERROR_ZERO_RETURN when the
+ * peer sent close_notify before the handshake completed (a failure that
+ * sticks like the others), SSL_ERROR_SSL / SSL_ERROR_SYSCALL on other
+ * failures (memtls_ctx_error() says why), MEMTLS_ERR_INVALID for a NULL
+ * ctx. Drain memtls_pending_write() afterwards in every case: it holds
  * the next flight, session tickets, or the fatal alert.
  */
 MEMTLS_API int memtls_handshake(memtls_ctx *ctx) MEMTLS_WUR;
