@@ -18,7 +18,8 @@
  *
  * Checked: the status contract (byte counts are 0 on every non-zero
  * status; only documented statuses), the drain rule (memtls_ctx_drain empties
- * the write BIO), a failed context stays failed, the ClientHello is
+ * the write BIO), a failed context stays failed and says why (a
+ * close_notify during the handshake included), the ClientHello is
  * deterministic, and peer information is readable after the handshake.
  */
 #include <string.h>
@@ -76,8 +77,10 @@ static int step(memtls_ctx *ctx, unsigned flags, int *wrote, int *updated)
         fz_drain(ctx, NULL);
         if (rc != 0) {
             FZ_CHECK(rc == MEMTLS_WANT_READ || rc == MEMTLS_ERR_X509_VERIFY ||
-                         rc == MEMTLS_ERR_SSL || rc == MEMTLS_ERR_SYSCALL,
+                         rc == MEMTLS_CLOSED || rc == MEMTLS_ERR_SSL || rc == MEMTLS_ERR_SYSCALL,
                      "handshake status %d", rc);
+            FZ_CHECK(rc == MEMTLS_WANT_READ || memtls_ctx_error(ctx)[0] != '\0',
+                     "handshake failed (%d) without a reason", rc);
             return rc;
         }
         FZ_CHECK(memtls_ctx_handshake_done(ctx), "handshake returned 0 but is not done");
@@ -152,13 +155,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         rc = step(ctx, flags, &wrote, &updated);
         failed = is_fatal(rc) || rc == MEMTLS_CLOSED;
     }
-    if (failed && is_fatal(rc)) {
+    if (failed && (is_fatal(rc) || !memtls_ctx_handshake_done(ctx))) {
         /* The first fatal error sticks. */
         char text[512];
         FZ_CHECK(memtls_ctx_error(ctx)[0] != '\0', "fatal status %d without a reason", rc);
         FZ_CHECK(memtls_ctx_status_text(ctx, rc, text, sizeof text)[0] != '\0', "no status text");
         int again = step(ctx, flags, &wrote, &updated);
-        FZ_CHECK(is_fatal(again), "a failed context recovered: %d then %d", rc, again);
+        FZ_CHECK(again == rc || (is_fatal(rc) && is_fatal(again)),
+                 "a failed context recovered: %d then %d", rc, again);
     }
     if (!failed && (flags & 0x40) && memtls_ctx_handshake_done(ctx)) {
         (void)memtls_ctx_close(ctx);

@@ -29,7 +29,7 @@ for a in "$@"; do
   --shell) shell=1 ;;
   --keep) keep=1 ;;
   -h | --help)
-    sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'
     exit 0
     ;;
   *)

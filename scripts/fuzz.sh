@@ -10,8 +10,9 @@
 # from its committed seeds (fuzz/corpus/TARGET) plus what earlier runs
 # found (build-fuzz/corpus/TARGET, where new inputs go; the committed
 # seeds are never written). A failure (crash, leak, failed check, timeout)
-# stops the run with the report; the input is saved as
-# build-fuzz/artifacts/TARGET-crash-* (replay: build-fuzz/fuzz/TARGET FILE).
+# is reported with its input saved as build-fuzz/artifacts/TARGET-crash-*
+# (replay: build-fuzz/fuzz/TARGET FILE); the other targets still run, and
+# the exit status is non-zero.
 # Environment: MEMTLS_FUZZ_SEED (libFuzzer -seed, default 1),
 # MEMTLS_FUZZ_NICE (default 19).
 set -euo pipefail
@@ -43,6 +44,7 @@ fi
 mkdir -p build-fuzz/artifacts build-fuzz/corpus
 
 results=()
+failed=0
 for t in "${targets[@]}"; do
   bin="build-fuzz/fuzz/$t"
   [ -x "$bin" ] || {
@@ -66,7 +68,9 @@ for t in "${targets[@]}"; do
     grep -E 'check failed|ERROR: |SUMMARY|Test unit written|artifact' "$log" | head -20
     echo "---- last lines of $log ----"
     tail -40 "$log"
-    exit 1
+    results+=("$(printf '%-24s %6s s   FAILED (exit %s): see %s' "$t" "$took" "$status" "$log")")
+    failed=1
+    continue
   fi
   # The final status line: "#N DONE cov: C ft: F corp: U/SIZE ...".
   done_line=$(grep -E '^#[0-9]+[[:space:]]+DONE' "$log" | tail -1)
@@ -83,3 +87,4 @@ done
 
 echo "== fuzz summary (seed $seed, ${secs} s per target)"
 printf '%s\n' "${results[@]}"
+[ "$failed" -eq 0 ]

@@ -11,7 +11,7 @@
  * queue again. That is what keeps one context's failure from being
  * reported by another on the same thread.
  *
- * The only status reinterpreted is a handshake SSL_ERROR_SSL caused by
+ * The only status reinterpreted is a handshake MEMTLS_ERR_SSL caused by
  * certificate verification: the verify result is not X509_V_OK, or the
  * reason is CERTIFICATE_VERIFY_FAILED or PEER_DID_NOT_RETURN_A_CERTIFICATE
  * (a required client certificate never came: nothing was verified, so the
@@ -130,7 +130,7 @@ static void on_handshake_done(memtls_ctx *c)
 }
 
 /*
- * A handshake step failed with SSL_ERROR_SSL: was the cause the peer's
+ * A handshake step failed with MEMTLS_ERR_SSL: was the cause the peer's
  * certificate (verify result not X509_V_OK, or reason
  * CERTIFICATE_VERIFY_FAILED / PEER_DID_NOT_RETURN_A_CERTIFICATE)? If so
  * record why in the context and return 1. Must run before anything
@@ -165,20 +165,28 @@ static int note_auth_failure(memtls_ctx *c)
 static int tls_status(memtls_ctx *c, int ret, const char *op)
 {
     int err = SSL_get_error(c->ssl, ret);
-    if (err == SSL_ERROR_SSL && !c->hs_done) {
+    if (err == MEMTLS_ERR_SSL && !c->hs_done) {
         /* memtls_ctx_read/memtls_ctx_write run the handshake too: keep the verify
          * result and reason of a failure they met, so memtls_ctx_verify_error()
          * says why and memtls_ctx_handshake() later reports it as
          * MEMTLS_ERR_X509_VERIFY. They still return MEMTLS_ERR_SSL. */
         (void)note_auth_failure(c);
     }
-    if (err == SSL_ERROR_ZERO_RETURN) {
+    if (err == MEMTLS_CLOSED) {
         c->peer_closed = 1;
-    } else if (err == SSL_ERROR_SSL || err == SSL_ERROR_SYSCALL) {
+        if (!c->hs_done && c->fatal == 0) {
+            /* close_notify before the handshake completed: it never will.
+             * Keep it as the context's failure, with a reason, so every
+             * later call answers the same and memtls_ctx_error() says why. */
+            memtls__ctx_fail(c, err, op);
+            memtls__strlcatf(c->error, sizeof c->error,
+                             ": the peer sent close_notify before the handshake completed");
+        }
+    } else if (err == MEMTLS_ERR_SSL || err == MEMTLS_ERR_SYSCALL) {
         unsigned long e = ERR_peek_error();
-        if ((err == SSL_ERROR_SSL && ERR_GET_LIB(e) == ERR_LIB_SSL &&
+        if ((err == MEMTLS_ERR_SSL && ERR_GET_LIB(e) == ERR_LIB_SSL &&
              ERR_GET_REASON(e) == SSL_R_UNEXPECTED_EOF_WHILE_READING) ||
-            (err == SSL_ERROR_SYSCALL && e == 0 && c->eof)) {
+            (err == MEMTLS_ERR_SYSCALL && e == 0 && c->eof)) {
             c->truncated = 1;
         }
         memtls__ctx_fail(c, err, op);
@@ -207,7 +215,7 @@ static int tls_handshake(memtls_ctx *c)
         return 0;
     }
     int err = SSL_get_error(c->ssl, ret);
-    if (err == SSL_ERROR_SSL && note_auth_failure(c)) {
+    if (err == MEMTLS_ERR_SSL && note_auth_failure(c)) {
         memtls__ctx_fail(c, MEMTLS_ERR_SSL, "handshake");
         memtls__err_clear();
         /* Later reads and writes see the generic sticky status; the
@@ -281,7 +289,7 @@ static int tls_read(memtls_ctx *c, void *buf, size_t len, size_t *n)
         return 0;
     }
     int err = tls_status(c, ret, "read");
-    if (err == SSL_ERROR_WANT_READ) {
+    if (err == MEMTLS_WANT_READ) {
         send_key_update_reply(c);
     }
     return err;

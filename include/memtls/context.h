@@ -170,11 +170,12 @@ MEMTLS_API int memtls_ctx_drain(memtls_ctx *ctx, void *buf, size_t len, size_t *
  * the handshake is complete (also on later calls), MEMTLS_WANT_READ when
  * more peer bytes are needed, MEMTLS_ERR_X509_VERIFY when the peer's
  * certificate failed verification or a required client certificate never
- * came (memtls_ctx_verify_error() says why), MEMTLS_ERR_SSL /
- * MEMTLS_ERR_SYSCALL on other failures (memtls_ctx_error() says why),
- * MEMTLS_ERR_INVALID for a NULL ctx. Drain memtls_ctx_pending_out()
- * afterwards in every case: it holds the next flight, session tickets, or
- * the fatal alert.
+ * came (memtls_ctx_verify_error() says why), MEMTLS_CLOSED when the peer
+ * sent close_notify before the handshake completed (a failure that sticks
+ * like the others), MEMTLS_ERR_SSL / MEMTLS_ERR_SYSCALL on other failures
+ * (memtls_ctx_error() says why), MEMTLS_ERR_INVALID for a NULL ctx. Drain
+ * memtls_ctx_pending_out() afterwards in every case: it holds the next
+ * flight, session tickets, or the fatal alert.
  */
 MEMTLS_API int memtls_ctx_handshake(memtls_ctx *ctx) MEMTLS_WUR;
 

@@ -68,6 +68,11 @@ repeated cert --days 1 2 --dir "$WORK/a"
 [ ! -e "$WORK/a" ] && [ ! -e "$WORK/b" ] || fail "memtls cert wrote files despite a usage error"
 ok "cert: every single-value option refused when repeated, nothing written"
 
+# --- demo: its only option is --help ------------------------------------------------
+"$MEMTLS" demo --help -h >"$WORK/demo.out" 2>&1 || fail "memtls demo --help -h: $(cat "$WORK/demo.out")"
+grep -q '^usage: memtls demo' "$WORK/demo.out" || fail "memtls demo --help -h: $(cat "$WORK/demo.out")"
+ok "demo: no option takes a value; --help may repeat"
+
 # --- what may be repeated ----------------------------------------------------------
 "$MEMTLS" cert --dir "$WORK/multi" --san a.test --san b.test,127.0.0.2 --rsa --rsa --force --force \
   >"$WORK/multi.out" 2>&1 || fail "memtls cert with repeated --san/--rsa/--force: $(cat "$WORK/multi.out")"
