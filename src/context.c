@@ -33,6 +33,18 @@ void memtls__ctx_fail(memtls_ctx *c, int status, const char *op)
     c->error = strdup(text); /* NULL (out of memory) reads as no text */
 }
 
+void memtls__ctx_append_error(memtls_ctx *c, const char *more)
+{
+    char text[MEMTLS__ERROR_MAX];
+    memtls__strlcpy(text, c->error != NULL ? c->error : "", sizeof text);
+    memtls__strlcatf(text, sizeof text, "%s", more);
+    char *copy = strdup(text);
+    if (copy != NULL) {
+        free(c->error);
+        c->error = copy;
+    }
+}
+
 void memtls_ctx_free(memtls_ctx *ctx)
 {
     if (ctx == NULL) {

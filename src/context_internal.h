@@ -104,6 +104,9 @@ static inline size_t memtls__ctx_out(memtls_ctx *c)
     return n;
 }
 
+/* Add to the context's error text. */
+void memtls__ctx_append_error(memtls_ctx *c, const char *more);
+
 /* Two fresh, empty memory BIOs with the context's EOF state, for
  * replacing ones whose storage grew (their buffers are never shrunk).
  * 0 or MEMTLS_ERR_NOMEM (nothing created). */

@@ -179,8 +179,8 @@ static int tls_status(memtls_ctx *c, int ret, const char *op)
              * Keep it as the context's failure, with a reason, so every
              * later call answers the same and memtls_ctx_error() says why. */
             memtls__ctx_fail(c, err, op);
-            memtls__strlcatf(c->error, sizeof c->error,
-                             ": the peer sent close_notify before the handshake completed");
+            memtls__ctx_append_error(c, ": the peer sent close_notify before the handshake "
+                                        "completed");
         }
     } else if (err == MEMTLS_ERR_SSL || err == MEMTLS_ERR_SYSCALL) {
         unsigned long e = ERR_peek_error();
