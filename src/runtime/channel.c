@@ -102,6 +102,7 @@ rt_channel *memtls__chan_new(size_t capacity, rt_bell *host_bell, rt_bell *worke
     atomic_init(&ch->stop, 0);
     atomic_init(&ch->exit, 0);
     atomic_init(&ch->exited, 0);
+    atomic_init(&ch->broken, 0);
     atomic_init(&ch->messages, 0);
     ch->bell[RT_TO_WORKER] = worker_bell;
     ch->bell[RT_TO_HOST] = host_bell;
@@ -183,4 +184,15 @@ int memtls__chan_has_work(rt_channel *ch, rt_dir d)
 {
     return !memtls_ring_empty(ch->ring[d]) ||
            atomic_load_explicit(&ch->room[1 - d], memory_order_relaxed);
+}
+
+int memtls__chan_check(rt_channel *ch, rt_dir d)
+{
+    if (!memtls_ring_corrupt(ch->ring[d])) {
+        return atomic_load_explicit(&ch->broken, memory_order_acquire);
+    }
+    if (!atomic_exchange_explicit(&ch->broken, 1, memory_order_acq_rel)) {
+        memtls__bell_force(ch->bell[1 - d]);
+    }
+    return 1;
 }

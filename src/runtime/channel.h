@@ -63,6 +63,7 @@ typedef struct rt_channel {
                               2 the grace period is over: close them now */
     atomic_int exit;               /* host -> worker: free everything, leave */
     atomic_int exited;             /* worker -> host: done (connections freed) */
+    atomic_int broken;             /* a side met a corrupt frame: the channel is unusable */
     atomic_uint_fast64_t messages; /* messages read, both directions */
     size_t max_msg;
 } rt_channel;
@@ -93,6 +94,10 @@ int memtls__chan_take_room(rt_channel *ch, rt_dir d);
 /* Consumer of direction d: handle up to `max` messages (0: all), then
  * tell a waiting producer there is room. Returns the number handled. */
 size_t memtls__chan_read(rt_channel *ch, rt_dir d, memtls_ring_handler fn, void *arg, size_t max);
+
+/* Did the consumer of direction d meet a corrupt frame (memtls_ring_corrupt)?
+ * Sets `broken` (and wakes the other side) the first time. */
+int memtls__chan_check(rt_channel *ch, rt_dir d);
 
 /* Consumer of direction d: anything to do (a message, or room for its own
  * messages in the other direction)? For the check before sleeping. */

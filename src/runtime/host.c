@@ -398,6 +398,26 @@ static int all_workers_exited(rt_host *h)
     return 1;
 }
 
+/* A worker's channel is broken (a corrupt frame): its connections are
+ * closed at once (no TLS alert is possible from here: the host has no
+ * keys), and it gets no new ones. */
+static void cut_worker(rt_host *h, unsigned wi)
+{
+    h->dead[wi] = 1;
+    unsigned n = 0;
+    for (hconn *c = h->all, *next; c != NULL; c = next) {
+        next = c->next_all;
+        if (!c->refused && c->wi == wi && !c->worker_done) {
+            memtls__hconn_force_close(c);
+            n++;
+        }
+    }
+    memtls__log(h->srv, MEMTLS_LOG_ERROR,
+                "worker channel %u of I/O thread %u is corrupt: %u connection(s) closed, no new "
+                "ones go there",
+                wi, h->index, n);
+}
+
 static int host_pump(void *arg)
 {
     rt_host *h = arg;
@@ -408,6 +428,14 @@ static int host_pump(void *arg)
     }
     for (unsigned i = 0; i < h->nw && !h->exiting; i++) {
         rt_channel *ch = h->ch[i];
+        if (h->dead[i]) {
+            continue;
+        }
+        if (memtls__chan_check(ch, RT_TO_HOST)) {
+            cut_worker(h, i);
+            work = 1;
+            continue;
+        }
         if (memtls__chan_take_room(ch, RT_TO_WORKER)) {
             memtls__hconn_retry_blocked(h, i);
             work = 1;
@@ -482,9 +510,10 @@ int memtls__host_new(memtls_server *srv, unsigned index, char *err, size_t errle
         nw++;
     }
     h->ch = calloc(nw, sizeof *h->ch);
+    h->dead = calloc(nw, sizeof *h->dead);
     h->blocked = calloc(nw, sizeof *h->blocked);
     if (h->listeners == NULL || h->ports == NULL || h->conns == NULL || h->free_slots == NULL ||
-        h->scratch == NULL || h->ch == NULL || h->blocked == NULL) {
+        h->scratch == NULL || h->ch == NULL || h->blocked == NULL || h->dead == NULL) {
         snprintf(err, errlen, "out of memory");
         return MEMTLS_ERR_NOMEM;
     }
@@ -559,6 +588,7 @@ void memtls__host_free(rt_host *h)
     free(h->free_slots);
     free(h->scratch);
     free(h->ch);
+    free(h->dead);
     free(h->blocked);
     free(h);
 }

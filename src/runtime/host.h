@@ -130,7 +130,8 @@ typedef struct rt_host {
     unsigned nw;
     struct rt_worker **w; /* inline workers only (pumped by this loop) */
     rt_channel **ch;
-    rt_fifo *blocked; /* per channel: connections waiting for room */
+    rt_fifo *blocked;    /* per channel: connections waiting for room */
+    unsigned char *dead; /* per channel: broken, not used any more */
     /* Connections. */
     hconn **conns; /* by slot */
     uint32_t *free_slots;

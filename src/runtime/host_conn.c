@@ -544,18 +544,22 @@ hconn *memtls__hconn_accept(rt_host *h, size_t listener, int fd, const struct so
     link_all(c);
     atomic_fetch_add_explicit(&srv->conns_total, 1, memory_order_relaxed);
 
+    /* Workers take the host's connections in turn, skipping any whose
+     * channel broke. */
+    c->wi = (unsigned)(h->next_seq++ % h->nw);
+    for (unsigned k = 0; k < h->nw && h->dead[c->wi]; k++) {
+        c->wi = (c->wi + 1) % h->nw;
+    }
     uint64_t open = atomic_fetch_add_explicit(&srv->conns_open, 1, memory_order_relaxed);
-    if (h->stopping || open >= srv->max_conns || h->nfree == 0) {
+    if (h->stopping || open >= srv->max_conns || h->nfree == 0 || h->dead[c->wi]) {
         atomic_fetch_sub_explicit(&srv->conns_open, 1, memory_order_relaxed);
         refuse(c);
         return c;
     }
     c->slot = h->free_slots[--h->nfree];
-    /* Ids are unique in the server (they name connections in the log);
-     * workers take the host's connections in turn. */
+    /* Ids are unique in the server: they name connections in the log. */
     uint64_t seq = atomic_fetch_add_explicit(&srv->next_id, 1, memory_order_relaxed) + 1;
     c->id = (seq << RT_SLOT_BITS) | c->slot;
-    c->wi = (unsigned)(h->next_seq++ % h->nw);
     c->ch = h->ch[c->wi];
     h->conns[c->slot] = c;
     h->live++;

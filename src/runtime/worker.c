@@ -157,6 +157,15 @@ int memtls__worker_pump(void *arg)
         exit_now(w);
         return 0;
     }
+    if (memtls__chan_check(ch, RT_TO_WORKER)) {
+        /* A frame nobody wrote: the channel's memory is not trustworthy.
+         * Stop using it; the host cuts the connections on its side. */
+        memtls__log(w->srv, MEMTLS_LOG_ERROR,
+                    "worker %u: corrupt message ring: its %u connection(s) are cut", w->index,
+                    w->live);
+        exit_now(w);
+        return 0;
+    }
     int work = 0;
     if (memtls__chan_take_room(ch, RT_TO_HOST)) {
         retry_blocked(w);
