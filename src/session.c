@@ -187,9 +187,33 @@ static int flush_pending(memtls_session *s)
 
 /* Move every byte of outbound ciphertext out of the context: to the
  * transport while nothing older waits, otherwise to pending_out. */
+/* Zero copy: straight from the write BIO into the transport's memory.
+ * Returns when the BIO is empty or the transport lends no more room. */
+static void drain_direct(memtls_session *s)
+{
+    size_t avail;
+    while (s->pending_out.len == 0 && (avail = memtls_ctx_pending_out(s->ctx)) > 0) {
+        size_t len = avail;
+        uint8_t *room = s->cbs.send_reserve(s->cbs.arg, &len);
+        if (room == NULL || len == 0) {
+            return;
+        }
+        size_t n = 0;
+        (void)memtls_ctx_drain(s->ctx, room, len < avail ? len : avail, &n);
+        s->cbs.send_commit(s->cbs.arg, n);
+        s->stats.ciphertext_out += n;
+        if (n == 0) {
+            return;
+        }
+    }
+}
+
 static void drain(memtls_session *s)
 {
     uint8_t buf[IO_CHUNK];
+    if (s->cbs.send_reserve != NULL && s->cbs.send_commit != NULL) {
+        drain_direct(s);
+    }
     while (memtls_ctx_pending_out(s->ctx) > 0) {
         size_t n = 0;
         if (memtls_ctx_drain(s->ctx, buf, sizeof buf, &n) != 0 || n == 0) {

@@ -246,7 +246,8 @@ typedef struct memtls_server_opts {
      * transparently. */
     size_t ring_capacity;
     /* Bytes the host may hold per connection and per socket waiting to be
-     * written (credit window of the worker; 0: 32 KiB). */
+     * written (credit window of the worker; 0: 64 KiB). The same window bounds the
+     * bytes read from a socket and not yet taken in by the worker. */
     size_t write_window;
     /* Per-session bounds (session.h). Zero fields take the runtime's
      * defaults, smaller than a lone session's so that a connection whose

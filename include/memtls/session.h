@@ -114,6 +114,17 @@ typedef struct memtls_session_cbs {
      */
     size_t (*send)(void *arg, const uint8_t *data, size_t len);
     /*
+     * Optional, zero copy (both or neither): a transport that can lend its
+     * own memory. send_reserve returns room for at most *len bytes and
+     * sets *len to its size (at least 1), or NULL when it takes nothing
+     * now; the session writes ciphertext straight into it and then calls
+     * send_commit with how much it wrote (possibly 0: the room is given
+     * back). Used while nothing older waits in pending_out; `send` covers
+     * everything else. Neither may call back into the session.
+     */
+    uint8_t *(*send_reserve)(void *arg, size_t *len);
+    void (*send_commit)(void *arg, size_t len);
+    /*
      * Push mode: every plaintext byte is handed here as soon as it is
      * decrypted (the input buffer and memtls_session_read are then
      * unused). `data` is valid during the call only.

@@ -26,7 +26,7 @@
 #define DEFAULT_CONNECT_TIMEOUT_MS 5000u
 #define DEFAULT_LINGER_MS 2000u
 #define DEFAULT_RING_CAPACITY (256u * 1024)
-#define DEFAULT_WRITE_WINDOW (32u * 1024)
+#define DEFAULT_WRITE_WINDOW (64u * 1024)
 /* Session bounds for the runtime's connections (smaller than a lone
  * session's defaults: a connection whose peer stops reading holds at most
  * about these plus the window, see docs/runtime.md). */
