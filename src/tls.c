@@ -491,7 +491,11 @@ int memtls_ctx_set_hostname(memtls_ctx *ctx, const char *hostname)
     if (strlen(hostname) > 253 + 2) { /* allow "[v6]" brackets; DNS max 253 */
         return MEMTLS_ERR_INVALID;
     }
-    char *copy = strdup(hostname);
+    /* "[::1]", as URLs and host:port strings write it, is the IP ::1. */
+    size_t hlen = strlen(hostname);
+    char *copy = hlen >= 2 && hostname[0] == '[' && hostname[hlen - 1] == ']'
+                     ? strndup(hostname + 1, hlen - 2)
+                     : strdup(hostname);
     if (copy == NULL) {
         return MEMTLS_ERR_NOMEM;
     }

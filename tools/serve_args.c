@@ -19,7 +19,9 @@ void serve_usage(FILE *out)
                  "                       127.0.0.1:8443; IPv6 as [::1]:8443; port 0 picks one;\n"
                  "                       ',plaintext' for a listener without TLS)\n"
                  "  --echo               echo the plaintext back (default)\n"
-                 "  --backend HOST:PORT  proxy each connection to this plaintext TCP backend\n"
+                 "  --backend HOST:PORT  proxy each connection to this plaintext TCP backend (a\n"
+                 "                       name is resolved per connection, every address\n"
+                 "                       tried in turn; results kept 10 s)\n"
                  "TLS:\n"
                  "  --cert FILE          certificate chain (PEM), leaf first\n"
                  "  --key FILE           its private key (PEM)\n"
@@ -182,6 +184,23 @@ static const args_option serve_options[] = {
     {"help", 'h', no_argument, O_HELP, 0},
 };
 
+/* A DNS name (letters, digits, '-', '_', '.') or an IPv4 address. */
+static int valid_host_name(const char *h)
+{
+    size_t n = strlen(h);
+    if (n == 0 || n > 253 || h[0] == '.' || h[0] == '-') {
+        return 0;
+    }
+    for (size_t i = 0; i < n; i++) {
+        char c = h[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '-' || c == '.' || c == '_')) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
 static int parse_worker_threads(const char *arg, int *mode)
 {
     if (strcmp(arg, "auto") == 0) {
@@ -216,7 +235,13 @@ int serve_parse_args(int argc, char *argv[], serve_opts *o)
             break;
         case O_BACKEND:
             o->proxy = 1;
-            rc = args_parse_hostport("--backend", arg, 1, 0, &o->backend);
+            rc = args_parse_hostport("--backend", arg, 0, 0, &o->backend);
+            if (rc == 0 && !o->backend.is_v6 && !valid_host_name(o->backend.host)) {
+                tool_error("--backend '%s': invalid host name '%s' (expected an IP address or a "
+                           "DNS name)",
+                           arg, o->backend.host);
+                rc = TOOL_EXIT_USAGE;
+            }
             break;
         case O_CERT:
             o->cert = arg;

@@ -114,7 +114,8 @@ MEMTLS_API memtls_role memtls_ctx_role(const memtls_ctx *ctx);
  * Client only, before the handshake starts: the server name to send as SNI
  * and, when the configuration verifies the peer, to check against the
  * server certificate (DNS names; an IP literal is matched against IP SANs
- * and not sent as SNI, as RFC 6066 requires). The string is copied.
+ * and not sent as SNI, as RFC 6066 requires; an IPv6 literal may be
+ * written in brackets, "[::1]", as in URLs). The string is copied.
  * Returns 0, or MEMTLS_ERR_INVALID (NULL/empty name, server context,
  * plaintext twin, handshake already started), or MEMTLS_ERR_NOMEM.
  */

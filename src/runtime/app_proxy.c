@@ -248,14 +248,12 @@ static int proxy_can_release(rt_wconn *c)
 
 static void proxy_stop(rt_wconn *c)
 {
-    if (c->opened) {
-        /* A proxy cannot tell where a request ends: cutting the client's
-         * input here would hand the backend half a request. The
-         * connection runs on until either side closes, or the grace
-         * period ends. */
-        return;
-    }
-    memtls__wconn_stop_reading(c);
+    /* A proxy cannot tell where a request ends: cutting the client's input
+     * would hand the backend half a request. So the connection runs on
+     * until either side closes, or the grace period ends -- also one that
+     * is still in its handshake, whose client may already have sent its
+     * request behind its Finished. */
+    (void)c;
 }
 
 const rt_app_ops memtls__app_proxy = {

@@ -351,6 +351,7 @@ static void finish(rt_host *h)
     }
     uv_timer_stop(&h->grace);
     uv_timer_stop(&h->accept_timer);
+    memtls__resolve_stop(&h->resolver);
 }
 
 static void on_final(uv_timer_t *t)
@@ -532,6 +533,7 @@ int memtls__host_new(memtls_server *srv, unsigned index, char *err, size_t errle
         return MEMTLS_ERR_NOMEM;
     }
     h->ep_init = 1;
+    memtls__resolve_init(&h->resolver, h, memtls__hconn_resolved);
     h->ep_poll.data = h;
     uv_poll_start(&h->ep_poll, UV_READABLE, on_events);
     uv_timer_init(&h->loop.uv, &h->grace);

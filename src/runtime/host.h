@@ -73,15 +73,17 @@ typedef struct hconn {
     int plaintext;
     int refused;
     hsock cl;
-    hsock *bk;            /* allocated when the worker asks for a backend */
-    uv_timer_t timer;     /* close deadline, linger, backend connect timeout */
-    int timer_what;       /* HT_* */
-    unsigned handles;     /* open libuv handles (the timer); freed when 0 and
+    hsock *bk;              /* allocated when the worker asks for a backend */
+    uv_timer_t timer;       /* close deadline, linger, backend connect timeout */
+    int timer_what;         /* HT_* */
+    unsigned handles;       /* open libuv handles (the timer); freed when 0 and
                              worker_done and both sockets are closed */
-    int worker_done;      /* the worker released the id (or never had it) */
-    unsigned pend;        /* PEND_* */
-    int32_t bk_status;    /* for PEND_BK_RESULT */
-    rt_fifo_link blocked; /* on its channel's blocked list */
+    int worker_done;        /* the worker released the id (or never had it) */
+    unsigned pend;          /* PEND_* */
+    int32_t bk_status;      /* for PEND_BK_RESULT */
+    unsigned bk_next;       /* the backend address to try next */
+    rt_fifo_link resolving; /* waiting for the backend's addresses */
+    rt_fifo_link blocked;   /* on its channel's blocked list */
     struct hconn *prev_all;
     struct hconn *next_all;
 } hconn;
@@ -99,6 +101,24 @@ enum { HT_NONE = 0, HT_CONNECT, HT_FLUSH, HT_LINGER };
 #define RT_DISCARD_READS 64u
 #define RT_DRAIN_GRACE_MS 250u
 
+/* The backend's addresses (host_resolve.c). */
+#define RT_MAX_ADDRS 8
+#define RT_RESOLVE_TTL_MS 10000u
+
+typedef struct rt_resolver {
+    struct rt_host *host;
+    struct sockaddr_storage addr[RT_MAX_ADDRS];
+    socklen_t len[RT_MAX_ADDRS];
+    unsigned n;       /* addresses known (0: none yet) */
+    int err;          /* the last resolution's error (0: none) */
+    uint64_t expires; /* loop time the addresses go stale */
+    int busy;         /* a resolution runs */
+    uint64_t logged;  /* rate limit of the failure's log line */
+    uv_getaddrinfo_t req;
+    rt_fifo waiting; /* connections waiting for it */
+    void (*ready)(rt_fifo_link *waiter);
+} rt_resolver;
+
 typedef struct rt_listener {
     int kind; /* RT_EV_LISTENER */
     int fd;
@@ -115,7 +135,8 @@ typedef struct rt_host {
     int epfd;          /* the event set of this host's sockets */
     uv_poll_t ep_poll; /* ...watched by the loop */
     int ep_init;
-    rt_fifo posted; /* sockets with work left from their last event */
+    rt_fifo posted;       /* sockets with work left from their last event */
+    rt_resolver resolver; /* the backend's addresses */
     pthread_t thread;
     int thread_started;
     rt_listener *listeners;
@@ -169,6 +190,19 @@ void memtls__hconn_on_message(void *arg, const memtls_ring_msg *m);
 void memtls__hconn_retry_blocked(rt_host *h, unsigned wi);
 /* Close at once, tell the worker nothing (the host is exiting). */
 void memtls__hconn_force_close(hconn *c);
+
+/* host_resolve.c */
+void memtls__resolve_init(rt_resolver *r, rt_host *h, void (*ready)(rt_fifo_link *waiter));
+/* 1: r->addr / r->n / r->err are current; 0: `waiter` is queued, and
+ * `ready` is called with it when a resolution ends. */
+int memtls__resolve(rt_resolver *r, rt_fifo_link *waiter);
+void memtls__resolve_cancel(rt_resolver *r, rt_fifo_link *waiter);
+/* The host is exiting: do not wait for a resolution in flight. */
+void memtls__resolve_stop(rt_resolver *r);
+
+/* host_conn.c, for host.c: the backend's addresses are known (a waiter of
+ * the resolver). */
+void memtls__hconn_resolved(rt_fifo_link *waiter);
 
 /* host_conn.c, for host.c: a socket's readiness changed (an event of the
  * set), or it was posted: do what it allows. */

@@ -44,6 +44,7 @@
 #include "host.h"
 
 static void sock_update(hsock *s);
+static void backend_try(hconn *c, int last_err);
 static void sock_close_now(hsock *s);
 static void sock_continue_close(hsock *s);
 static void conn_maybe_free(hconn *c);
@@ -408,10 +409,14 @@ static void connect_done(hsock *s)
         c->timer_what = HT_NONE;
     }
     s->connecting = 0;
-    c->bk_status = err;
     if (err != 0) {
-        sock_close_now(s);
+        /* This address failed: the next one, if the name has more. */
+        memtls__hsock_close(s);
+        rt_fifo_remove(&c->host->posted, &s->posted);
+        backend_try(c, err);
+        return;
     }
+    c->bk_status = 0;
     owe(c, PEND_BK_RESULT);
     sock_update(s);
 }
@@ -453,31 +458,61 @@ static int sock_open(hsock *s, hconn *c, int which, int fd)
 
 /* --- opening -------------------------------------------------------------------- */
 
-static void backend_connect(hconn *c)
+/* Connect to the backend address bk_next (the next after a failure);
+ * when none is left, the last failure is the result. */
+static void backend_try(hconn *c, int last_err)
 {
-    memtls_server *srv = srv_of(c);
-    if (c->bk != NULL) {
-        return;
-    }
-    int fd = -1;
-    int rc = memtls__hsock_connect((const struct sockaddr *)&srv->backend, srv->backend_len, &fd);
-    if (rc == 0) {
-        c->bk = calloc(1, sizeof *c->bk);
+    rt_resolver *r = &c->host->resolver;
+    int rc = last_err != 0 ? last_err : r->err != 0 ? r->err : UV_ECONNREFUSED;
+    while (c->bk_next < r->n) {
+        unsigned i = c->bk_next++;
+        int fd = -1;
+        rc = memtls__hsock_connect((const struct sockaddr *)&r->addr[i], r->len[i], &fd);
+        if (rc != 0) {
+            continue;
+        }
+        if (c->bk == NULL) {
+            c->bk = calloc(1, sizeof *c->bk);
+        }
         if (c->bk == NULL || sock_open(c->bk, c, RT_SIDE_BACKEND, fd) != 0) {
-            free(c->bk);
-            c->bk = NULL;
             close(fd);
             rc = UV_ENOMEM;
+            break;
         }
-    }
-    if (rc != 0) {
-        c->bk_status = rc;
-        owe(c, PEND_BK_RESULT);
+        c->bk->connecting = 1;
+        if (c->timer_what != HT_CONNECT) {
+            /* One deadline for all the addresses. */
+            timer_set(c, HT_CONNECT, srv_of(c)->connect_timeout_ms);
+        }
+        sock_update(c->bk);
         return;
     }
-    c->bk->connecting = 1;
-    timer_set(c, HT_CONNECT, srv->connect_timeout_ms);
-    sock_update(c->bk);
+    if (c->timer_what == HT_CONNECT) {
+        uv_timer_stop(&c->timer);
+        c->timer_what = HT_NONE;
+    }
+    c->bk_status = rc;
+    owe(c, PEND_BK_RESULT);
+}
+
+static void backend_connect(hconn *c)
+{
+    if (c->bk != NULL || c->resolving.queued) {
+        return;
+    }
+    if (memtls__resolve(&c->host->resolver, &c->resolving)) {
+        c->bk_next = 0;
+        backend_try(c, 0);
+    }
+}
+
+void memtls__hconn_resolved(rt_fifo_link *waiter)
+{
+    hconn *c = RT_FIFO_ENTRY(waiter, hconn, resolving);
+    if (!c->worker_done) {
+        c->bk_next = 0;
+        backend_try(c, 0);
+    }
 }
 
 static void link_all(hconn *c)
@@ -678,6 +713,7 @@ static void conn_maybe_free(hconn *c)
         return;
     }
     rt_fifo_remove(&h->blocked[c->wi], &c->blocked);
+    memtls__resolve_cancel(&h->resolver, &c->resolving);
     memtls__outq_clear(&c->cl.q, &h->pool);
     if (c->prev_all != NULL) {
         c->prev_all->next_all = c->next_all;

@@ -55,8 +55,10 @@ struct memtls_server {
     memtls_listener_opts *listeners;
     char **listener_hosts;
     memtls_server_app_kind app;
-    struct sockaddr_storage backend;
+    struct sockaddr_storage backend; /* a numeric backend address */
     socklen_t backend_len;
+    char *backend_name; /* ...or a name, resolved by each host */
+    uint16_t backend_port;
     memtls_server_app custom;
     unsigned nio;       /* I/O threads (hosts) */
     unsigned nworkers;  /* workers in all */

@@ -227,27 +227,51 @@ static void resolve_threads(memtls_server *srv, const memtls_server_opts *o)
     }
 }
 
+/* A numeric backend address is kept as is; a name is resolved by the
+ * hosts when connections need it (host_resolve.c). */
 static int resolve_backend(memtls_server *srv, const memtls_server_opts *o, char *err,
                            size_t errlen)
 {
     struct sockaddr_in *a4 = (struct sockaddr_in *)&srv->backend;
     struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)&srv->backend;
     memset(&srv->backend, 0, sizeof srv->backend);
-    if (inet_pton(AF_INET, o->backend_host, &a4->sin_addr) == 1) {
+    srv->backend_port = o->backend_port;
+    const char *host = o->backend_host;
+    size_t len = strlen(host);
+    char bare[64];
+    if (len >= 2 && host[0] == '[' && host[len - 1] == ']' && len - 2 < sizeof bare) {
+        memcpy(bare, host + 1, len - 2); /* "[::1]" as well as "::1" */
+        bare[len - 2] = '\0';
+        host = bare;
+    }
+    if (inet_pton(AF_INET, host, &a4->sin_addr) == 1) {
         a4->sin_family = AF_INET;
         a4->sin_port = htons(o->backend_port);
         srv->backend_len = sizeof *a4;
         return 0;
     }
-    if (inet_pton(AF_INET6, o->backend_host, &a6->sin6_addr) == 1) {
+    if (inet_pton(AF_INET6, host, &a6->sin6_addr) == 1) {
         a6->sin6_family = AF_INET6;
         a6->sin6_port = htons(o->backend_port);
         srv->backend_len = sizeof *a6;
         return 0;
     }
-    snprintf(err, errlen, "backend %s: invalid address (numeric IPv4 or IPv6 expected)",
-             o->backend_host);
-    return MEMTLS_ERR_INVALID;
+    int ok = len > 0 && len <= 253;
+    for (size_t i = 0; ok && i < len; i++) {
+        char ch = host[i];
+        ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+             ch == '-' || ch == '.' || ch == '_';
+    }
+    if (!ok) {
+        snprintf(err, errlen, "backend %s: not an IP address or a host name", o->backend_host);
+        return MEMTLS_ERR_INVALID;
+    }
+    srv->backend_name = dup_str(host);
+    if (srv->backend_name == NULL) {
+        snprintf(err, errlen, "out of memory");
+        return MEMTLS_ERR_NOMEM;
+    }
+    return 0;
 }
 
 static int copy_opts(memtls_server *srv, const memtls_server_opts *o, char *err, size_t errlen)
@@ -549,6 +573,7 @@ void memtls_server_free(memtls_server *srv)
     }
     free(srv->listener_hosts);
     free(srv->listeners);
+    free(srv->backend_name);
     for (size_t i = 0; i < srv->nallowed; i++) {
         free(srv->allowed[i]);
     }

@@ -91,7 +91,7 @@ expect_error 2 "invalid address 'example.com'" -- serve --listen example.com:844
 expect_error 2 "invalid port '99999'" -- serve --listen 127.0.0.1:99999
 expect_error 2 "expected \[IPv6\]:PORT" -- serve --listen '[::1'
 expect_error 2 "put an IPv6 address in brackets" -- serve --listen ::1:8443
-expect_error 2 "--backend 'nowhere:80': invalid address" -- serve --backend nowhere:80
+expect_error 2 "--backend 'no where:80': invalid host name" -- serve --backend 'no where:80'
 expect_error 2 "--verify-client 'maybe'" -- serve --verify-client maybe
 expect_error 2 "--verify-client required needs --ca" -- serve --verify-client required
 expect_error 2 "--allow-san needs client certificates" -- serve --allow-san client
