@@ -161,16 +161,19 @@ static void log_stats(const memtls_server *srv, const char *what)
         return;
     }
     tool_log(TOOL_LOG_INFO,
-             "%s: connections open=%llu total=%llu refused=%llu failed=%llu bytes_in=%llu "
-             "bytes_out=%llu backend_in=%llu backend_out=%llu workers=%u ring=%zu "
-             "to_worker_high_water=%zu to_worker_refusals=%llu to_host_high_water=%zu "
-             "to_host_refusals=%llu",
+             "%s: connections open=%llu total=%llu refused=%llu failed=%llu accept_errors=%llu "
+             "bytes_in=%llu bytes_out=%llu backend_in=%llu backend_out=%llu io_threads=%u "
+             "workers=%u workers_inline=%d ring=%zu to_worker_high_water=%zu "
+             "to_worker_refusals=%llu to_host_high_water=%zu to_host_refusals=%llu "
+             "ring_messages=%llu wakeups=%llu",
              what, (unsigned long long)st.conns_open, (unsigned long long)st.conns_total,
              (unsigned long long)st.conns_refused, (unsigned long long)st.conns_failed,
-             (unsigned long long)st.bytes_in, (unsigned long long)st.bytes_out,
-             (unsigned long long)st.backend_in, (unsigned long long)st.backend_out, st.workers,
+             (unsigned long long)st.accept_errors, (unsigned long long)st.bytes_in,
+             (unsigned long long)st.bytes_out, (unsigned long long)st.backend_in,
+             (unsigned long long)st.backend_out, st.io_threads, st.workers, st.workers_inline,
              st.ring_capacity, st.to_worker_high_water, (unsigned long long)st.to_worker_refusals,
-             st.to_host_high_water, (unsigned long long)st.to_host_refusals);
+             st.to_host_high_water, (unsigned long long)st.to_host_refusals,
+             (unsigned long long)st.ring_messages, (unsigned long long)st.wakeups);
 }
 
 /* Wait for signals until SIGINT or SIGTERM. Returns the stopping signal. */
