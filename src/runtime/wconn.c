@@ -194,6 +194,9 @@ static size_t sess_send(void *arg, const uint8_t *data, size_t len)
         done += n;
         c->out_inflight += n;
     }
+    if (done > 0 && c->close_ms == 0) {
+        memtls__wconn_activity(c); /* traffic out is traffic too */
+    }
     return done;
 }
 
@@ -229,6 +232,9 @@ static void sess_commit(void *arg, size_t len)
     if (len > 0) {
         memtls__chan_commit(c->w->ch, RT_TO_HOST, MSG_W_DATA, c->id, len);
         c->out_inflight += len;
+        if (c->close_ms == 0) {
+            memtls__wconn_activity(c); /* traffic out is traffic too */
+        }
     }
 }
 
