@@ -62,6 +62,17 @@ typedef struct memtls_listener_opts {
     /* 1: the listener carries plaintext (the plaintext twin of context.h
      * stands in for TLS; no certificate needed). 0: TLS. */
     int plaintext;
+    /*
+     * A listening socket to use instead of binding host:port (socket
+     * activation: a descriptor inherited from systemd). Positive: a
+     * bound, listening SOCK_STREAM socket of family AF_INET or AF_INET6;
+     * host and port are then ignored (the socket's own address is
+     * reported). 0 or negative: bind host:port. The server never closes
+     * this descriptor: every I/O thread accepts on a duplicate of its own
+     * (an inherited socket cannot join a SO_REUSEPORT group, so the I/O
+     * threads share its one accept queue), set non-blocking.
+     */
+    int fd;
 } memtls_listener_opts;
 
 /* What the server does with the plaintext of a connection. */

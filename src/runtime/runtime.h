@@ -119,6 +119,14 @@ uint64_t memtls__now_ms(void);
 /* Format a socket address as "127.0.0.1:443" / "[::1]:443". */
 void memtls__format_addr(const struct sockaddr *sa, char *out, size_t len);
 
+/* listen_fd.c: a given listening socket (memtls_listener_opts.fd). Check
+ * that fd is a listening TCP socket and write its address (numeric, no
+ * brackets) and port; 0 or MEMTLS_ERR_INVALID with a message naming fd. */
+int memtls__listen_fd_check(int fd, char *host, size_t hostlen, uint16_t *port, char *err,
+                            size_t errlen);
+/* A close-on-exec duplicate of fd, made non-blocking; -1 with errno. */
+int memtls__listen_fd_dup(int fd);
+
 /* The configuration for a new TLS session, with a reference for the caller
  * (NULL when none). Any thread. */
 memtls_config *memtls__server_cfg(memtls_server *srv);

@@ -261,6 +261,15 @@ static int copy_opts(memtls_server *srv, const memtls_server_opts *o, char *err,
     for (size_t i = 0; i < o->listener_count; i++) {
         srv->listeners[i] = o->listeners[i];
         const char *host = o->listeners[i].host != NULL ? o->listeners[i].host : "127.0.0.1";
+        char given[64];
+        if (o->listeners[i].fd > 0) {
+            /* A given socket: its own address names it. */
+            if (memtls__listen_fd_check(o->listeners[i].fd, given, sizeof given,
+                                        &srv->listeners[i].port, err, errlen) != 0) {
+                return MEMTLS_ERR_INVALID;
+            }
+            host = given;
+        }
         srv->listener_hosts[i] = dup_str(host);
         if (srv->listener_hosts[i] == NULL) {
             goto nomem;
