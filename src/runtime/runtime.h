@@ -102,6 +102,9 @@ struct memtls_server {
     atomic_uint_fast64_t bytes_out;
     atomic_uint_fast64_t backend_in;
     atomic_uint_fast64_t backend_out;
+
+    /* Metrics (metrics.h), or NULL when they are off. */
+    struct rt_metrics *metrics;
 };
 
 /* Log a line through opts.on_log if `level` is enabled (printf format). */
