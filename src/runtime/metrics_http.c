@@ -7,7 +7,7 @@
  *
  * One request per connection: read the request head (at most
  * RT_METRICS_REQ_MAX bytes), answer with Connection: close, shut our
- * write side, close. The body is rendered when the request is complete,
+ * write side, wait for the scraper to close its side, close. The body is rendered when the request is complete,
  * on this thread (a few microseconds per worker; the rendering reads only
  * atomics and the certificate's copied details).
  *
@@ -15,7 +15,7 @@
  * closed as soon as they are accepted); each holds its request buffer and
  * one rendered response; each is cut RT_METRICS_TIMEOUT_MS after it was
  * accepted, whatever it is doing (a scraper that never sends its request,
- * or never reads the answer, is closed then). libuv never blocks: a
+ * or never reads the answer, is reset then). libuv never blocks: a
  * scraper that does not read only leaves its write pending until the cut.
  *
  * Lifetime. The handles are unreferenced, so they never keep the I/O
@@ -26,6 +26,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <sys/socket.h>
 
 #include <arpa/inet.h>
 
@@ -92,15 +94,33 @@ static void client_close(rt_mclient *c)
     uv_close((uv_handle_t *)&c->timer, on_client_closed);
 }
 
+/* Cut: a reset, so that a scraper that does not read learns it at once
+ * (a FIN would wait behind the answer it never reads) and the kernel
+ * keeps nothing of it. */
 static void on_timeout(uv_timer_t *t)
 {
-    client_close(t->data);
+    rt_mclient *c = t->data;
+    uv_os_fd_t fd;
+    if (!c->closing && uv_fileno((uv_handle_t *)&c->tcp, &fd) == 0) {
+        struct linger lg = {1, 0};
+        (void)setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+    }
+    client_close(c);
 }
 
+static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf);
+static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf);
+
+/* Our FIN is out: read (and drop) until the scraper's, then close. A
+ * close now could leave the answer and the FIN queued in the kernel
+ * behind a scraper that never reads; the cut resets it instead. */
 static void on_shutdown(uv_shutdown_t *req, int status)
 {
-    (void)status;
-    client_close(req->data);
+    rt_mclient *c = req->data;
+    if (status != 0 || c->closing ||
+        uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read) != 0) {
+        client_close(c);
+    }
 }
 
 static void on_written(uv_write_t *req, int status)
@@ -195,6 +215,10 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 {
     rt_mclient *c = h->data;
     (void)suggested;
+    if (c->answered) {
+        *buf = uv_buf_init(c->req, (unsigned)sizeof c->req); /* dropped */
+        return;
+    }
     /* Keep one byte for the NUL; no room left reads as UV_ENOBUFS. */
     size_t room = sizeof c->req - 1 - c->req_len;
     *buf = uv_buf_init(c->req + c->req_len, (unsigned)room);
@@ -204,7 +228,13 @@ static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf)
 {
     rt_mclient *c = s->data;
     (void)buf;
-    if (c->answered || c->closing) {
+    if (c->closing) {
+        return;
+    }
+    if (c->answered) {
+        if (n < 0) {
+            client_close(c); /* the scraper's FIN (or an error): done */
+        }
         return;
     }
     if (n == UV_ENOBUFS) {
