@@ -44,7 +44,7 @@ typedef struct rt_mhttp {
     uv_tcp_t listener;
     int listener_init;
     uint16_t port;
-    unsigned nclients;
+    unsigned nclients; /* clients not closing */
     struct rt_mclient *clients;
 } rt_mhttp;
 
@@ -79,7 +79,6 @@ static void on_client_closed(uv_handle_t *h)
     if (c->next != NULL) {
         c->next->prev = c->prev;
     }
-    http->nclients--;
     memtls__text_free(&c->resp);
     free(c);
 }
@@ -90,6 +89,7 @@ static void client_close(rt_mclient *c)
         return;
     }
     c->closing = 1;
+    c->http->nclients--; /* its place is free now: a scraper may follow at once */
     uv_close((uv_handle_t *)&c->tcp, on_client_closed);
     uv_close((uv_handle_t *)&c->timer, on_client_closed);
 }
