@@ -31,7 +31,7 @@ typedef struct sample {
 typedef struct exposition {
     sample s[MAX_SAMPLES];
     size_t n;
-    char types[256][128]; /* "name type" of every # TYPE line */
+    char types[256][192]; /* "name type" of every # TYPE line */
     size_t ntypes;
 } exposition;
 
