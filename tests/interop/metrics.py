@@ -11,6 +11,9 @@
   client-parse FILE
       Parse FILE with the prometheus_client library's parser (needs a
       python3 that has it: Debian's python3-prometheus-client).
+  resume PORT --ca CA
+      Two TLS 1.3 connections, the second resuming the first's session
+      (a ticket); fails unless it was resumed.
   rtt PORT --ca CA --n K
       One TLS connection, K round trips of 64 bytes; prints the median and
       the 90th percentile in microseconds.
@@ -262,6 +265,23 @@ def cmd_traffic(args):
     print(f"traffic OK: {args.n} connections x {args.bytes} bytes, {len(scrapes)} scrapes meanwhile")
 
 
+def cmd_resume(args):
+    ctx = tls_context(args.ca)
+    ctx.minimum_version = ssl.TLSVersion.TLSv1_3
+    session = None
+    for i in range(2):
+        with socket.create_connection(("127.0.0.1", args.port), timeout=10) as raw:
+            with ctx.wrap_socket(raw, server_hostname="localhost", session=session) as s:
+                s.sendall(b"ping")
+                if s.recv(16) != b"ping":
+                    die("no echo")
+                if i == 1 and not s.session_reused:
+                    die("the second connection was not resumed")
+                session = s.session  # the ticket arrived with the echo
+                s.unwrap()
+    print("resume OK: the second connection resumed the first's session")
+
+
 def cmd_rtt(args):
     ctx = tls_context(args.ca)
     with socket.create_connection(("127.0.0.1", args.port), timeout=10) as raw:
@@ -335,6 +355,9 @@ def main():
     sp.add_argument("--ge", action="append", default=[])
     sp = sub.add_parser("client-parse")
     sp.add_argument("file")
+    sp = sub.add_parser("resume")
+    sp.add_argument("port", type=int)
+    sp.add_argument("--ca", required=True)
     sp = sub.add_parser("rtt")
     sp.add_argument("port", type=int)
     sp.add_argument("--ca", required=True)
@@ -349,6 +372,7 @@ def main():
         "traffic": cmd_traffic,
         "check": cmd_check,
         "client-parse": cmd_client_parse,
+        "resume": cmd_resume,
         "rtt": cmd_rtt,
         "idle-scrapers": cmd_idle_scrapers,
     }[args.cmd](args)

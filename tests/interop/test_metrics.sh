@@ -4,7 +4,7 @@
 # histogram counts); every scrape parses (a strict parser of the 0.0.4
 # format, `promtool check metrics` where the prometheus package is
 # installed, and the prometheus_client parser where a python3 has it);
-# other paths get 404; scrapers that never read are cut off and do not
+# a resumed session is counted as resumed; other paths get 404; scrapers that never read are cut off and do not
 # slow the data path (round trips measured with and without them).
 source "$(dirname "$0")/lib.sh" "$@"
 need curl
@@ -66,6 +66,16 @@ python3 "$HERE/metrics.py" check "$WORK/final.txt" \
   --ge 'memtls_certificate_not_after_seconds{subject="CN=localhost"}=1700000000' \
   >"$WORK/final.log" 2>&1 || fail "final scrape: $(cat "$WORK/final.log")"
 ok "$(cat "$WORK/final.log")"
+
+# A resumed handshake is counted as such.
+timeout 30 python3 "$HERE/metrics.py" resume "$SERVE_PORT" --ca "$PKI/ca.pem" >"$WORK/resume.log" 2>&1 ||
+  fail "resumption: $(cat "$WORK/resume.log")"
+curl -sf "http://127.0.0.1:$MPORT/metrics" >"$WORK/resumed.txt" || fail "scrape after resumption failed"
+python3 "$HERE/metrics.py" check "$WORK/resumed.txt" \
+  --eq "memtls_handshakes_total{version=\"TLSv1.3\",resumed=\"no\"}=$((N + 1))" \
+  --eq 'memtls_handshakes_total{version="TLSv1.3",resumed="yes"}=1' >"$WORK/resumed.log" 2>&1 ||
+  fail "resumed handshakes: $(cat "$WORK/resumed.log")"
+ok "$(cat "$WORK/resume.log"); counted as resumed=\"yes\""
 
 # The real parsers.
 if command -v promtool >/dev/null 2>&1; then
