@@ -71,7 +71,9 @@ typedef struct memtls_listener_opts {
      * reported). 0 or negative: bind host:port. The server never closes
      * this descriptor: every I/O thread accepts on a duplicate of its own
      * (an inherited socket cannot join a SO_REUSEPORT group, so the I/O
-     * threads share its one accept queue), set non-blocking.
+     * threads share its one accept queue). It makes the socket
+     * non-blocking, which the caller's descriptor shares (O_NONBLOCK
+     * belongs to the open socket, not to a descriptor).
      */
     int fd;
 } memtls_listener_opts;
