@@ -8,6 +8,10 @@
 #   build + unit tests   build-essential cmake ninja-build pkg-config git
 #                        libssl-dev libuv1-dev libcmocka-dev
 #   interop tests        openssl gnutls-bin curl python3 testssl.sh procps
+#                        python3-prometheus-client (parses the metrics; the
+#                        test also runs promtool when the large prometheus
+#                        package happens to be installed, and checks the
+#                        systemd units where systemd-analyze is)
 #   ASan/UBSan, TSan,    clang and libclang-rt-14-dev (the sanitizer and
 #   libFuzzer            libFuzzer runtimes; clang only recommends them)
 #   readable reports     llvm-14 (llvm-symbolizer; scripts/sanitizers.sh
@@ -21,6 +25,7 @@ packages=(
   libssl-dev libuv1-dev libcmocka-dev
   clang libclang-rt-14-dev llvm-14 clang-format
   openssl gnutls-bin curl python3 valgrind testssl.sh procps ca-certificates
+  python3-prometheus-client
 )
 if [ "${1:-}" = "--runtime-only" ]; then
   packages=(build-essential cmake ninja-build pkg-config libssl-dev libuv1-dev libcmocka-dev openssl)

@@ -586,6 +586,14 @@ const char *memtls_ctx_cipher(const memtls_ctx *ctx)
     return ci == NULL ? "" : SSL_CIPHER_get_name(ci);
 }
 
+int memtls_ctx_resumed(const memtls_ctx *ctx)
+{
+    if (ctx == NULL || ctx->ssl == NULL || !ctx->hs_done) {
+        return 0;
+    }
+    return SSL_session_reused(ctx->ssl) == 1;
+}
+
 const char *memtls_ctx_alpn(const memtls_ctx *ctx)
 {
     return ctx == NULL || ctx->alpn == NULL ? "" : ctx->alpn;

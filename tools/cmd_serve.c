@@ -6,6 +6,12 @@
  * status line. The signals are
  * blocked before any runtime thread exists, so they inherit the mask and
  * only the main thread ever sees them.
+ *
+ * Under systemd (service.h) the same places tell the service manager what
+ * happens: READY=1 once listening, RELOADING=1 and READY=1 around a
+ * reload, STOPPING=1, and a STATUS= line with the connection count every
+ * STATUS_EVERY_S seconds; sockets passed by socket activation replace the
+ * default listener.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -14,6 +20,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
 
 #include <memtls/pki.h>
 #include <memtls/server.h>
@@ -22,7 +33,11 @@
 #include "cmds.h"
 #include "log.h"
 #include "serve_args.h"
+#include "service.h"
 #include "tlsconf.h"
+
+/* Under systemd: a STATUS= notification this often. */
+#define STATUS_EVERY_S 10
 
 static int needs_tls(const serve_opts *o)
 {
@@ -83,8 +98,35 @@ static const char *or_dash(const char *s)
     return s != NULL && s[0] != '\0' ? s : "-";
 }
 
+/* The record as one JSON object: the fields of the text line. */
+static void conn_log_json(const memtls_conn_record *r)
+{
+    const tool_field f[] = {
+        {"conn", TOOL_FIELD_UINT, NULL, r->id},
+        {"peer", TOOL_FIELD_STR, r->peer, 0},
+        {"listener", TOOL_FIELD_UINT, NULL, r->listener},
+        {"plaintext", TOOL_FIELD_BOOL, NULL, (unsigned long long)(r->plaintext != 0)},
+        {"sni", TOOL_FIELD_STR, r->sni, 0},
+        {"version", TOOL_FIELD_STR, r->version, 0},
+        {"cipher", TOOL_FIELD_STR, r->cipher, 0},
+        {"alpn", TOOL_FIELD_STR, r->alpn, 0},
+        {"subject", TOOL_FIELD_STR, r->subject, 0},
+        {"bytes_in", TOOL_FIELD_UINT, NULL, r->bytes_in},
+        {"bytes_out", TOOL_FIELD_UINT, NULL, r->bytes_out},
+        {"app_in", TOOL_FIELD_UINT, NULL, r->app_in},
+        {"app_out", TOOL_FIELD_UINT, NULL, r->app_out},
+        {"duration_ms", TOOL_FIELD_UINT, NULL, r->duration_ms},
+        {"close", TOOL_FIELD_STR, r->reason, 0},
+    };
+    tool_log_fields(r->clean ? TOOL_LOG_INFO : TOOL_LOG_WARN, "conn", f, sizeof f / sizeof f[0]);
+}
+
 static void on_conn_log(void *arg, const memtls_conn_record *r)
 {
+    if (tool_log_get_format() == TOOL_LOG_JSON) {
+        conn_log_json(r);
+        return;
+    }
     tool_log(r->clean ? TOOL_LOG_INFO : TOOL_LOG_WARN,
              "conn=%llu peer=%s listener=%zu%s sni=%s version=%s cipher=%s alpn=%s "
              "subject=\"%s\" bytes_in=%llu bytes_out=%llu app_in=%llu app_out=%llu "
@@ -99,9 +141,10 @@ static void on_conn_log(void *arg, const memtls_conn_record *r)
 
 static void on_log(void *arg, memtls_log_level level, const char *line)
 {
-    /* The command prints its own "listening on" lines on stdout (scripts
-     * wait for them); the runtime's copies would only repeat them. */
-    if (strncmp(line, "listening on ", 13) == 0) {
+    /* The command prints its own "listening on" and "metrics on" lines on
+     * stdout (scripts wait for them); the runtime's copies would only
+     * repeat them. */
+    if (strncmp(line, "listening on ", 13) == 0 || strncmp(line, "metrics on ", 11) == 0) {
         return;
     }
     tool_log((tool_level)level, "%s", line);
@@ -123,10 +166,15 @@ static void print_listening(const serve_opts *o, const memtls_server *srv)
     } else {
         printf("echoing\n");
     }
+    if (o->have_metrics) {
+        printf(o->metrics.is_v6 ? "metrics on http://[%s]:%u/metrics\n"
+                                : "metrics on http://%s:%u/metrics\n",
+               o->metrics.host, (unsigned)memtls_server_metrics_port(srv));
+    }
     fflush(stdout);
 }
 
-static void reload(const serve_opts *o, memtls_server *srv)
+static void reload_config(const serve_opts *o, memtls_server *srv)
 {
     memtls_config *cfg = NULL;
     char err[700];
@@ -152,12 +200,57 @@ static void reload(const serve_opts *o, memtls_server *srv)
              o->cert != NULL ? o->cert : "--ca", fp[0] ? fp : "-");
 }
 
+/* STATUS= for the service manager: the connection count. */
+static void notify_status(const memtls_server *srv, const char *state)
+{
+    memtls_server_stats st;
+    if (!svc_notify_enabled() || memtls_server_get_stats(srv, &st) != 0) {
+        return;
+    }
+    svc_notify("%sSTATUS=%llu connection(s) open, %llu accepted, %llu failed", state,
+               (unsigned long long)st.conns_open, (unsigned long long)st.conns_total,
+               (unsigned long long)st.conns_failed);
+}
+
+/* SIGHUP: reload, with RELOADING=1 and READY=1 around it. */
+static void reload(const serve_opts *o, memtls_server *srv)
+{
+    svc_notify("RELOADING=1\nMONOTONIC_USEC=%llu", svc_monotonic_usec());
+    reload_config(o, srv);
+    notify_status(srv, "READY=1\n");
+}
+
+static void log_stats_json(const memtls_server_stats *st, const char *what)
+{
+    const tool_field f[] = {
+        {"open", TOOL_FIELD_UINT, NULL, st->conns_open},
+        {"total", TOOL_FIELD_UINT, NULL, st->conns_total},
+        {"refused", TOOL_FIELD_UINT, NULL, st->conns_refused},
+        {"failed", TOOL_FIELD_UINT, NULL, st->conns_failed},
+        {"bytes_in", TOOL_FIELD_UINT, NULL, st->bytes_in},
+        {"bytes_out", TOOL_FIELD_UINT, NULL, st->bytes_out},
+        {"backend_in", TOOL_FIELD_UINT, NULL, st->backend_in},
+        {"backend_out", TOOL_FIELD_UINT, NULL, st->backend_out},
+        {"workers", TOOL_FIELD_UINT, NULL, st->workers},
+        {"ring", TOOL_FIELD_UINT, NULL, st->ring_capacity},
+        {"to_worker_high_water", TOOL_FIELD_UINT, NULL, st->to_worker_high_water},
+        {"to_worker_refusals", TOOL_FIELD_UINT, NULL, st->to_worker_refusals},
+        {"to_host_high_water", TOOL_FIELD_UINT, NULL, st->to_host_high_water},
+        {"to_host_refusals", TOOL_FIELD_UINT, NULL, st->to_host_refusals},
+    };
+    tool_log_fields(TOOL_LOG_INFO, what, f, sizeof f / sizeof f[0]);
+}
+
 /* One status line: connections, bytes, and the rings' occupancy
  * high-water marks and refusals (writes that found a ring full). */
 static void log_stats(const memtls_server *srv, const char *what)
 {
     memtls_server_stats st;
     if (memtls_server_get_stats(srv, &st) != 0) {
+        return;
+    }
+    if (tool_log_get_format() == TOOL_LOG_JSON) {
+        log_stats_json(&st, what);
         return;
     }
     tool_log(TOOL_LOG_INFO,
@@ -176,12 +269,24 @@ static void log_stats(const memtls_server *srv, const char *what)
              (unsigned long long)st.ring_messages, (unsigned long long)st.wakeups);
 }
 
-/* Wait for signals until SIGINT or SIGTERM. Returns the stopping signal. */
+/* Wait for signals until SIGINT or SIGTERM. Returns the stopping signal.
+ * Under systemd, wake up every STATUS_EVERY_S seconds for STATUS=. */
 static int wait_signals(const serve_opts *o, memtls_server *srv, const sigset_t *set)
 {
     for (;;) {
         int sig = 0;
-        int rc = sigwait(set, &sig);
+        int rc = 0;
+        if (svc_notify_enabled()) {
+            struct timespec every = {STATUS_EVERY_S, 0};
+            sig = sigtimedwait(set, NULL, &every);
+            if (sig < 0 && (errno == EAGAIN || errno == EINTR)) {
+                notify_status(srv, "");
+                continue;
+            }
+            rc = sig < 0 ? errno : 0;
+        } else {
+            rc = sigwait(set, &sig);
+        }
         if (rc != 0) {
             tool_log(TOOL_LOG_ERROR, "sigwait: %s", strerror(rc));
             return SIGTERM;
@@ -226,6 +331,56 @@ static void fit_fd_limit(const serve_opts *o)
     }
 }
 
+/* "ADDR" and is_v6 of a socket's local address, for the listening line. */
+static void socket_addr(int fd, args_hostport *hp)
+{
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof ss;
+    memset(hp, 0, sizeof *hp);
+    snprintf(hp->host, sizeof hp->host, "?");
+    if (getsockname(fd, (struct sockaddr *)&ss, &len) != 0) {
+        return;
+    }
+    if (ss.ss_family == AF_INET6) {
+        hp->is_v6 = 1;
+        inet_ntop(AF_INET6, &((struct sockaddr_in6 *)&ss)->sin6_addr, hp->host, sizeof hp->host);
+    } else if (ss.ss_family == AF_INET) {
+        inet_ntop(AF_INET, &((struct sockaddr_in *)&ss)->sin_addr, hp->host, sizeof hp->host);
+    }
+}
+
+/*
+ * Socket activation: sockets passed by the service manager replace the
+ * default listener (--listen too would leave it ambiguous which the
+ * operator meant, so that is an error). A socket named "plaintext"
+ * (FileDescriptorName=plaintext) carries plaintext, any other TLS.
+ * Returns 0 or TOOL_EXIT_FAIL after an error line.
+ */
+static int use_passed_sockets(serve_opts *o)
+{
+    svc_socket socks[SERVE_MAX_LISTENERS];
+    int n = svc_listen_fds(socks, SERVE_MAX_LISTENERS);
+    if (n <= 0) {
+        return n < 0 ? TOOL_EXIT_FAIL : 0;
+    }
+    if (!o->listen_default) {
+        tool_error("--listen and socket activation (LISTEN_FDS=%d) exclude each other", n);
+        return TOOL_EXIT_FAIL;
+    }
+    o->listener_count = 0;
+    for (int i = 0; i < n; i++) {
+        memtls_listener_opts *l = &o->listeners[o->listener_count];
+        args_hostport *hp = &o->addrs[o->listener_count];
+        memset(l, 0, sizeof *l);
+        socket_addr(socks[i].fd, hp);
+        l->host = hp->host;
+        l->fd = socks[i].fd;
+        l->plaintext = strcmp(socks[i].name, "plaintext") == 0;
+        o->listener_count++;
+    }
+    return 0;
+}
+
 static int serve(serve_opts *o)
 {
     memtls_config *cfg = NULL;
@@ -248,6 +403,10 @@ static int serve(serve_opts *o)
     }
     signal(SIGPIPE, SIG_IGN);
     fit_fd_limit(o);
+    (void)svc_notify_open(); /* unusable: warned, runs without */
+    if (use_passed_sockets(o) != 0) {
+        goto out;
+    }
 
     if (needs_tls(o)) {
         if (o->cert == NULL && make_ephemeral(o) != 0) {
@@ -283,6 +442,8 @@ static int serve(serve_opts *o)
     so.on_conn_log = on_conn_log;
     so.on_log = on_log;
     so.log_level = (memtls_log_level)o->level;
+    so.metrics_host = o->have_metrics ? o->metrics.host : NULL;
+    so.metrics_port = o->metrics.port;
 
     err[0] = '\0';
     srv = memtls_server_new(&so, err, sizeof err);
@@ -296,10 +457,12 @@ static int serve(serve_opts *o)
         goto out;
     }
     print_listening(o, srv);
+    notify_status(srv, "READY=1\n");
 
     int sig = wait_signals(o, srv, &set);
     tool_log(TOOL_LOG_INFO, "%s: stopping (grace %lu ms)", sig == SIGINT ? "SIGINT" : "SIGTERM",
              o->grace_ms);
+    svc_notify("STOPPING=1\nSTATUS=stopping (grace %lu ms)", o->grace_ms);
     (void)memtls_server_stop(srv, (unsigned)o->grace_ms);
     log_stats(srv, "stopped");
     rc = TOOL_EXIT_OK;
@@ -317,6 +480,7 @@ int cmd_serve(int argc, char *argv[])
     int rc = serve_parse_args(argc, argv, &o);
     if (rc == 0) {
         tool_log_set_level(o.level);
+        tool_log_set_format(o.log_format);
         rc = serve(&o);
     } else if (rc == ARGS_HELP) {
         serve_usage(stdout);

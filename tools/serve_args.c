@@ -56,11 +56,19 @@ void serve_usage(FILE *out)
                  "  --grace MS           on SIGINT/SIGTERM, wait this long for connections to\n"
                  "                       finish (default 5000)\n"
                  "  --log-level error|warn|info|debug   (default info)\n"
+                 "observability:\n"
+                 "  --metrics ADDR:PORT  serve Prometheus metrics over plain HTTP at\n"
+                 "                       http://ADDR:PORT/metrics (default: off)\n"
+                 "  --log-format text|json\n"
+                 "                       log lines as text (default) or as one JSON object each\n"
                  "  -h, --help           this help\n"
                  "\n"
                  "Signals: SIGINT/SIGTERM stop gracefully and exit 0; SIGHUP reloads --cert,\n"
                  "--key and --ca for new handshakes (live connections are kept); SIGUSR1\n"
-                 "logs a status line (connections, bytes, ring high-water marks and refusals).\n");
+                 "logs a status line (connections, bytes, ring high-water marks and refusals).\n"
+                 "Under systemd, readiness, reloads and stopping go to $NOTIFY_SOCKET\n"
+                 "(Type=notify), and sockets passed by socket activation (LISTEN_FDS)\n"
+                 "replace --listen; one named 'plaintext' (FileDescriptorName=) is plaintext.\n");
 }
 
 /* "ADDR:PORT[,plaintext]" into listener number opts->listener_count. */
@@ -152,6 +160,8 @@ enum {
     O_KEYUPDATES,
     O_GRACE,
     O_LEVEL,
+    O_METRICS,
+    O_LOGFORMAT,
     O_HELP
 };
 
@@ -181,6 +191,8 @@ static const args_option serve_options[] = {
     {"max-key-updates", 0, required_argument, O_KEYUPDATES, 0},
     {"grace", 0, required_argument, O_GRACE, 0},
     {"log-level", 0, required_argument, O_LEVEL, 0},
+    {"metrics", 0, required_argument, O_METRICS, 0},
+    {"log-format", 0, required_argument, O_LOGFORMAT, 0},
     {"help", 'h', no_argument, O_HELP, 0},
 };
 
@@ -306,6 +318,16 @@ int serve_parse_args(int argc, char *argv[], serve_opts *o)
                 rc = TOOL_EXIT_USAGE;
             }
             break;
+        case O_METRICS:
+            o->have_metrics = 1;
+            rc = args_parse_hostport("--metrics", arg, 1, 1, &o->metrics);
+            break;
+        case O_LOGFORMAT:
+            if (tool_log_parse_format(arg, &o->log_format) != 0) {
+                tool_error("--log-format '%s': expected text or json", arg);
+                rc = TOOL_EXIT_USAGE;
+            }
+            break;
         case O_HELP:
             return ARGS_HELP;
         default: /* ARGS_FAIL: reported */
@@ -350,8 +372,11 @@ int serve_parse_args(int argc, char *argv[], serve_opts *o)
                    "optional|required)");
         return TOOL_EXIT_USAGE;
     }
-    if (o->listener_count == 0 && add_listener(o, "127.0.0.1:8443") != 0) {
-        return TOOL_EXIT_USAGE;
+    if (o->listener_count == 0) {
+        if (add_listener(o, "127.0.0.1:8443") != 0) {
+            return TOOL_EXIT_USAGE;
+        }
+        o->listen_default = 1; /* socket activation may replace it */
     }
     return 0;
 }

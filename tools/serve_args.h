@@ -43,6 +43,11 @@ typedef struct serve_opts {
     unsigned long key_updates;       /* 0: the library's default */
     unsigned long grace_ms;
     tool_level level;
+    /* Observability and service management. */
+    args_hostport metrics; /* --metrics ADDR:PORT */
+    int have_metrics;
+    tool_log_format log_format; /* --log-format */
+    int listen_default;         /* no --listen: 127.0.0.1:8443 was added */
     /* The ephemeral certificate when no --cert/--key is given (made by
      * cmd_serve.c, freed by serve_opts_free). */
     memtls_pem ephemeral;

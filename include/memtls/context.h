@@ -295,6 +295,12 @@ MEMTLS_API const char *memtls_ctx_error(const memtls_ctx *ctx);
 MEMTLS_API const char *memtls_ctx_protocol(const memtls_ctx *ctx);
 MEMTLS_API const char *memtls_ctx_cipher(const memtls_ctx *ctx);
 
+/* 1 when the completed handshake resumed an earlier session (a TLS 1.3
+ * ticket or PSK, a TLS 1.2 session id or ticket); 0 for a full
+ * handshake, before the handshake completed, for the plaintext twin and
+ * for NULL. */
+MEMTLS_API int memtls_ctx_resumed(const memtls_ctx *ctx);
+
 /* Negotiated ALPN protocol as a NUL-terminated copy, "" if none. */
 MEMTLS_API const char *memtls_ctx_alpn(const memtls_ctx *ctx);
 

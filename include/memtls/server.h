@@ -25,7 +25,8 @@
  *
  * THREADS. memtls_server_new/start/free are called from one controlling
  * thread. memtls_server_stop, memtls_server_reload, memtls_server_get_stats,
- * memtls_server_get_ring_stats and memtls_server_bound_port may be called
+ * memtls_server_get_ring_stats, memtls_server_bound_port,
+ * memtls_server_metrics and memtls_server_metrics_port may be called
  * from any thread (for example a thread that waits for signals with
  * sigwait()), concurrently with each other. None of them may be called from
  * an asynchronous signal handler, nor from a server callback.
@@ -62,6 +63,19 @@ typedef struct memtls_listener_opts {
     /* 1: the listener carries plaintext (the plaintext twin of context.h
      * stands in for TLS; no certificate needed). 0: TLS. */
     int plaintext;
+    /*
+     * A listening socket to use instead of binding host:port (socket
+     * activation: a descriptor inherited from systemd). Positive: a
+     * bound, listening SOCK_STREAM socket of family AF_INET or AF_INET6;
+     * host and port are then ignored (the socket's own address is
+     * reported). 0 or negative: bind host:port. The server never closes
+     * this descriptor: every I/O thread accepts on a duplicate of its own
+     * (an inherited socket cannot join a SO_REUSEPORT group, so the I/O
+     * threads share its one accept queue). It makes the socket
+     * non-blocking, which the caller's descriptor shares (O_NONBLOCK
+     * belongs to the open socket, not to a descriptor).
+     */
+    int fd;
 } memtls_listener_opts;
 
 /* What the server does with the plaintext of a connection. */
@@ -274,6 +288,22 @@ typedef struct memtls_server_opts {
     void (*on_log)(void *arg, memtls_log_level level, const char *line);
     memtls_log_level log_level;
     void *log_arg; /* passed to on_conn_log and on_log */
+
+    /*
+     * Metrics (docs/runtime.md, "Metrics"). 1: the workers and I/O threads
+     * count what memtls_server_metrics() renders: connections by close
+     * reason, handshakes by version and resumption, latency histograms
+     * (handshake, backend connect, connection lifetime, the time a message
+     * waits in each ring) and per-worker gauges. 0 (the default): none of
+     * that is counted (no clock reads, no ring probes).
+     */
+    int metrics;
+    /* Also serve them over plain HTTP, GET /metrics on this numeric
+     * address and port (port 0: an ephemeral port, see
+     * memtls_server_metrics_port), from the first I/O thread; implies
+     * metrics = 1. NULL: no endpoint. Copied. */
+    const char *metrics_host;
+    uint16_t metrics_port;
 } memtls_server_opts;
 
 /* --- lifecycle ------------------------------------------------------------ */
@@ -365,6 +395,25 @@ MEMTLS_API int memtls_server_get_stats(const memtls_server *srv, memtls_server_s
 MEMTLS_API int memtls_server_get_ring_stats(const memtls_server *srv, unsigned worker,
                                             memtls_ring_stats *to_worker,
                                             memtls_ring_stats *to_host);
+
+/*
+ * The metrics in the Prometheus text exposition format, version 0.0.4 (the
+ * body that GET /metrics returns), for a program that serves them itself.
+ * Written to `buf` with a terminating NUL; *outlen is the length without
+ * it. Returns 0; MEMTLS_ERR_TOO_SMALL when they do not fit in `len` bytes
+ * (*outlen is then the length needed, without the NUL; the text may grow
+ * a little before the next call, so leave room); MEMTLS_ERR_INVALID for
+ * NULL srv or outlen, or a server created without metrics; or
+ * MEMTLS_ERR_NOMEM. Safe from any thread; each value is read atomically,
+ * the set is not one instant.
+ */
+MEMTLS_API int memtls_server_metrics(const memtls_server *srv, char *buf, size_t len,
+                                     size_t *outlen) MEMTLS_WUR;
+
+/* The port the metrics endpoint listens on (useful with metrics_port 0),
+ * or 0 without an endpoint or for NULL. Valid right after
+ * memtls_server_new(). */
+MEMTLS_API uint16_t memtls_server_metrics_port(const memtls_server *srv);
 
 /* --- custom application: calls on a connection ---------------------------- */
 

@@ -32,6 +32,7 @@
  */
 #include <string.h>
 
+#include "metrics.h"
 #include "worker.h"
 
 static rt_proxy *px(rt_wconn *c)
@@ -118,6 +119,9 @@ static void proxy_message(rt_wconn *c, const memtls_ring_msg *m)
     case MSG_H_BK_RESULT: {
         rt_msg_status st = {0};
         memcpy(&st, m->data, m->len < sizeof st ? m->len : sizeof st);
+        if (c->w->m != NULL) {
+            memtls__metrics_backend_connect(c->w->m, rt_now_ns() - p->connect_ns);
+        }
         if (st.status == 0) {
             p->state = BK_OPEN;
         } else {
@@ -235,6 +239,7 @@ static void proxy_round(rt_wconn *c)
     rt_proxy *p = px(c);
     if (p->state == BK_WANT && memtls__wconn_put(c, MSG_W_BK_CONNECT, NULL, 0) == 0) {
         p->state = BK_CONNECTING;
+        p->connect_ns = c->w->m != NULL ? rt_now_ns() : 0;
     }
     feed_backend(c);
     client_half_close(c);

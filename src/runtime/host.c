@@ -237,6 +237,31 @@ static int probe_port(struct sockaddr_storage *ss, socklen_t len, uint16_t *port
     return 0;
 }
 
+/* A new listening socket bound to ss: the descriptor, or -1 with errno. */
+static int bind_listener(const memtls_server *srv, const struct sockaddr_storage *ss,
+                         socklen_t sslen)
+{
+    int fd = socket(ss->ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        return -1;
+    }
+    int one = 1;
+    (void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (srv->nio > 1) {
+        (void)setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
+    }
+    if (ss->ss_family == AF_INET6) {
+        (void)setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+    }
+    if (bind(fd, (const struct sockaddr *)ss, sslen) != 0 || listen(fd, SOMAXCONN) != 0) {
+        int e = errno;
+        close(fd);
+        errno = e;
+        return -1;
+    }
+    return fd;
+}
+
 static int open_listener(rt_host *h, size_t i, uint16_t port, char *err, size_t errlen)
 {
     memtls_server *srv = h->srv;
@@ -250,26 +275,15 @@ static int open_listener(rt_host *h, size_t i, uint16_t port, char *err, size_t 
         snprintf(err, errlen, "%s: invalid address (numeric IPv4 or IPv6 expected)", name);
         return MEMTLS_ERR_INVALID;
     }
-    if (srv->nio > 1 && h->index == 0 && probe_port(&ss, sslen, &port) != 0) {
+    if (lo->fd <= 0 && srv->nio > 1 && h->index == 0 && probe_port(&ss, sslen, &port) != 0) {
         snprintf(err, errlen, "%s: %s", name, uv_strerror(-errno));
         return MEMTLS_ERR_INVALID;
     }
-    int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    /* A given listening socket (socket activation) is taken as it is:
+     * each host accepts on a duplicate of its own. */
+    int fd = lo->fd > 0 ? memtls__listen_fd_dup(lo->fd) : bind_listener(srv, &ss, sslen);
     if (fd < 0) {
         snprintf(err, errlen, "%s: %s", name, uv_strerror(-errno));
-        return MEMTLS_ERR_INVALID;
-    }
-    int one = 1;
-    (void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    if (srv->nio > 1) {
-        (void)setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
-    }
-    if (ss.ss_family == AF_INET6) {
-        (void)setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
-    }
-    if (bind(fd, (struct sockaddr *)&ss, sslen) != 0 || listen(fd, SOMAXCONN) != 0) {
-        snprintf(err, errlen, "%s: %s", name, uv_strerror(-errno));
-        close(fd);
         return MEMTLS_ERR_INVALID;
     }
     struct sockaddr_storage bound;

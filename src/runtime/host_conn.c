@@ -42,6 +42,7 @@
 #include <unistd.h>
 
 #include "host.h"
+#include "metrics.h"
 
 static void sock_update(hsock *s);
 static void backend_try(hconn *c, int last_err);
@@ -332,6 +333,10 @@ static void sock_read(hsock *s)
     if (max > credit) {
         max = credit;
     }
+    if (srv->metrics != NULL) { /* ring delay probe ahead of the data (metrics.h) */
+        memtls__metrics_probe_host(srv, c->ch, c->host->index + c->wi * srv->nio,
+                                   uv_now(&c->host->loop.uv));
+    }
     void *p = memtls__chan_reserve(c->ch, RT_TO_WORKER, max);
     if (p == NULL) {
         s->blocked = 1;
@@ -618,6 +623,10 @@ static void shut_when_flushed(hsock *s)
 void memtls__hconn_on_message(void *arg, const memtls_ring_msg *m)
 {
     rt_host *h = arg;
+    if (m->type == MSG_W_PROBE) {
+        memtls__metrics_probe_to_host(h->srv, m); /* ring delay (metrics.h) */
+        return;
+    }
     uint32_t slot = rt_slot(m->conn);
     if (slot >= h->srv->max_conns) {
         return;

@@ -33,6 +33,8 @@ enum {
     MSG_H_BK_DATA,   /* bytes from the backend socket */
     MSG_H_BK_EOF,    /* the backend finished sending */
     MSG_H_BK_RESET,  /* the backend socket failed */
+    MSG_H_PROBE,     /* rt_msg_probe (metrics.h), connection id 0: when the
+                        host wrote it, for the ring delay */
 
     /* worker -> host */
     MSG_W_DATA = 32,   /* bytes for the client socket */
@@ -43,6 +45,7 @@ enum {
     MSG_W_RESUME,      /* rt_msg_side: read it again */
     MSG_W_BK_CONNECT,  /* open the backend connection */
     MSG_W_BK_DATA,     /* bytes for the backend socket */
+    MSG_W_PROBE,       /* rt_msg_probe, connection id 0: when the worker wrote it */
     MSG_W_BK_SHUTDOWN, /* after queued bytes, shut the backend's write side */
     MSG_W_ACK          /* rt_msg_ack: bytes the worker took in (input credit) */
 };

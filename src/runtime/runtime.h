@@ -104,6 +104,9 @@ struct memtls_server {
     atomic_uint_fast64_t bytes_out;
     atomic_uint_fast64_t backend_in;
     atomic_uint_fast64_t backend_out;
+
+    /* Metrics (metrics.h), or NULL when they are off. */
+    struct rt_metrics *metrics;
 };
 
 /* Log a line through opts.on_log if `level` is enabled (printf format). */
@@ -120,6 +123,14 @@ uint64_t memtls__now_ms(void);
 
 /* Format a socket address as "127.0.0.1:443" / "[::1]:443". */
 void memtls__format_addr(const struct sockaddr *sa, char *out, size_t len);
+
+/* listen_fd.c: a given listening socket (memtls_listener_opts.fd). Check
+ * that fd is a listening TCP socket and write its address (numeric, no
+ * brackets) and port; 0 or MEMTLS_ERR_INVALID with a message naming fd. */
+int memtls__listen_fd_check(int fd, char *host, size_t hostlen, uint16_t *port, char *err,
+                            size_t errlen);
+/* A close-on-exec duplicate of fd, made non-blocking; -1 with errno. */
+int memtls__listen_fd_dup(int fd);
 
 /* The configuration for a new TLS session, with a reference for the caller
  * (NULL when none). Any thread. */

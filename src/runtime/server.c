@@ -17,6 +17,7 @@
 #include <netinet/in.h>
 
 #include "host.h"
+#include "metrics.h"
 #include "worker.h"
 
 #define DEFAULT_MAX_CONNS 10000u
@@ -285,6 +286,15 @@ static int copy_opts(memtls_server *srv, const memtls_server_opts *o, char *err,
     for (size_t i = 0; i < o->listener_count; i++) {
         srv->listeners[i] = o->listeners[i];
         const char *host = o->listeners[i].host != NULL ? o->listeners[i].host : "127.0.0.1";
+        char given[64];
+        if (o->listeners[i].fd > 0) {
+            /* A given socket: its own address names it. */
+            if (memtls__listen_fd_check(o->listeners[i].fd, given, sizeof given,
+                                        &srv->listeners[i].port, err, errlen) != 0) {
+                return MEMTLS_ERR_INVALID;
+            }
+            host = given;
+        }
         srv->listener_hosts[i] = dup_str(host);
         if (srv->listener_hosts[i] == NULL) {
             goto nomem;
@@ -338,6 +348,13 @@ static int copy_opts(memtls_server *srv, const memtls_server_opts *o, char *err,
     srv->log_arg = o->log_arg;
     if (o->tls != NULL) {
         srv->cfg = memtls_config_ref(o->tls);
+    }
+    if (o->metrics || o->metrics_host != NULL) {
+        srv->metrics = memtls__metrics_new(srv->nworkers);
+        if (srv->metrics == NULL) {
+            goto nomem;
+        }
+        memtls__metrics_set_cert(srv->metrics, srv->cfg);
     }
     return 0;
 nomem:
@@ -406,6 +423,16 @@ static int build(memtls_server *srv, char *err, size_t errlen)
     return 0;
 }
 
+/* The metrics endpoint lives on the first I/O thread's loop. */
+static int open_metrics(memtls_server *srv, const memtls_server_opts *o, char *err, size_t errlen)
+{
+    if (o->metrics_host == NULL) {
+        return 0;
+    }
+    return memtls__metrics_http_open(srv, &srv->hosts[0]->loop.uv, o->metrics_host, o->metrics_port,
+                                     err, errlen);
+}
+
 /* --- lifecycle ------------------------------------------------------------------ */
 
 memtls_server *memtls_server_new(const memtls_server_opts *opts, char *err, size_t errlen)
@@ -430,7 +457,8 @@ memtls_server *memtls_server_new(const memtls_server_opts *opts, char *err, size
     }
     pthread_mutex_init(&srv->cfg_lock, NULL);
     pthread_mutex_init(&srv->life_lock, NULL);
-    if (copy_opts(srv, opts, err, errlen) != 0 || build(srv, err, errlen) != 0) {
+    if (copy_opts(srv, opts, err, errlen) != 0 || build(srv, err, errlen) != 0 ||
+        open_metrics(srv, opts, err, errlen) != 0) {
         memtls_server_free(srv);
         return NULL;
     }
@@ -542,6 +570,9 @@ int memtls_server_reload(memtls_server *srv, memtls_config *cfg)
     pthread_mutex_lock(&srv->cfg_lock);
     memtls_config *old = srv->cfg;
     srv->cfg = cfg;
+    if (srv->metrics != NULL) { /* under the lock: the last reload wins */
+        memtls__metrics_set_cert(srv->metrics, cfg);
+    }
     pthread_mutex_unlock(&srv->cfg_lock);
     memtls_config_free(old);
     memtls__log(srv, MEMTLS_LOG_INFO, "configuration reloaded");
@@ -559,9 +590,15 @@ void memtls_server_free(memtls_server *srv)
     for (unsigned i = 0; srv->workers != NULL && i < srv->nworkers; i++) {
         memtls__worker_free(srv->workers[i]);
     }
+    /* The endpoint's handles close with host 0's loop, which runs their
+     * callbacks when it is freed. */
+    if (srv->metrics != NULL) {
+        memtls__metrics_http_close(srv->metrics->http);
+    }
     for (unsigned i = 0; srv->hosts != NULL && i < srv->nio; i++) {
         memtls__host_free(srv->hosts[i]);
     }
+    memtls__metrics_free(srv->metrics);
     for (unsigned i = 0; srv->chans != NULL && i < srv->nworkers; i++) {
         memtls__chan_free(srv->chans[i]);
     }

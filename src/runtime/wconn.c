@@ -46,6 +46,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "metrics.h"
 #include "worker.h"
 
 /* Rounds of progress() per pass; see "Fairness" above. */
@@ -124,6 +125,10 @@ void memtls__wconn_taken(rt_wconn *c, int side, size_t n)
 
 int memtls__wconn_put(rt_wconn *c, uint32_t type, const void *data, size_t len)
 {
+    if (c->w->m != NULL) { /* ring delay probe ahead of the message (metrics.h) */
+        memtls__metrics_probe_send(c->w->ch, RT_TO_HOST, &c->w->m->probe, c->w->index,
+                                   uv_now(c->w->uv));
+    }
     int rc = memtls__chan_put(c->w->ch, RT_TO_HOST, type, c->id, data, len, NULL, 0);
     if (rc != 0) {
         rt_fifo_push(&c->w->blocked, &c->blocked);
@@ -408,6 +413,10 @@ static void on_ready(rt_wconn *c)
     memtls_server *srv = srv_of(c);
     memtls_ctx *ctx = memtls_session_ctx(c->s);
     arm_timer(c); /* from now on the idle timeout counts */
+    if (c->w->m != NULL && !c->plaintext) {
+        memtls__metrics_handshake(c->w->m, memtls_ctx_protocol(ctx), memtls_ctx_resumed(ctx),
+                                  rt_now_ns() - c->start_ns);
+    }
     if (!c->plaintext && srv->nallowed > 0) {
         int ok = 0;
         for (size_t i = 0; i < srv->nallowed && !ok; i++) {
@@ -530,6 +539,9 @@ static void unlink_conn(rt_wconn *c)
         w->conns[rt_slot(c->id)] = NULL;
     }
     w->live--;
+    if (w->m != NULL) {
+        rt_gauge(&w->m->open, w->live);
+    }
 }
 
 /* Free everything of c; the id is already released (or never will be
@@ -539,6 +551,9 @@ static void release(rt_wconn *c)
     memtls_server *srv = srv_of(c);
     if (c->reason[0] == '\0') {
         memtls__wconn_reason(c, 1, "closed", NULL);
+    }
+    if (c->w->m != NULL) {
+        memtls__metrics_closed(c->w->m, c->reason, rt_now_ns() - c->start_ns);
     }
     emit_record(c);
     if (c->failed) {
@@ -698,6 +713,9 @@ static void link_conn(rt_worker *w, rt_wconn *c)
     }
     w->all = c;
     w->live++;
+    if (w->m != NULL) {
+        rt_gauge(&w->m->open, w->live);
+    }
 }
 
 static memtls_session *new_session(rt_wconn *c)
@@ -749,6 +767,7 @@ void memtls__wconn_start(rt_worker *w, uint64_t id, const memtls_ring_msg *m)
     c->listener = c->start.listener;
     c->plaintext = c->start.plaintext != 0;
     c->start_ms = c->last_ms = uv_now(w->uv);
+    c->start_ns = w->m != NULL ? rt_now_ns() : 0;
     uv_timer_init(w->uv, &c->timer);
     c->timer.data = c;
     link_conn(w, c);

@@ -12,6 +12,7 @@
 #endif
 #include <string.h>
 
+#include "metrics.h"
 #include "worker.h"
 
 /* Messages read from the ring per pass (then each touched connection makes
@@ -21,6 +22,12 @@
 static void on_message(void *arg, const memtls_ring_msg *m)
 {
     rt_worker *w = arg;
+    if (m->type == MSG_H_PROBE) {
+        if (w->m != NULL) {
+            memtls__metrics_probe_to_worker(w->m, m); /* ring delay (metrics.h) */
+        }
+        return;
+    }
     uint32_t slot = rt_slot(m->conn);
     if (slot >= w->srv->max_conns) {
         return;
@@ -215,6 +222,7 @@ int memtls__worker_new(memtls_server *srv, unsigned index, const rt_app_ops *app
     w->srv = srv;
     w->index = index;
     w->app = app;
+    w->m = srv->metrics != NULL ? &srv->metrics->w[index] : NULL;
     w->conns = calloc(srv->max_conns, sizeof *w->conns);
     w->scratch = malloc(RT_APP_CHUNK);
     if (w->conns == NULL || w->scratch == NULL) {

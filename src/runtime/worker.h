@@ -64,9 +64,10 @@ typedef struct rt_proxy {
     memtls__bytebuf hold; /* backend plaintext the session could not queue */
     int eof_pending;      /* H_BK_EOF seen, to act on after hold */
     int eof_fed;
-    int shut_sent;   /* W_BK_SHUTDOWN sent: the backend saw our FIN */
-    int client_half; /* backend finished first: 1 shutdown_write asked,
+    int shut_sent;       /* W_BK_SHUTDOWN sent: the backend saw our FIN */
+    int client_half;     /* backend finished first: 1 shutdown_write asked,
                                 2 W_SHUTDOWN sent (client socket half-closed) */
+    uint64_t connect_ns; /* with metrics: when W_BK_CONNECT went out */
 } rt_proxy;
 
 typedef struct rt_worker {
@@ -91,6 +92,7 @@ typedef struct rt_worker {
     int sweep_wanted; /* a connection was active since the timer stopped */
     int stopping;
     int exited;
+    struct rt_wmetrics *m; /* its metrics (metrics.h), NULL when off */
 } rt_worker;
 
 struct memtls_server_conn {
@@ -101,6 +103,7 @@ struct memtls_server_conn {
     int plaintext;
     rt_msg_start start; /* the client's address, as the host sent it */
     uint64_t start_ms;
+    uint64_t start_ns; /* with metrics: when the worker took it (monotonic) */
     uint64_t last_ms;  /* last progress in either direction */
     uint64_t close_ms; /* when closing began (0: not closing) */
     uv_timer_t timer;
