@@ -34,7 +34,7 @@ typedef struct strvec {
  * repeated: they drop nothing.
  */
 #define ARGS_REPEATABLE 1u
-#define ARGS_MAX_OPTIONS 32
+#define ARGS_MAX_OPTIONS 64
 
 typedef struct args_option {
     const char *name; /* long name, without "--" */
@@ -55,13 +55,19 @@ typedef struct args_scan {
     const char *seen[ARGS_MAX_OPTIONS]; /* the value each option was given */
 } args_scan;
 
+/* Compile-time check that an option table fits an args_scan. */
+#define ARGS_TABLE_FITS(table)                                                                     \
+    _Static_assert(sizeof(table) / sizeof((table)[0]) <= ARGS_MAX_OPTIONS,                         \
+                   #table " has more options than ARGS_MAX_OPTIONS")
+
 #define ARGS_DONE (-1) /* no more options: the operands start at optind */
 #define ARGS_FAIL (-2) /* an error line was printed */
 #define ARGS_HELP (-3) /* a subcommand's parser saw --help: print the usage, exit 0 */
 
 /*
  * Start scanning argv (argv[0] is the subcommand's name) for `opts`
- * (at most ARGS_MAX_OPTIONS). Resets getopt_long's state completely, so
+ * (at most ARGS_MAX_OPTIONS: each table asserts it with ARGS_TABLE_FITS;
+ * a longer table is cut there). Resets getopt_long's state completely, so
  * a process may parse several argument vectors.
  */
 void args_scan_init(args_scan *sc, const args_option *opts, size_t count, int argc, char *argv[]);

@@ -65,6 +65,7 @@ static const args_option cert_options[] = {
     {"force", 0, no_argument, O_FORCE, 0},
     {"help", 'h', no_argument, O_HELP, 0},
 };
+ARGS_TABLE_FITS(cert_options);
 
 static int parse_cert_args(int argc, char *argv[], cert_opts *o)
 {

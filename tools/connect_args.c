@@ -67,6 +67,7 @@ static const args_option connect_options[] = {
     {"timeout", 0, required_argument, O_TIMEOUT, 0}, {"verbose", 'v', no_argument, O_VERBOSE, 0},
     {"help", 'h', no_argument, O_HELP, 0},
 };
+ARGS_TABLE_FITS(connect_options);
 
 int connect_parse_args(int argc, char *argv[], connect_opts *o)
 {

@@ -195,6 +195,7 @@ static const args_option serve_options[] = {
     {"log-format", 0, required_argument, O_LOGFORMAT, 0},
     {"help", 'h', no_argument, O_HELP, 0},
 };
+ARGS_TABLE_FITS(serve_options);
 
 /* A DNS name (letters, digits, '-', '_', '.') or an IPv4 address. */
 static int valid_host_name(const char *h)
