@@ -59,6 +59,20 @@
  * memory outside the buffer nor run past the data (and loop). The checks
  * are on the structure only; the payload carries no checksum.
  *
+ * Sharing. The handle (buffer address, capacity, each side's own copy of
+ * its position) is private to a side; only `ring_shared` (the two
+ * positions and the counters) and the buffer are shared. In one process
+ * both sides use one handle; memtls_ring_attach() gives each process its
+ * own handle on memory the caller shares (a memfd mapped twice), so
+ * nothing one process can write there is ever used as an address by the
+ * other. A side never reads its own position back from the shared memory,
+ * and it checks the other side's before using it: a head more than a
+ * capacity ahead of our tail, a tail ahead of our head or moving
+ * backwards, or a position not a multiple of 8 marks the ring corrupt like
+ * a bad frame does. The other process can still make the messages
+ * garbage, but never make this side read or write outside the buffer,
+ * loop, or trust a length it did not check in its own copy.
+ *
  * Reservations. memtls_ring_reserve() chooses the place of the frame
  * (including any padding it needs) and checks space for the reserved
  * length; nothing is written to the ring's shared state until commit, which
@@ -90,30 +104,51 @@ _Static_assert(sizeof(frame_header) == MEMTLS_RING_HEADER, "frame header must be
 _Static_assert(((uint64_t)MEMTLS_RING_MAX_CAPACITY / 4u - MEMTLS_RING_HEADER) <= UINT32_MAX,
                "the largest payload must fit the u32 length field");
 
-struct memtls_ring {
-    /* Set at creation, read-only afterwards: shared by both sides. */
-    alignas(CACHE_LINE) uint8_t *buf;
-    uint64_t capacity;
-    uint64_t mask;
-    uint64_t max_message;
-
-    /* Producer's line: written by the producer only. */
+/* What both sides of a ring see: the positions and the counters. In the
+ * ring's own allocation, or at the start of a caller's (shared) memory
+ * (memtls_ring_attach). */
+typedef struct ring_shared {
+    /* Producer's line: stored by the producer only. */
     alignas(CACHE_LINE) _Atomic uint64_t head;
-    uint64_t cached_tail; /* producer's copy of tail, never ahead of it */
-    bool reserved;        /* a reservation is outstanding */
-    uint64_t res_head;    /* head when reserved: where padding would go */
-    uint64_t res_frame;   /* where the reserved frame's header goes */
-    size_t res_len;       /* reserved payload length */
     _Atomic uint64_t messages_written;
     _Atomic uint64_t bytes_written;
     _Atomic uint64_t refusals;
     _Atomic uint64_t high_water;
 
-    /* Consumer's line: written by the consumer only. */
+    /* Consumer's line: stored by the consumer only. */
     alignas(CACHE_LINE) _Atomic uint64_t tail;
-    uint64_t cached_head; /* consumer's copy of head, never ahead of it */
     _Atomic uint64_t messages_read;
-    atomic_int corrupt; /* the consumer met an impossible frame (set once) */
+} ring_shared;
+
+/* Bytes of shared memory in front of the buffer (whole pages, so the
+ * buffer starts page aligned). */
+#define SHARED_HEADER 4096u
+_Static_assert(sizeof(ring_shared) <= SHARED_HEADER, "the shared header must fit its page");
+
+/* A side's handle. */
+struct memtls_ring {
+    /* Set at creation, read-only afterwards. */
+    alignas(CACHE_LINE) uint8_t *buf;
+    uint64_t capacity;
+    uint64_t mask;
+    uint64_t max_message;
+    ring_shared *sh; /* &own, or the caller's memory */
+    int attached;    /* sh and buf belong to the caller */
+
+    /* Producer's private line. */
+    alignas(CACHE_LINE) uint64_t head; /* the producer's own copy of sh->head */
+    uint64_t cached_tail; /* producer's copy of tail, never ahead of it */
+    bool reserved;        /* a reservation is outstanding */
+    uint64_t res_head;    /* head when reserved: where padding would go */
+    uint64_t res_frame;   /* where the reserved frame's header goes */
+    size_t res_len;       /* reserved payload length */
+
+    /* Consumer's private line. */
+    alignas(CACHE_LINE) uint64_t tail; /* the consumer's own copy of sh->tail */
+    uint64_t cached_head; /* consumer's copy of head, never ahead of it */
+    atomic_int corrupt;   /* a side met an impossible frame or position (set once) */
+
+    ring_shared own;
 };
 
 static uint64_t align8(uint64_t n)
@@ -135,47 +170,101 @@ static void counter_add(_Atomic uint64_t *c, uint64_t n)
 
 /* The in-use figure for callers on any thread: load tail first, so that
  * head (which is only ever ahead of any earlier tail) cannot be behind it,
- * and clamp because tail may have moved on between the two loads. */
+ * and clamp because tail may have moved on between the two loads (or the
+ * other side of a shared ring stored nonsense). */
 static uint64_t used_now(const memtls_ring *r)
 {
-    memtls_ring *m = (memtls_ring *)r; /* atomic loads do not modify */
-    uint64_t t = atomic_load_explicit(&m->tail, memory_order_acquire);
-    uint64_t h = atomic_load_explicit(&m->head, memory_order_acquire);
+    uint64_t t = atomic_load_explicit(&r->sh->tail, memory_order_acquire);
+    uint64_t h = atomic_load_explicit(&r->sh->head, memory_order_acquire);
     uint64_t u = h - t;
     return u > r->capacity ? r->capacity : u;
 }
 
-memtls_ring *memtls_ring_new(size_t capacity)
+static int valid_capacity(size_t capacity)
 {
-    memtls_ring *r = NULL;
+    return capacity >= MEMTLS_RING_MIN_CAPACITY && capacity <= MEMTLS_RING_MAX_CAPACITY &&
+           (capacity & (capacity - 1u)) == 0;
+}
 
-    if (capacity < MEMTLS_RING_MIN_CAPACITY || capacity > MEMTLS_RING_MAX_CAPACITY ||
-        (capacity & (capacity - 1u)) != 0) {
-        return NULL;
-    }
-    /* sizeof is a multiple of the alignment because of the alignas members,
-     * and the capacity is a power of two >= 4096, as aligned_alloc wants. */
-    r = aligned_alloc(CACHE_LINE, sizeof(*r));
+/* A handle for `sh` and `buf`; the shared state is initialised only when
+ * `init` (the memory of an attached ring may already be in use). */
+static memtls_ring *handle_new(size_t capacity)
+{
+    /* sizeof is a multiple of the alignment because of the alignas members. */
+    memtls_ring *r = aligned_alloc(CACHE_LINE, sizeof(*r));
     if (r == NULL) {
         return NULL;
     }
     memset(r, 0, sizeof(*r));
+    r->capacity = capacity;
+    r->mask = capacity - 1u;
+    r->max_message = capacity / 4u - MEMTLS_RING_HEADER;
+    atomic_init(&r->corrupt, 0);
+    return r;
+}
+
+static void shared_init(ring_shared *sh)
+{
+    memset(sh, 0, sizeof(*sh));
+    atomic_init(&sh->head, 0);
+    atomic_init(&sh->tail, 0);
+    atomic_init(&sh->messages_written, 0);
+    atomic_init(&sh->bytes_written, 0);
+    atomic_init(&sh->refusals, 0);
+    atomic_init(&sh->high_water, 0);
+    atomic_init(&sh->messages_read, 0);
+}
+
+memtls_ring *memtls_ring_new(size_t capacity)
+{
+    if (!valid_capacity(capacity)) {
+        return NULL;
+    }
+    memtls_ring *r = handle_new(capacity);
+    if (r == NULL) {
+        return NULL;
+    }
+    /* The capacity is a power of two >= 4096, as aligned_alloc wants. */
     r->buf = aligned_alloc(CACHE_LINE, capacity);
     if (r->buf == NULL) {
         free(r);
         return NULL;
     }
-    r->capacity = capacity;
-    r->mask = capacity - 1u;
-    r->max_message = capacity / 4u - MEMTLS_RING_HEADER;
-    atomic_init(&r->head, 0);
-    atomic_init(&r->tail, 0);
-    atomic_init(&r->messages_written, 0);
-    atomic_init(&r->bytes_written, 0);
-    atomic_init(&r->refusals, 0);
-    atomic_init(&r->high_water, 0);
-    atomic_init(&r->messages_read, 0);
-    atomic_init(&r->corrupt, 0);
+    r->sh = &r->own;
+    shared_init(r->sh);
+    return r;
+}
+
+size_t memtls_ring_shared_size(size_t capacity)
+{
+    return valid_capacity(capacity) ? SHARED_HEADER + capacity : 0;
+}
+
+memtls_ring *memtls_ring_attach(void *mem, size_t len, size_t capacity, int init)
+{
+    if (mem == NULL || !valid_capacity(capacity) || len < SHARED_HEADER + capacity ||
+        ((uintptr_t)mem % CACHE_LINE) != 0) {
+        return NULL;
+    }
+    memtls_ring *r = handle_new(capacity);
+    if (r == NULL) {
+        return NULL;
+    }
+    r->sh = mem;
+    r->buf = (uint8_t *)mem + SHARED_HEADER;
+    r->attached = 1;
+    if (init) {
+        shared_init(r->sh);
+    }
+    /* Each side starts from the positions as they are (a side attaching
+     * late continues where the ring stands). */
+    r->head = atomic_load_explicit(&r->sh->head, memory_order_acquire);
+    r->tail = atomic_load_explicit(&r->sh->tail, memory_order_acquire);
+    r->cached_tail = r->tail;
+    r->cached_head = r->head;
+    if (r->head - r->tail > capacity || (r->head & 7u) != 0 || (r->tail & 7u) != 0) {
+        atomic_store_explicit(&r->corrupt, 1, memory_order_relaxed);
+    }
     return r;
 }
 
@@ -184,7 +273,9 @@ void memtls_ring_free(memtls_ring *r)
     if (r == NULL) {
         return;
     }
-    free(r->buf);
+    if (!r->attached) {
+        free(r->buf);
+    }
     free(r);
 }
 
@@ -198,6 +289,11 @@ size_t memtls_ring_max_message(const memtls_ring *r)
     return r == NULL ? 0 : (size_t)r->max_message;
 }
 
+static void mark_corrupt(memtls_ring *r)
+{
+    atomic_store_explicit(&r->corrupt, 1, memory_order_relaxed);
+}
+
 /*
  * Producer: find room for a frame carrying `len` payload bytes at the
  * current head. On success sets *frame to the position of the frame header
@@ -206,18 +302,28 @@ size_t memtls_ring_max_message(const memtls_ring *r)
  */
 static bool place_frame(memtls_ring *r, size_t len, uint64_t *frame)
 {
-    uint64_t h = atomic_load_explicit(&r->head, memory_order_relaxed);
+    uint64_t h = r->head;
     uint64_t size = frame_size(len);
     uint64_t to_end = r->capacity - (h & r->mask);
     uint64_t pad = size > to_end ? to_end : 0;
     uint64_t need = pad + size;
 
+    if (atomic_load_explicit(&r->corrupt, memory_order_relaxed)) {
+        return false;
+    }
     if (need > r->capacity - (h - r->cached_tail)) {
         /* Acquire: the consumer's reads of the space it released must
          * happen before we overwrite it. */
-        r->cached_tail = atomic_load_explicit(&r->tail, memory_order_acquire);
+        uint64_t t = atomic_load_explicit(&r->sh->tail, memory_order_acquire);
+        if (h - t > r->capacity || t - r->cached_tail > r->capacity || (t & 7u) != 0) {
+            /* A tail ahead of head or moving backwards: not the consumer
+             * we know (shared memory overwritten). Write no more. */
+            mark_corrupt(r);
+            return false;
+        }
+        r->cached_tail = t;
         if (need > r->capacity - (h - r->cached_tail)) {
-            counter_add(&r->refusals, 1);
+            counter_add(&r->sh->refusals, 1);
             return false;
         }
     }
@@ -229,7 +335,7 @@ static bool place_frame(memtls_ring *r, size_t len, uint64_t *frame)
  * header, then publish everything up to the end of the frame. */
 static void publish_frame(memtls_ring *r, uint64_t frame, uint32_t type, uint64_t conn, size_t len)
 {
-    uint64_t h = atomic_load_explicit(&r->head, memory_order_relaxed);
+    uint64_t h = r->head;
     frame_header hdr = {type, (uint32_t)len, conn};
     uint64_t new_head = frame + frame_size(len);
     uint64_t used;
@@ -247,17 +353,21 @@ static void publish_frame(memtls_ring *r, uint64_t frame, uint32_t type, uint64_
         }
     }
     memcpy(r->buf + (frame & r->mask), &hdr, sizeof(hdr));
-    atomic_store_explicit(&r->head, new_head, memory_order_release);
+    r->head = new_head;
+    atomic_store_explicit(&r->sh->head, new_head, memory_order_release);
 
-    counter_add(&r->messages_written, 1);
-    counter_add(&r->bytes_written, len);
+    counter_add(&r->sh->messages_written, 1);
+    counter_add(&r->sh->bytes_written, len);
     used = new_head - r->cached_tail;
-    if (used > atomic_load_explicit(&r->high_water, memory_order_relaxed)) {
+    if (used > atomic_load_explicit(&r->sh->high_water, memory_order_relaxed)) {
         /* Our view of tail may be stale and overstate the use: measure. */
-        r->cached_tail = atomic_load_explicit(&r->tail, memory_order_acquire);
+        uint64_t t = atomic_load_explicit(&r->sh->tail, memory_order_acquire);
+        if (new_head - t <= r->capacity && t - r->cached_tail <= r->capacity) {
+            r->cached_tail = t;
+        }
         used = new_head - r->cached_tail;
-        if (used > atomic_load_explicit(&r->high_water, memory_order_relaxed)) {
-            atomic_store_explicit(&r->high_water, used, memory_order_relaxed);
+        if (used > atomic_load_explicit(&r->sh->high_water, memory_order_relaxed)) {
+            atomic_store_explicit(&r->sh->high_water, used, memory_order_relaxed);
         }
     }
 }
@@ -301,7 +411,7 @@ void *memtls_ring_reserve(memtls_ring *r, size_t len)
         return NULL;
     }
     r->reserved = true;
-    r->res_head = atomic_load_explicit(&r->head, memory_order_relaxed);
+    r->res_head = r->head;
     r->res_frame = frame;
     r->res_len = len;
     return r->buf + (frame & r->mask) + MEMTLS_RING_HEADER;
@@ -343,6 +453,8 @@ static bool frame_at(memtls_ring *r, uint64_t pos, uint64_t end, memtls_ring_msg
     if (pos > end || end - pos < MEMTLS_RING_HEADER || off + MEMTLS_RING_HEADER > r->capacity) {
         goto corrupt;
     }
+    /* One copy of the header: the length checked is the length used, even
+     * if the memory changes under us (a ring shared with another process). */
     memcpy(&hdr, r->buf + off, sizeof(hdr));
     if (hdr.type == PAD_TYPE || hdr.len > r->max_message ||
         off + frame_size(hdr.len) > r->capacity || end - pos < frame_size(hdr.len)) {
@@ -355,18 +467,44 @@ static bool frame_at(memtls_ring *r, uint64_t pos, uint64_t end, memtls_ring_msg
     *next = pos + frame_size(hdr.len);
     return true;
 corrupt:
-    atomic_store_explicit(&r->corrupt, 1, memory_order_relaxed);
+    mark_corrupt(r);
     return false;
 }
 
-/* Consumer: whether a message is present at tail `t`, reloading head only
- * when the cached copy says the ring is empty. */
-static bool message_present(memtls_ring *r, uint64_t t)
+/* Consumer: the published head, checked: it must be a multiple of 8 at
+ * most a capacity ahead of our tail and never behind what we saw before.
+ * Returns false (and marks the ring corrupt) otherwise. */
+static bool load_head(memtls_ring *r, uint64_t *head)
 {
-    if (r->cached_head == t) {
-        r->cached_head = atomic_load_explicit(&r->head, memory_order_acquire);
+    uint64_t h = atomic_load_explicit(&r->sh->head, memory_order_acquire);
+    if (h - r->tail > r->capacity || h - r->cached_head > r->capacity ||
+        (h & 7u) != 0) {
+        mark_corrupt(r);
+        return false;
     }
-    return r->cached_head != t;
+    r->cached_head = h;
+    *head = h;
+    return true;
+}
+
+/* Consumer: whether a message is present at our tail, reloading head only
+ * when the cached copy says the ring is empty. */
+static bool message_present(memtls_ring *r)
+{
+    uint64_t h;
+    if (r->cached_head == r->tail && !load_head(r, &h)) {
+        return false;
+    }
+    return r->cached_head != r->tail;
+}
+
+static void release_to(memtls_ring *r, uint64_t t, size_t n)
+{
+    r->tail = t;
+    /* Release: our reads of these frames happen before the producer
+     * reuses their space. */
+    atomic_store_explicit(&r->sh->tail, t, memory_order_release);
+    counter_add(&r->sh->messages_read, n);
 }
 
 size_t memtls_ring_read(memtls_ring *r, memtls_ring_handler fn, void *arg, size_t max)
@@ -378,11 +516,12 @@ size_t memtls_ring_read(memtls_ring *r, memtls_ring_handler fn, void *arg, size_
     if (r == NULL || fn == NULL || atomic_load_explicit(&r->corrupt, memory_order_relaxed)) {
         return 0;
     }
-    t = atomic_load_explicit(&r->tail, memory_order_relaxed);
+    t = r->tail;
     /* One acquire load per batch: "all present" means present now, so a
      * producer that keeps writing cannot keep this call going forever. */
-    r->cached_head = atomic_load_explicit(&r->head, memory_order_acquire);
-    end = r->cached_head;
+    if (!load_head(r, &end)) {
+        return 0;
+    }
     while (t != end && (max == 0 || n < max)) {
         memtls_ring_msg msg;
         uint64_t next = 0;
@@ -394,44 +533,36 @@ size_t memtls_ring_read(memtls_ring *r, memtls_ring_handler fn, void *arg, size_
         n++;
     }
     if (n != 0) {
-        /* Release: our reads of these frames happen before the producer
-         * reuses their space. */
-        atomic_store_explicit(&r->tail, t, memory_order_release);
-        counter_add(&r->messages_read, n);
+        release_to(r, t, n);
     }
     return n;
 }
 
 int memtls_ring_peek(memtls_ring *r, memtls_ring_msg *msg)
 {
-    uint64_t t;
     uint64_t next = 0;
 
     if (r == NULL || msg == NULL || atomic_load_explicit(&r->corrupt, memory_order_relaxed)) {
         return 0;
     }
-    t = atomic_load_explicit(&r->tail, memory_order_relaxed);
-    if (!message_present(r, t)) {
+    if (!message_present(r)) {
         return 0;
     }
-    return frame_at(r, t, r->cached_head, msg, &next) ? 1 : 0;
+    return frame_at(r, r->tail, r->cached_head, msg, &next) ? 1 : 0;
 }
 
 void memtls_ring_pop(memtls_ring *r)
 {
     memtls_ring_msg msg;
-    uint64_t t;
     uint64_t next = 0;
 
     if (r == NULL || atomic_load_explicit(&r->corrupt, memory_order_relaxed)) {
         return;
     }
-    t = atomic_load_explicit(&r->tail, memory_order_relaxed);
-    if (!message_present(r, t) || !frame_at(r, t, r->cached_head, &msg, &next)) {
+    if (!message_present(r) || !frame_at(r, r->tail, r->cached_head, &msg, &next)) {
         return;
     }
-    atomic_store_explicit(&r->tail, next, memory_order_release);
-    counter_add(&r->messages_read, 1);
+    release_to(r, next, 1);
 }
 
 int memtls_ring_corrupt(const memtls_ring *r)
@@ -457,8 +588,6 @@ int memtls_ring_empty(const memtls_ring *r)
 
 void memtls_ring_get_stats(const memtls_ring *r, memtls_ring_stats *out)
 {
-    memtls_ring *m = (memtls_ring *)r; /* atomic loads do not modify */
-
     if (out == NULL) {
         return;
     }
@@ -466,9 +595,12 @@ void memtls_ring_get_stats(const memtls_ring *r, memtls_ring_stats *out)
     if (r == NULL) {
         return;
     }
-    out->messages_written = atomic_load_explicit(&m->messages_written, memory_order_relaxed);
-    out->bytes_written = atomic_load_explicit(&m->bytes_written, memory_order_relaxed);
-    out->messages_read = atomic_load_explicit(&m->messages_read, memory_order_relaxed);
-    out->refusals = atomic_load_explicit(&m->refusals, memory_order_relaxed);
-    out->high_water = (size_t)atomic_load_explicit(&m->high_water, memory_order_relaxed);
+    out->messages_written = atomic_load_explicit(&r->sh->messages_written, memory_order_relaxed);
+    out->bytes_written = atomic_load_explicit(&r->sh->bytes_written, memory_order_relaxed);
+    out->messages_read = atomic_load_explicit(&r->sh->messages_read, memory_order_relaxed);
+    out->refusals = atomic_load_explicit(&r->sh->refusals, memory_order_relaxed);
+    out->high_water = (size_t)atomic_load_explicit(&r->sh->high_water, memory_order_relaxed);
+    if (out->high_water > r->capacity) {
+        out->high_water = (size_t)r->capacity;
+    }
 }

@@ -19,8 +19,8 @@
  * refused with MEMTLS_ERR_TOO_BIG, never a hang).
  *
  * Corruption. The consumer checks every frame header before it uses it
- * (the ring's memory could be overwritten by a bug, or by another process
- * once a ring lives in shared memory): a frame that runs past the
+ * (the ring's memory could be overwritten by a bug, or by the other
+ * process of a ring in shared memory): a frame that runs past the
  * published data or the end of the buffer, a length above
  * memtls_ring_max_message(), or padding not followed by a message stops
  * the consumer for good and is reported by memtls_ring_corrupt(). The
@@ -69,7 +69,26 @@ typedef struct memtls_ring_msg {
  */
 MEMTLS_API memtls_ring *memtls_ring_new(size_t capacity) MEMTLS_WUR;
 
-/* Free the ring. Neither side may use it any more. NULL is a no-op. */
+/*
+ * Rings in memory shared by two processes (a memfd mapped by both): each
+ * process attaches its own handle to the same memory, one as the producer
+ * and the other as the consumer. memtls_ring_shared_size() is the length
+ * of memory a ring of `capacity` bytes needs (0 for an invalid capacity);
+ * `mem` must be aligned to 64 bytes (a page is). Exactly one side attaches
+ * with `init` = 1 before the other side uses the memory (it zeroes the
+ * shared positions). Both sides must pass the same capacity: each takes it
+ * from its own arguments, never from the memory. A handle treats the
+ * other side as untrusted: positions that cannot be right mark the ring
+ * corrupt (memtls_ring_corrupt), for the producer as well as the consumer.
+ * Returns NULL for a NULL or misaligned `mem`, an invalid capacity, `len`
+ * too small, or out of memory. memtls_ring_free() frees the handle only.
+ */
+MEMTLS_API size_t memtls_ring_shared_size(size_t capacity);
+MEMTLS_API memtls_ring *memtls_ring_attach(void *mem, size_t len, size_t capacity,
+                                           int init) MEMTLS_WUR;
+
+/* Free the ring (of an attached ring, the handle: the memory is the
+ * caller's). Neither side may use it any more. NULL is a no-op. */
 MEMTLS_API void memtls_ring_free(memtls_ring *r);
 
 /* Capacity in bytes, and the largest payload a single frame can carry. */

@@ -27,6 +27,7 @@
 #ifndef MEMTLS_RUNTIME_CHANNEL_H
 #define MEMTLS_RUNTIME_CHANNEL_H
 
+#include <stdalign.h>
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -54,24 +55,68 @@ void memtls__bell_force(rt_bell *b);
 /* Owner, when its descriptor polled readable: consume the signal. */
 void memtls__bell_clear(rt_bell *b);
 
+/*
+ * What both sides of a channel see besides the rings: the flags of the
+ * hand-offs and the control that is not a message. In the channel's own
+ * allocation (threads), or the first page of the memory the host shares
+ * with a worker process (memtls__chan_map). Written by both sides: a side
+ * never takes anything in it for more than a flag or a counter.
+ */
+typedef struct rt_chan_shared {
+    alignas(64) atomic_int asleep[2]; /* isolated: the consumer of ring d may block */
+    alignas(64) atomic_int waiting[2]; /* the producer of ring[d] found it full */
+    atomic_int room[2];                /* ...and the consumer has released space since */
+    alignas(64) atomic_int stop;       /* host -> worker: 1 end connections gracefully,
+                                          2 the grace period is over: close them now */
+    atomic_int exit;                   /* host -> worker: free everything, leave */
+    atomic_int retire;                 /* host -> worker: no new connections will come;
+                                          leave when the last one is released */
+    atomic_int exited;                 /* worker -> host: done (connections freed) */
+    atomic_int ready;                  /* worker -> host: a worker process is serving */
+    atomic_int broken;                 /* a side met a corrupt frame: the channel is unusable */
+    atomic_uint_fast64_t messages;     /* messages read, both directions */
+    atomic_uint_fast64_t signals[2];   /* wake-ups sent to the consumer of ring d */
+    atomic_uint_fast64_t conns_failed; /* worker: connections that ended with an error */
+    char error[256];                   /* worker process -> host: why it could not start */
+} rt_chan_shared;
+
 typedef struct rt_channel {
     memtls_ring *ring[2];
-    atomic_int waiting[2];         /* the producer of ring[d] found it full */
-    atomic_int room[2];            /* ...and the consumer has released space since */
-    rt_bell *bell[2];              /* bell[d]: the consumer of ring[d] */
-    atomic_int stop;               /* host -> worker: 1 end connections gracefully,
-                              2 the grace period is over: close them now */
-    atomic_int exit;               /* host -> worker: free everything, leave */
-    atomic_int exited;             /* worker -> host: done (connections freed) */
-    atomic_int broken;             /* a side met a corrupt frame: the channel is unusable */
-    atomic_uint_fast64_t messages; /* messages read, both directions */
+    rt_chan_shared *sh;   /* &own, or the shared memory */
+    atomic_int *asleep[2]; /* the consumer of ring d's asleep flag */
+    int fd[2];            /* ...and its eventfd (-1: it never blocks: inline) */
+    int own_fd[2];        /* close fd[d] with the channel */
     size_t max_msg;
+    void *map; /* the shared memory (isolated), or NULL */
+    size_t map_len;
+    rt_chan_shared own;
 } rt_channel;
 
-/* Two rings of `capacity` bytes; the bells are the two sides' (not
- * owned). NULL when out of memory. */
+/* Two rings of `capacity` bytes in this process; the bells are the two
+ * sides' (not owned). NULL when out of memory. */
 rt_channel *memtls__chan_new(size_t capacity, rt_bell *host_bell, rt_bell *worker_bell);
 void memtls__chan_free(rt_channel *ch);
+
+/*
+ * A channel between processes. memtls__chan_memfd() makes the memory (a
+ * sealed memfd: its size cannot change, so a mapping never faults past the
+ * end) for rings of `capacity` bytes: the fd, or -errno. Each side maps it
+ * with memtls__chan_map(): `init` (the host, before the worker starts)
+ * resets the flags and the rings; fd_to_worker / fd_to_host are this
+ * process's eventfds of the two consumers, closed with the channel when
+ * own_* is set. NULL when the mapping fails or out of memory. The
+ * consumer side of each direction sets its asleep flag through
+ * memtls__chan_sleep() before it blocks.
+ */
+size_t memtls__chan_map_size(size_t capacity);
+int memtls__chan_memfd(size_t capacity, const char *name);
+rt_channel *memtls__chan_map(int memfd, size_t capacity, int init, int fd_to_worker,
+                             int own_to_worker, int fd_to_host, int own_to_host);
+/* Consumer of direction d in another process than its producer: about to
+ * block (on = 1) or awake (on = 0). */
+void memtls__chan_sleep(rt_channel *ch, rt_dir d, int on);
+/* Wake the consumer of direction d unconditionally (stop, exit). */
+void memtls__chan_force(rt_channel *ch, rt_dir d);
 
 /*
  * Producer of direction d: append a message (payload a then b). 0, or
@@ -95,8 +140,9 @@ int memtls__chan_take_room(rt_channel *ch, rt_dir d);
  * tell a waiting producer there is room. Returns the number handled. */
 size_t memtls__chan_read(rt_channel *ch, rt_dir d, memtls_ring_handler fn, void *arg, size_t max);
 
-/* Did the consumer of direction d meet a corrupt frame (memtls_ring_corrupt)?
- * Sets `broken` (and wakes the other side) the first time. */
+/* Did a side of ring d meet a corrupt frame or position
+ * (memtls_ring_corrupt)? Sets `broken` (and wakes the other side) the
+ * first time. */
 int memtls__chan_check(rt_channel *ch, rt_dir d);
 
 /* Consumer of direction d: anything to do (a message, or room for its own
