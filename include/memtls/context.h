@@ -288,6 +288,23 @@ MEMTLS_API const char *memtls_ctx_alpn(const memtls_ctx *ctx);
 /* Server: the SNI host name the client sent, "" if none. Client: "". */
 MEMTLS_API const char *memtls_ctx_sni(const memtls_ctx *ctx);
 
+/* 1 once the handshake completed as a resumption (a session ticket was
+ * accepted), 0 otherwise (also before the handshake, and for the twin). */
+MEMTLS_API int memtls_ctx_resumed(const memtls_ctx *ctx);
+
+/*
+ * Server: which certificate/key pair of the configuration answered the
+ * handshake, as its index in load order (0 is the first: see SEVERAL
+ * CERTIFICATES in config.h), or -1 when none was sent: before the
+ * handshake completed, on a resumed handshake (the session was
+ * authenticated earlier), for a client or the plaintext twin.
+ */
+MEMTLS_API int memtls_ctx_cert_index(const memtls_ctx *ctx);
+
+/* The subject (RFC 2253) of that certificate, "" when the index is -1.
+ * Lives as long as the context. */
+MEMTLS_API const char *memtls_ctx_cert_subject(const memtls_ctx *ctx);
+
 /*
  * The peer's leaf certificate, DER-encoded, copied into `buf`. *outlen is
  * the full DER size (so a call with len 0 sizes the buffer). Returns 0,
@@ -302,6 +319,14 @@ MEMTLS_API int memtls_ctx_peer_cert_der(const memtls_ctx *ctx, uint8_t *buf, siz
  * or "" when there is no peer certificate. Lives as long as the context.
  */
 MEMTLS_API const char *memtls_ctx_peer_subject(const memtls_ctx *ctx);
+
+/*
+ * The first CN of the peer certificate's subject, NUL-terminated in
+ * `buf` (UTF-8). Returns 0, MEMTLS_ERR_NO_PEER_CERT (no certificate, or
+ * one without a CN), MEMTLS_ERR_TOO_SMALL (len too small: nothing useful
+ * in buf) or MEMTLS_ERR_INVALID.
+ */
+MEMTLS_API int memtls_ctx_peer_cn(const memtls_ctx *ctx, char *buf, size_t len) MEMTLS_WUR;
 
 /*
  * The peer's subject alternative names, comma separated with their types
