@@ -893,7 +893,8 @@ static int ticket_keys(memtls_config *cfg, const char *name, const char *text, s
     }
     if (memtls__ticket_keys_parse(text, len, keys, MEMTLS__TICKET_KEYS_MAX, &n, why, sizeof why) !=
         0) {
-        rc = fail(cfg, MEMTLS_ERR_CONFIG, "%s: %s", name, why);
+        rc = name != NULL ? fail(cfg, MEMTLS_ERR_CONFIG, "%s: %s", name, why)
+                          : fail(cfg, MEMTLS_ERR_CONFIG, "%s", why);
     } else {
         memtls__ticket_ring *r = memtls__ticket_ring_fixed(keys, n);
         if (r == NULL) {
@@ -916,7 +917,7 @@ int memtls_config_set_ticket_keys(memtls_config *cfg, const char *text, size_t l
     if (text == NULL && len > 0) {
         return fail(cfg, MEMTLS_ERR_INVALID, "ticket keys: NULL text");
     }
-    return ticket_keys(cfg, "ticket keys", text != NULL ? text : "", len);
+    return ticket_keys(cfg, NULL, text != NULL ? text : "", len);
 }
 
 int memtls_config_load_ticket_keys_file(memtls_config *cfg, const char *path)
@@ -927,7 +928,7 @@ int memtls_config_load_ticket_keys_file(memtls_config *cfg, const char *path)
     if (rc != 0) {
         return rc;
     }
-    rc = memtls__read_file("ticket key file", path, &text, &len, cfg->error, sizeof cfg->error);
+    rc = memtls__read_file("ticket keys", path, &text, &len, cfg->error, sizeof cfg->error);
     if (rc == 0) {
         rc = ticket_keys(cfg, path, text, len);
         OPENSSL_cleanse(text, len);

@@ -144,7 +144,7 @@ static void test_config_messages(void **state)
     assert_int_equal(memtls__ticket_ring_count(keys), 1);
     assert_int_equal(memtls_config_set_ticket_keys(s, "abc\n", 4), MEMTLS_ERR_CONFIG);
     assert_string_equal(memtls_config_error(s),
-                        "ticket keys: line 1: decodes to 2 bytes; a key is 80 bytes (16 name, 32 "
+                        "line 1: decodes to 2 bytes; a key is 80 bytes (16 name, 32 "
                         "HMAC, 32 AES; make one with: openssl rand 80 | base64 -w0)");
     assert_int_equal(memtls_config_set_ticket_keys(s, NULL, 3), MEMTLS_ERR_INVALID);
 

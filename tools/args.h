@@ -34,7 +34,7 @@ typedef struct strvec {
  * repeated: they drop nothing.
  */
 #define ARGS_REPEATABLE 1u
-#define ARGS_MAX_OPTIONS 32
+#define ARGS_MAX_OPTIONS 48
 
 typedef struct args_option {
     const char *name; /* long name, without "--" */

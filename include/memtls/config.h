@@ -228,8 +228,8 @@ MEMTLS_API int memtls_config_set_ticket_rotation(memtls_config *cfg, unsigned se
  * starting with '#' are skipped. The first key encrypts new tickets,
  * every key decrypts; these keys never rotate by themselves. At most 256
  * keys. A malformed text is MEMTLS_ERR_CONFIG with memtls_config_error()
- * naming the line and the problem ("ticket keys: line 3: decodes to 48
- * bytes; a key is 80 bytes ..."); the keys in place stay. The text is
+ * naming the line and the problem ("line 3: decodes to 48 bytes; a key
+ * is 80 bytes ..."); the keys in place stay. The text is
  * not kept (the keys are copied; wipe your copy).
  */
 MEMTLS_API int memtls_config_set_ticket_keys(memtls_config *cfg, const char *text,
