@@ -27,6 +27,9 @@ sess() {
   for a in "$@"; do
     [ "$a" = -sess_in ] && out=()
   done
+  # A name used again: the old log must not answer feed_until's wait
+  # before s_client has truncated it.
+  rm -f "$WORK/$name.log"
   feed_until "$WORK/$name.log" '^ping$' 15 -- ping |
     timeout 30 openssl s_client -connect "127.0.0.1:$port" -servername localhost \
       -CAfile "$PKI/ca.pem" -verify_return_error -no_ign_eof "${out[@]}" "$@" \
