@@ -64,9 +64,9 @@ typedef struct rt_proxy {
     memtls__bytebuf hold; /* backend plaintext the session could not queue */
     int eof_pending;      /* H_BK_EOF seen, to act on after hold */
     int eof_fed;
-    int hdr_pending; /* connected; the PROXY header still to go first */
-    int shut_sent;   /* W_BK_SHUTDOWN sent: the backend saw our FIN */
-    int client_half; /* backend finished first: 1 shutdown_write asked,
+    int hdr_pending;     /* connected; the PROXY header still to go first */
+    int shut_sent;       /* W_BK_SHUTDOWN sent: the backend saw our FIN */
+    int client_half;     /* backend finished first: 1 shutdown_write asked,
                                 2 W_SHUTDOWN sent (client socket half-closed) */
     uint64_t connect_ns; /* with metrics: when W_BK_CONNECT went out */
 } rt_proxy;
