@@ -9,10 +9,11 @@
  * Checked: the parser returns 0, ARGS_HELP or TOOL_EXIT_USAGE; a usage
  * error prints exactly one line naming the problem and success prints
  * nothing (the lines go to a memory stream); a successful parse is
- * consistent (serve: 1..16 listeners with addresses, --cert and --key
- * together, a verify mode; connect: a host and a port); two parses of the
- * same words give the same answer (getopt's state is reset between
- * parses).
+ * consistent (serve: 1..16 listeners with addresses, as many --cert as
+ * --key, a verify mode, no ticket option beside --no-tickets,
+ * --proxy-protocol only with a backend; connect: a host and a port); two
+ * parses of the same words give the same answer (getopt's state is reset
+ * between parses).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -55,7 +56,12 @@ static int parse(int which, int argc, char **argv, int *lines)
                 FZ_CHECK(o.listeners[i].host != NULL && o.listeners[i].host[0] != '\0',
                          "listener without an address");
             }
-            FZ_CHECK((o.cert == NULL) == (o.key == NULL), "--cert without --key");
+            FZ_CHECK(o.certs.n == o.keys.n, "%zu --cert, %zu --key", o.certs.n, o.keys.n);
+            FZ_CHECK(!o.no_tickets ||
+                         (o.ticket_keys == NULL && o.ticket_rotate == 0 && o.ticket_lifetime == 0),
+                     "--no-tickets with ticket options");
+            FZ_CHECK(o.proxy_protocol == 0 || o.proxy, "--proxy-protocol without --backend");
+            FZ_CHECK(o.ticket_lifetime <= 604800, "lifetime %lu", o.ticket_lifetime);
             FZ_CHECK(o.verify >= 0 && o.verify <= 2, "verify %d", o.verify);
             FZ_CHECK(!o.proxy || o.backend.port != 0, "backend port 0");
         }

@@ -302,10 +302,10 @@ static void settle(void)
 static memtls_session *make_session(int idx, unsigned setup)
 {
     static const memtls_session_limits limits[4] = {
-        {0, 0, 0, 0},
-        {1024, 2048, 1024, 2048},
-        {1, 1, 1, 1},
-        {100, 0, 5000, 1},
+        {0, 0, 0, 0, 0},
+        {1024, 2048, 1024, 2048, 0},
+        {1, 1, 1, 1, 0},
+        {100, 0, 5000, 1, 0},
     };
     unsigned mode = setup & 3u;
     memtls_ctx *ctx;

@@ -15,8 +15,9 @@
  * Because each side draws from its own stream seeded as in the targets,
  * the targets' contexts answer exactly as the recorded peer expected, so
  * these inputs run the whole connection, not only the first message.
- * The other targets' seeds (operation programs, PEM files, command lines)
- * are written by the functions at the end. Hand-made seeds in the corpus
+ * The other targets' seeds (operation programs, PEM files, command lines,
+ * PROXY headers, ticket key files) are written by the functions at the
+ * end. Hand-made seeds in the corpus
  * directories are kept (their names do not start with "rec-" or "gen-").
  */
 #include <errno.h>
@@ -25,7 +26,13 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include <openssl/evp.h>
+
 #include <memtls/context.h>
+#include <memtls/proxy.h>
 
 #include "fuzz_support.h"
 
@@ -499,11 +506,121 @@ static void args_seeds(void)
                                                "localhost:8443",
                                                NULL};
     static const char *const connect_v6[] = {"-kv", "--insecure", "[::1]:8443", NULL};
+    static const char *const serve_fleet[] = {"--listen",
+                                              "0.0.0.0:443,proxy",
+                                              "--listen",
+                                              "[::1]:0,plaintext,proxy",
+                                              "--cert",
+                                              "a.pem",
+                                              "--key",
+                                              "a.key",
+                                              "--cert",
+                                              "b.pem",
+                                              "--key",
+                                              "b.key",
+                                              "--ticket-keys",
+                                              "/run/memtls/tickets.keys",
+                                              "--ticket-lifetime",
+                                              "86400",
+                                              "--backend",
+                                              "127.0.0.1:8080",
+                                              "--proxy-protocol",
+                                              "v2",
+                                              NULL};
+    static const char *const serve_rotate[] = {"--ticket-rotate", "600", "--no-tickets", NULL};
     args_seed("gen-serve-mtls", 0, serve_mtls);
     args_seed("gen-serve-proxy", 0, serve_proxy);
     args_seed("gen-serve-bad", 0, serve_bad);
     args_seed("gen-connect-full", 1, connect_full);
     args_seed("gen-connect-v6", 1, connect_v6);
+    args_seed("gen-serve-fleet", 0, serve_fleet);
+    args_seed("gen-serve-rotate-bad", 0, serve_rotate);
+}
+
+/* fuzz_proxy_header: [bound] then the header (and what follows it). */
+static void proxy_seed(const char *name, uint8_t bound, const void *hdr, size_t len,
+                       const char *tail)
+{
+    fz_buf b = {0};
+    fz_buf_append(&b, &bound, 1);
+    fz_buf_append(&b, hdr, len);
+    fz_buf_append(&b, tail, strlen(tail));
+    write_seed("fuzz_proxy_header", name, b.data, b.len);
+    fz_buf_free(&b);
+}
+
+static void proxy_header_seeds(void)
+{
+    struct sockaddr_in s4 = {0}, d4 = {0};
+    struct sockaddr_in6 s6 = {0}, d6 = {0};
+    s4.sin_family = d4.sin_family = AF_INET;
+    s6.sin6_family = d6.sin6_family = AF_INET6;
+    s4.sin_port = htons(51000);
+    d4.sin_port = htons(443);
+    s6.sin6_port = htons(40000);
+    d6.sin6_port = htons(8443);
+    inet_pton(AF_INET, "192.0.2.10", &s4.sin_addr);
+    inet_pton(AF_INET, "198.51.100.1", &d4.sin_addr);
+    inet_pton(AF_INET6, "2001:db8::7", &s6.sin6_addr);
+    inet_pton(AF_INET6, "2001:db8::1", &d6.sin6_addr);
+    static uint8_t buf[1024];
+    size_t len = 0;
+    memtls_proxy_info info;
+
+    memset(&info, 0, sizeof info);
+    info.src = (struct sockaddr *)&s4;
+    info.dst = (struct sockaddr *)&d4;
+    FZ_CHECK(memtls_proxy_build(1, &info, buf, sizeof buf, &len) == 0, "v1");
+    proxy_seed("gen-v1-tcp4", 0, buf, len, "\x16\x03\x01");
+    FZ_CHECK(memtls_proxy_build(2, &info, buf, sizeof buf, &len) == 0, "v2");
+    proxy_seed("gen-v2-inet", 3, buf, len, "");
+    info.src = (struct sockaddr *)&s6;
+    info.dst = (struct sockaddr *)&d6;
+    FZ_CHECK(memtls_proxy_build(1, &info, buf, sizeof buf, &len) == 0, "v1 tcp6");
+    proxy_seed("gen-v1-tcp6", 2, buf, len, "GET / HTTP/1.0\r\n");
+    /* What memtls sends in front of a TLS connection with a client
+     * certificate, and a checksum. */
+    info.alpn = "h2";
+    info.authority = "www.example.test";
+    info.ssl = 1;
+    info.ssl_client =
+        MEMTLS_PP2_CLIENT_SSL | MEMTLS_PP2_CLIENT_CERT_CONN | MEMTLS_PP2_CLIENT_CERT_SESS;
+    info.ssl_version = "TLSv1.3";
+    info.ssl_cipher = "TLS_AES_256_GCM_SHA384";
+    info.ssl_cn = "client";
+    info.crc32c = 1;
+    FZ_CHECK(memtls_proxy_build(2, &info, buf, sizeof buf, &len) == 0, "v2 tls");
+    proxy_seed("gen-v2-inet6-tls-crc", 0, buf, len, "payload");
+    info.src = NULL;
+    FZ_CHECK(memtls_proxy_build(2, &info, buf, sizeof buf, &len) == 0, "v2 local");
+    proxy_seed("gen-v2-local", 4, buf, len, "");
+    FZ_CHECK(memtls_proxy_build(1, &info, buf, sizeof buf, &len) == 0, "v1 unknown");
+    proxy_seed("gen-v1-unknown", 0, buf, len, "");
+}
+
+/* fuzz_ticket_keys: a key file. */
+static void ticket_keys_seeds(void)
+{
+    unsigned char raw[80];
+    char b64[3][120];
+    for (int k = 0; k < 3; k++) {
+        for (size_t i = 0; i < sizeof raw; i++) {
+            raw[i] = (unsigned char)(k * 97 + i * 13);
+        }
+        EVP_EncodeBlock((unsigned char *)b64[k], raw, sizeof raw);
+    }
+    char text[1024];
+    int n = snprintf(text, sizeof text, "%s\n%s\n%s\n", b64[0], b64[1], b64[2]);
+    write_seed("fuzz_ticket_keys", "gen-three-keys", text, (size_t)n);
+    n = snprintf(text, sizeof text,
+                 "# rotated by cron\r\n\r\n  %s  \r\n# next key, decrypt only\r\n%.107s\r\n",
+                 b64[1], b64[2]);
+    write_seed("fuzz_ticket_keys", "gen-comments-crlf-unpadded", text, (size_t)n);
+    EVP_EncodeBlock((unsigned char *)b64[2], raw, 48);
+    n = snprintf(text, sizeof text, "%s\n%s\n", b64[0], b64[2]);
+    write_seed("fuzz_ticket_keys", "gen-48-byte-key", text, (size_t)n);
+    n = snprintf(text, sizeof text, "%s\n%s\n", b64[0], b64[0]);
+    write_seed("fuzz_ticket_keys", "gen-same-name", text, (size_t)n);
 }
 
 int main(int argc, char *argv[])
@@ -520,5 +637,7 @@ int main(int argc, char *argv[])
     ring_framing_seeds();
     config_pem_seeds();
     args_seeds();
+    proxy_header_seeds();
+    ticket_keys_seeds();
     return 0;
 }

@@ -1,9 +1,11 @@
 /* config.c - the shared SSL_CTX wrapper; see include/memtls/config.h. */
 #include <limits.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <openssl/err.h>
 #include <openssl/pem.h>
@@ -13,11 +15,19 @@
 #include <memtls/config.h>
 #include <memtls/openssl.h>
 
+#include "certs.h"
 #include "config_internal.h"
 #include "errbuf.h"
 #include "readfile.h"
+#include "ticket_keys.h"
+#include "tickets.h"
 
 #define CONFIG_MAX_ALPN 16
+/* Certificate/key pairs one configuration holds at most. */
+#define CONFIG_MAX_CERTS 10000u
+#define TICKET_LIFETIME_DEFAULT 7200u
+#define TICKET_LIFETIME_MAX 604800u /* RFC 8446 section 4.6.1: 7 days */
+#define TICKET_ROTATE_DEFAULT 3600u
 
 /* TLS 1.2: forward-secret AEAD suites only. */
 static const char DEFAULT_CIPHERS[] = "ECDHE+AESGCM:ECDHE+CHACHA20:!aNULL:!eNULL:!SHA1:!kRSA";
@@ -27,11 +37,33 @@ struct memtls_config {
     atomic_int frozen;
     memtls_role role;
     memtls_verify verify;
-    int has_cert;
     int alpn_strict;
     SSL_CTX *ssl_ctx;
     unsigned char alpn[CONFIG_MAX_ALPN * 256]; /* wire format */
     size_t alpn_len;
+
+    /* Certificate/key pairs in load order (certs.h). The default set is
+     * installed in the SSL_CTX, so a handshake that picks it costs
+     * nothing more; ctx_exact says the SSL_CTX holds nothing else (a
+     * replaced first pair may leave a key type behind, which cert_cb then
+     * clears per connection). */
+    memtls__cert_pair *pairs;
+    size_t npairs;
+    size_t defaults[MEMTLS__CERT_KINDS];
+    size_t ndefaults;
+    int installed[MEMTLS__CERT_KINDS]; /* key types installed in the SSL_CTX */
+    size_t ninstalled;
+    int ctx_exact;
+
+    /* Session tickets (server): on/off, lifetime, the rotation of
+     * generated keys, and the keys (tickets.h), made when the first
+     * handshake needs them unless a key file or another configuration's
+     * keys were given. */
+    int tickets;
+    unsigned ticket_lifetime;
+    unsigned ticket_rotate;
+    _Atomic(memtls__ticket_ring *) ring;
+
     char error[MEMTLS__ERROR_MAX];
 };
 
@@ -86,6 +118,149 @@ static int alpn_select(SSL *ssl, const unsigned char **out, unsigned char *outle
     return cfg->alpn_strict ? SSL_TLSEXT_ERR_ALERT_FATAL : SSL_TLSEXT_ERR_NOACK;
 }
 
+/* The ex_data slot of an SSL_CTX that points back to its configuration
+ * (the ticket key callback has no argument of its own). */
+static int g_cfg_index = -1;
+static pthread_once_t g_cfg_index_once = PTHREAD_ONCE_INIT;
+
+static void make_cfg_index(void)
+{
+    g_cfg_index = SSL_CTX_get_ex_new_index(0, NULL, NULL, NULL, NULL);
+}
+
+static memtls_config *config_of(SSL *ssl)
+{
+    return g_cfg_index < 0 ? NULL : SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), g_cfg_index);
+}
+
+/* The configuration's ticket keys, made on first use. Any thread. */
+static memtls__ticket_ring *ring_of(memtls_config *cfg)
+{
+    memtls__ticket_ring *r = atomic_load(&cfg->ring);
+    if (r != NULL) {
+        return r;
+    }
+    r = memtls__ticket_ring_generated(cfg->ticket_rotate, cfg->ticket_lifetime);
+    if (r == NULL) {
+        return NULL;
+    }
+    memtls__ticket_ring *none = NULL;
+    if (!atomic_compare_exchange_strong(&cfg->ring, &none, r)) {
+        memtls__ticket_ring_unref(r); /* another thread made them first */
+        return none;
+    }
+    return r;
+}
+
+static int ticket_key_cb(SSL *ssl, unsigned char name[16], unsigned char *iv, EVP_CIPHER_CTX *cctx,
+                         EVP_MAC_CTX *hctx, int enc)
+{
+    memtls_config *cfg = config_of(ssl);
+    memtls__ticket_ring *r = cfg != NULL ? ring_of(cfg) : NULL;
+    if (r == NULL) {
+        return enc ? -1 : 0; /* no keys: no ticket made, none accepted */
+    }
+    return memtls__ticket_ring_cb(r, name, iv, cctx, hctx, enc);
+}
+
+/*
+ * The SNI the client sent. OpenSSL parses the server_name extension
+ * after it looks for a TLS 1.2 session, so during that look-up the name
+ * comes from the ClientHello itself. Returns 0 for a malformed one.
+ */
+static int client_sni(SSL *ssl, char *out, size_t len)
+{
+    const char *name = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
+    if (name != NULL) {
+        memtls__strlcpy(out, name, len);
+        return 1;
+    }
+    const unsigned char *ext = NULL;
+    size_t n = 0;
+    out[0] = '\0';
+    if (SSL_client_hello_get0_ext(ssl, TLSEXT_TYPE_server_name, &ext, &n) != 1) {
+        return 1; /* no SNI at all */
+    }
+    /* ServerNameList: u16 length, then (u8 type, u16 length, name)... */
+    if (n < 5 || (size_t)((ext[0] << 8) | ext[1]) != n - 2 || ext[2] != TLSEXT_NAMETYPE_host_name) {
+        return 0;
+    }
+    size_t hl = (size_t)((ext[3] << 8) | ext[4]);
+    if (hl == 0 || hl > n - 5 || hl >= len || memchr(ext + 5, '\0', hl) != NULL) {
+        return 0;
+    }
+    memcpy(out, ext + 5, hl);
+    out[hl] = '\0';
+    return 1;
+}
+
+/*
+ * A ticket resumes only under the server name it was issued for (RFC
+ * 6066 section 3): a session authenticated with one site's certificate
+ * is not handed to a client that asked for another. A mismatch gets a
+ * full handshake and a new ticket.
+ */
+static SSL_TICKET_RETURN ticket_decrypted(SSL *ssl, SSL_SESSION *sess, const unsigned char *keyname,
+                                          size_t keyname_len, SSL_TICKET_STATUS status, void *arg)
+{
+    (void)keyname;
+    (void)keyname_len;
+    (void)arg;
+    switch (status) {
+    case SSL_TICKET_SUCCESS:
+    case SSL_TICKET_SUCCESS_RENEW: {
+        char sni[256];
+        const char *issued = SSL_SESSION_get0_hostname(sess);
+        if (!client_sni(ssl, sni, sizeof sni) ||
+            strcasecmp(issued != NULL ? issued : "", sni) != 0) {
+            return SSL_TICKET_RETURN_IGNORE_RENEW;
+        }
+        return status == SSL_TICKET_SUCCESS ? SSL_TICKET_RETURN_USE : SSL_TICKET_RETURN_USE_RENEW;
+    }
+    case SSL_TICKET_EMPTY:
+    case SSL_TICKET_NO_DECRYPT:
+        return SSL_TICKET_RETURN_IGNORE_RENEW;
+    default:
+        return SSL_TICKET_RETURN_ABORT;
+    }
+}
+
+/* Acknowledge the client's SNI: OpenSSL then records it in the session,
+ * where ticket_decrypted() finds it (without an acknowledgement the
+ * session keeps no name). Which certificate answers is cert_cb's
+ * business; an unknown name is not an error. */
+static int sni_ack(SSL *ssl, int *alert, void *arg)
+{
+    (void)ssl;
+    (void)alert;
+    (void)arg;
+    return SSL_TLSEXT_ERR_OK;
+}
+
+/* Offer the certificates chosen for the client's SNI (certs.h). Runs for
+ * full handshakes only (a resumed one sends no certificate). */
+static int cert_cb(SSL *ssl, void *arg)
+{
+    memtls_config *cfg = arg;
+    size_t sel[MEMTLS__CERT_KINDS];
+    if (cfg->npairs <= 1 && cfg->ctx_exact) {
+        return 1;
+    }
+    size_t n = memtls__certs_select(cfg->pairs, cfg->npairs,
+                                    SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name), sel);
+    if (cfg->ctx_exact && n == cfg->ndefaults &&
+        memcmp(sel, cfg->defaults, n * sizeof sel[0]) == 0) {
+        return 1; /* the SSL_CTX's own */
+    }
+    SSL_certs_clear(ssl);
+    for (size_t i = 0; i < n; i++) {
+        if (!memtls__cert_pair_install(&cfg->pairs[sel[i]], NULL, ssl)) {
+            return 0; /* the handshake fails with an internal error */
+        }
+    }
+    return 1;
+}
+
 memtls_config *memtls_config_new(memtls_role role)
 {
     memtls_config *cfg = NULL;
@@ -125,11 +300,32 @@ memtls_config *memtls_config_new(memtls_role role)
     }
     if (role == MEMTLS_ROLE_SERVER) {
         /* Without a session id context, resuming a session that carried a
-         * client certificate fails the handshake. */
+         * client certificate fails the handshake. Every memtls server
+         * uses the same one, so the processes of a fleet that share
+         * ticket keys resume each other's sessions. */
         static const unsigned char sid_ctx[] = "memtls";
         SSL_CTX_set_session_id_context(c, sid_ctx, sizeof sid_ctx - 1);
         SSL_CTX_set_alpn_select_cb(c, alpn_select, cfg);
+        SSL_CTX_set_cert_cb(c, cert_cb, cfg);
+        SSL_CTX_set_tlsext_servername_callback(c, sni_ack);
+        /* Resumption is stateless: tickets, no server-side cache that
+         * grows with the clients. */
+        pthread_once(&g_cfg_index_once, make_cfg_index);
+        cfg->tickets = 1;
+        cfg->ticket_lifetime = TICKET_LIFETIME_DEFAULT;
+        cfg->ticket_rotate = TICKET_ROTATE_DEFAULT;
+        SSL_CTX_set_session_cache_mode(c, SSL_SESS_CACHE_OFF);
+        SSL_CTX_set_timeout(c, (long)cfg->ticket_lifetime);
+        if (g_cfg_index < 0 || SSL_CTX_set_ex_data(c, g_cfg_index, cfg) != 1 ||
+            SSL_CTX_set_tlsext_ticket_key_evp_cb(c, ticket_key_cb) != 1 ||
+            SSL_CTX_set_session_ticket_cb(c, NULL, ticket_decrypted, NULL) != 1) {
+            ERR_clear_error();
+            SSL_CTX_free(c);
+            free(cfg);
+            return NULL;
+        }
     }
+    cfg->ctx_exact = 1;
     apply_verify(cfg);
     return cfg;
 }
@@ -149,6 +345,11 @@ void memtls_config_free(memtls_config *cfg)
     }
     if (atomic_fetch_sub(&cfg->refs, 1) == 1) {
         SSL_CTX_free(cfg->ssl_ctx);
+        for (size_t i = 0; i < cfg->npairs; i++) {
+            memtls__cert_pair_clear(&cfg->pairs[i]);
+        }
+        free(cfg->pairs);
+        memtls__ticket_ring_unref(atomic_load(&cfg->ring));
         free(cfg);
     }
 }
@@ -170,7 +371,12 @@ SSL_CTX *memtls_config_ssl_ctx(memtls_config *cfg)
 
 int memtls_config_has_cert(const memtls_config *cfg)
 {
-    return cfg != NULL && cfg->has_cert;
+    return cfg != NULL && cfg->npairs > 0;
+}
+
+size_t memtls_config_cert_count(const memtls_config *cfg)
+{
+    return cfg == NULL ? 0 : cfg->npairs;
 }
 
 SSL_CTX *memtls__config_freeze(memtls_config *cfg)
@@ -179,112 +385,94 @@ SSL_CTX *memtls__config_freeze(memtls_config *cfg)
     return cfg->ssl_ctx;
 }
 
+int memtls__config_cert_index(const memtls_config *cfg, const X509 *leaf)
+{
+    for (size_t i = 0; leaf != NULL && i < cfg->npairs; i++) {
+        if (cfg->pairs[i].leaf == leaf) {
+            return (int)i;
+        }
+    }
+    return -1;
+}
+
+const char *memtls__config_cert_subject(const memtls_config *cfg, int index)
+{
+    return index < 0 || (size_t)index >= cfg->npairs ? "" : cfg->pairs[index].subject;
+}
+
+memtls__ticket_ring *memtls__config_ticket_ring(memtls_config *cfg)
+{
+    return cfg->role == MEMTLS_ROLE_SERVER ? ring_of(cfg) : NULL;
+}
+
 memtls_verify memtls__config_verify(const memtls_config *cfg)
 {
     return cfg->verify;
 }
 
-/* Never prompt for a passphrase: encrypted keys are refused. */
-static int no_password(char *buf, int size, int rwflag, void *u)
+/* Install the default set in the SSL_CTX (after the pairs changed). A
+ * failure here (memory) only costs speed: cert_cb then installs per
+ * connection. */
+static void install_defaults(memtls_config *cfg)
 {
-    (void)buf;
-    (void)size;
-    (void)rwflag;
-    *(int *)u = 1;
-    return -1;
+    cfg->ndefaults = memtls__certs_select(cfg->pairs, cfg->npairs, NULL, cfg->defaults);
+    int ok = 1;
+    for (size_t i = 0; i < cfg->ndefaults; i++) {
+        const memtls__cert_pair *p = &cfg->pairs[cfg->defaults[i]];
+        size_t k = 0;
+        while (k < cfg->ninstalled && cfg->installed[k] != p->kind) {
+            k++;
+        }
+        if (k == cfg->ninstalled && k < MEMTLS__CERT_KINDS) {
+            cfg->installed[cfg->ninstalled++] = p->kind;
+        }
+        ok &= memtls__cert_pair_install(p, cfg->ssl_ctx, NULL);
+    }
+    ERR_clear_error();
+    /* Exact when every key type ever installed is one of the defaults. */
+    cfg->ctx_exact = ok && cfg->ninstalled == cfg->ndefaults;
+}
+
+/* Keep pair *p (taken over): as the first pair, or appended. */
+static int store_pair(memtls_config *cfg, int first, memtls__cert_pair *p)
+{
+    if (first && cfg->npairs > 0) {
+        memtls__cert_pair_clear(&cfg->pairs[0]);
+        cfg->pairs[0] = *p;
+    } else {
+        memtls__cert_pair *grown = realloc(cfg->pairs, (cfg->npairs + 1) * sizeof *grown);
+        if (grown == NULL) {
+            memtls__cert_pair_clear(p);
+            return fail(cfg, MEMTLS_ERR_NOMEM, "out of memory");
+        }
+        cfg->pairs = grown;
+        cfg->pairs[cfg->npairs++] = *p;
+    }
+    install_defaults(cfg);
+    return 0;
 }
 
 /*
- * Parse and check the certificate, chain and key completely before
- * touching the SSL_CTX: a load that fails (a bad reload: the wrong key, a
- * file that is not PEM) must leave the identity loaded before in place.
- * Installing the old way, certificate first, left a new certificate
- * without its key (OpenSSL drops a key that does not match) while
- * has_cert still said 1, and every later handshake failed.
+ * Parse and check the pair completely before changing anything: a load
+ * that fails (a bad reload: the wrong key, a file that is not PEM) leaves
+ * the pairs loaded before in place. `first`: replace the first pair (the
+ * single-certificate calls), else append one.
  */
-static int load_cert(memtls_config *cfg, const char *cert_name, const char *cert_pem,
+static int load_cert(memtls_config *cfg, int first, const char *cert_name, const char *cert_pem,
                      size_t cert_len, const char *key_name, const char *key_pem, size_t key_len)
 {
-    BIO *b = NULL;
-    X509 *leaf = NULL;
-    X509 *extra = NULL;
-    STACK_OF(X509) *chain = NULL;
-    EVP_PKEY *key = NULL;
-    int rc = MEMTLS_ERR_CONFIG;
-    int asked = 0;
-
-    if (cert_len > INT_MAX || key_len > INT_MAX) {
-        return fail(cfg, MEMTLS_ERR_INVALID, "certificate or key larger than INT_MAX bytes");
+    memtls__cert_pair p;
+    if (!first && cfg->npairs >= CONFIG_MAX_CERTS) {
+        return fail(cfg, MEMTLS_ERR_INVALID, "%s: at most %u certificates", cert_name,
+                    CONFIG_MAX_CERTS);
     }
-    b = BIO_new_mem_buf(cert_pem, (int)cert_len);
-    chain = sk_X509_new_null();
-    if (b == NULL || chain == NULL) {
-        rc = fail(cfg, MEMTLS_ERR_NOMEM, "out of memory");
-        goto out;
+    int rc = memtls__cert_pair_parse(&p, SSL_CTX_get_security_level(cfg->ssl_ctx), cert_name,
+                                     cert_pem, cert_len, key_name, key_pem, key_len, cfg->error,
+                                     sizeof cfg->error);
+    if (rc != 0) {
+        return rc;
     }
-    leaf = PEM_read_bio_X509(b, NULL, NULL, NULL);
-    if (leaf == NULL) {
-        fail_ssl(cfg, "%s: no PEM certificate found", cert_name);
-        goto out;
-    }
-    while ((extra = PEM_read_bio_X509(b, NULL, NULL, NULL)) != NULL) {
-        if (sk_X509_push(chain, extra) <= 0) {
-            X509_free(extra);
-            rc = fail(cfg, MEMTLS_ERR_NOMEM, "out of memory");
-            goto out;
-        }
-    }
-    ERR_clear_error(); /* the loop ends on "no start line": expected */
-    BIO_free(b);
-
-    b = BIO_new_mem_buf(key_pem, (int)key_len);
-    if (b == NULL) {
-        rc = fail(cfg, MEMTLS_ERR_NOMEM, "out of memory");
-        goto out;
-    }
-    key = PEM_read_bio_PrivateKey(b, NULL, no_password, &asked);
-    if (key == NULL) {
-        if (asked) {
-            fail(cfg, MEMTLS_ERR_CONFIG, "%s: key is encrypted; give an unencrypted key", key_name);
-            ERR_clear_error();
-        } else {
-            fail_ssl(cfg, "%s: no PEM private key found", key_name);
-        }
-        goto out;
-    }
-    if (X509_check_private_key(leaf, key) != 1) {
-        fail_ssl(cfg, "%s: private key does not match %s", key_name, cert_name);
-        goto out;
-    }
-    /* SSL_CTX_use_certificate refuses (a key too weak for the security
-     * level) before changing anything. */
-    if (SSL_CTX_use_certificate(cfg->ssl_ctx, leaf) != 1) {
-        fail_ssl(cfg, "%s: certificate rejected", cert_name);
-        goto out;
-    }
-    /* From here a failure leaves a half-installed identity: say so by
-     * clearing has_cert, so no server context is made from it. */
-    if (SSL_CTX_use_PrivateKey(cfg->ssl_ctx, key) != 1) {
-        cfg->has_cert = 0;
-        fail_ssl(cfg, "%s: private key rejected", key_name);
-        goto out;
-    }
-    /* No chain in the file: clear (NULL) rather than set an empty one,
-     * which would stop OpenSSL from completing the chain from the store. */
-    if ((sk_X509_num(chain) > 0 ? SSL_CTX_set1_chain(cfg->ssl_ctx, chain)
-                                : SSL_CTX_clear_chain_certs(cfg->ssl_ctx)) != 1) {
-        cfg->has_cert = 0;
-        fail_ssl(cfg, "%s: chain certificate rejected", cert_name);
-        goto out;
-    }
-    cfg->has_cert = 1;
-    rc = 0;
-out:
-    BIO_free(b);
-    X509_free(leaf);
-    sk_X509_pop_free(chain, X509_free);
-    EVP_PKEY_free(key);
-    return rc;
+    return store_pair(cfg, first, &p);
 }
 
 int memtls_config_load_cert_pem(memtls_config *cfg, const char *cert_pem, size_t cert_len,
@@ -297,10 +485,47 @@ int memtls_config_load_cert_pem(memtls_config *cfg, const char *cert_pem, size_t
     if (cert_pem == NULL || key_pem == NULL || cert_len == 0 || key_len == 0) {
         return fail(cfg, MEMTLS_ERR_INVALID, "certificate and key PEM must not be empty");
     }
-    return load_cert(cfg, "certificate", cert_pem, cert_len, "key", key_pem, key_len);
+    return load_cert(cfg, 1, "certificate", cert_pem, cert_len, "key", key_pem, key_len);
 }
 
-int memtls_config_load_cert_file(memtls_config *cfg, const char *cert_path, const char *key_path)
+int memtls_config_add_cert_pem(memtls_config *cfg, const char *cert_pem, size_t cert_len,
+                               const char *key_pem, size_t key_len)
+{
+    int rc = check_mutable(cfg);
+    if (rc != 0) {
+        return rc;
+    }
+    if (cfg->role != MEMTLS_ROLE_SERVER) {
+        return fail(cfg, MEMTLS_ERR_INVALID, "several certificates are a server setting");
+    }
+    if (cert_pem == NULL || key_pem == NULL || cert_len == 0 || key_len == 0) {
+        return fail(cfg, MEMTLS_ERR_INVALID, "certificate and key PEM must not be empty");
+    }
+    return load_cert(cfg, 0, "certificate", cert_pem, cert_len, "key", key_pem, key_len);
+}
+
+int memtls_config_add_cert_from(memtls_config *cfg, const memtls_config *src, size_t index)
+{
+    memtls__cert_pair p;
+    int rc = check_mutable(cfg);
+    if (rc != 0) {
+        return rc;
+    }
+    if (cfg->role != MEMTLS_ROLE_SERVER || src == NULL || index >= src->npairs) {
+        return fail(cfg, MEMTLS_ERR_INVALID, "no certificate %zu in the given configuration",
+                    index);
+    }
+    if (cfg->npairs >= CONFIG_MAX_CERTS) {
+        return fail(cfg, MEMTLS_ERR_INVALID, "at most %u certificates", CONFIG_MAX_CERTS);
+    }
+    if (memtls__cert_pair_copy(&p, &src->pairs[index]) != 0) {
+        return fail(cfg, MEMTLS_ERR_NOMEM, "out of memory");
+    }
+    return store_pair(cfg, 0, &p);
+}
+
+static int load_cert_file(memtls_config *cfg, int first, const char *cert_path,
+                          const char *key_path)
 {
     char *cert = NULL;
     char *key = NULL;
@@ -310,13 +535,16 @@ int memtls_config_load_cert_file(memtls_config *cfg, const char *cert_path, cons
     if (rc != 0) {
         return rc;
     }
+    if (!first && cfg->role != MEMTLS_ROLE_SERVER) {
+        return fail(cfg, MEMTLS_ERR_INVALID, "several certificates are a server setting");
+    }
     rc = memtls__read_file("certificate", cert_path, &cert, &cert_len, cfg->error,
                            sizeof cfg->error);
     if (rc == 0) {
         rc = memtls__read_file("key", key_path, &key, &key_len, cfg->error, sizeof cfg->error);
     }
     if (rc == 0) {
-        rc = load_cert(cfg, cert_path, cert, cert_len, key_path, key, key_len);
+        rc = load_cert(cfg, first, cert_path, cert, cert_len, key_path, key, key_len);
     }
     free(cert);
     if (key != NULL) {
@@ -324,6 +552,16 @@ int memtls_config_load_cert_file(memtls_config *cfg, const char *cert_path, cons
         free(key);
     }
     return rc;
+}
+
+int memtls_config_load_cert_file(memtls_config *cfg, const char *cert_path, const char *key_path)
+{
+    return load_cert_file(cfg, 1, cert_path, key_path);
+}
+
+int memtls_config_add_cert_file(memtls_config *cfg, const char *cert_path, const char *key_path)
+{
+    return load_cert_file(cfg, 0, cert_path, key_path);
 }
 
 static int load_ca(memtls_config *cfg, const char *name, const char *pem, size_t len)
@@ -545,5 +783,174 @@ int memtls_config_set_ciphersuites(memtls_config *cfg, const char *list)
     if (SSL_CTX_set_ciphersuites(cfg->ssl_ctx, list) != 1) {
         return fail_ssl(cfg, "TLS 1.3 cipher suites '%s' rejected", list);
     }
+    return 0;
+}
+
+/* --- session tickets ---------------------------------------------------------- */
+
+static int check_server(memtls_config *cfg, const char *what)
+{
+    int rc = check_mutable(cfg);
+    if (rc == 0 && cfg->role != MEMTLS_ROLE_SERVER) {
+        rc = fail(cfg, MEMTLS_ERR_INVALID, "%s is a server setting", what);
+    }
+    return rc;
+}
+
+/* Generated keys: a new one every `rotate` s, each kept `lifetime` s
+ * after it stops encrypting, must fit the set. */
+static int check_key_count(memtls_config *cfg, unsigned lifetime, unsigned rotate)
+{
+    unsigned long need = (lifetime + rotate - 1) / rotate + 1;
+    if (need > MEMTLS__TICKET_KEYS_MAX) {
+        return fail(cfg, MEMTLS_ERR_INVALID,
+                    "ticket lifetime %u s with a new key every %u s needs %lu keys at once; at "
+                    "most %u: rotate less often or shorten the lifetime",
+                    lifetime, rotate, need, MEMTLS__TICKET_KEYS_MAX);
+    }
+    return 0;
+}
+
+int memtls_config_set_tickets(memtls_config *cfg, int enabled)
+{
+    int rc = check_server(cfg, "session tickets");
+    if (rc != 0) {
+        return rc;
+    }
+    cfg->tickets = enabled != 0;
+    if (cfg->tickets) {
+        SSL_CTX_clear_options(cfg->ssl_ctx, SSL_OP_NO_TICKET);
+        SSL_CTX_set_num_tickets(cfg->ssl_ctx, 2);
+    } else {
+        /* No tickets, and no cache either: no resumption at all. TLS 1.3
+         * would otherwise send stateful tickets nobody can use. */
+        SSL_CTX_set_options(cfg->ssl_ctx, SSL_OP_NO_TICKET);
+        SSL_CTX_set_num_tickets(cfg->ssl_ctx, 0);
+    }
+    return 0;
+}
+
+int memtls_config_tickets_enabled(const memtls_config *cfg)
+{
+    return cfg != NULL && cfg->role == MEMTLS_ROLE_SERVER && cfg->tickets;
+}
+
+int memtls_config_set_ticket_lifetime(memtls_config *cfg, unsigned seconds)
+{
+    int rc = check_server(cfg, "the ticket lifetime");
+    if (rc != 0) {
+        return rc;
+    }
+    if (seconds == 0 || seconds > TICKET_LIFETIME_MAX) {
+        return fail(cfg, MEMTLS_ERR_INVALID, "ticket lifetime %u s: give 1 to %u (7 days)", seconds,
+                    TICKET_LIFETIME_MAX);
+    }
+    rc = check_key_count(cfg, seconds, cfg->ticket_rotate);
+    if (rc != 0) {
+        return rc;
+    }
+    cfg->ticket_lifetime = seconds;
+    SSL_CTX_set_timeout(cfg->ssl_ctx, (long)seconds);
+    return 0;
+}
+
+int memtls_config_set_ticket_rotation(memtls_config *cfg, unsigned seconds)
+{
+    int rc = check_server(cfg, "the ticket key rotation");
+    if (rc != 0) {
+        return rc;
+    }
+    if (seconds == 0 || seconds > TICKET_LIFETIME_MAX) {
+        return fail(cfg, MEMTLS_ERR_INVALID, "ticket key rotation %u s: give 1 to %u", seconds,
+                    TICKET_LIFETIME_MAX);
+    }
+    if (atomic_load(&cfg->ring) != NULL) {
+        return fail(cfg, MEMTLS_ERR_INVALID,
+                    "ticket keys were already given (a key file, or another configuration's): "
+                    "they do not rotate here");
+    }
+    rc = check_key_count(cfg, cfg->ticket_lifetime, seconds);
+    if (rc != 0) {
+        return rc;
+    }
+    cfg->ticket_rotate = seconds;
+    return 0;
+}
+
+static void set_ring(memtls_config *cfg, memtls__ticket_ring *r)
+{
+    memtls__ticket_ring_unref(atomic_exchange(&cfg->ring, r));
+}
+
+static int ticket_keys(memtls_config *cfg, const char *name, const char *text, size_t len)
+{
+    memtls__ticket_key *keys = calloc(MEMTLS__TICKET_KEYS_MAX, sizeof *keys);
+    size_t n = 0;
+    char why[MEMTLS__ERROR_MAX - 64];
+    int rc = 0;
+    if (keys == NULL) {
+        return fail(cfg, MEMTLS_ERR_NOMEM, "out of memory");
+    }
+    if (memtls__ticket_keys_parse(text, len, keys, MEMTLS__TICKET_KEYS_MAX, &n, why, sizeof why) !=
+        0) {
+        rc = name != NULL ? fail(cfg, MEMTLS_ERR_CONFIG, "%s: %s", name, why)
+                          : fail(cfg, MEMTLS_ERR_CONFIG, "%s", why);
+    } else {
+        memtls__ticket_ring *r = memtls__ticket_ring_fixed(keys, n);
+        if (r == NULL) {
+            rc = fail(cfg, MEMTLS_ERR_NOMEM, "out of memory");
+        } else {
+            set_ring(cfg, r);
+        }
+    }
+    OPENSSL_cleanse(keys, MEMTLS__TICKET_KEYS_MAX * sizeof *keys);
+    free(keys);
+    return rc;
+}
+
+int memtls_config_set_ticket_keys(memtls_config *cfg, const char *text, size_t len)
+{
+    int rc = check_server(cfg, "ticket keys");
+    if (rc != 0) {
+        return rc;
+    }
+    if (text == NULL && len > 0) {
+        return fail(cfg, MEMTLS_ERR_INVALID, "ticket keys: NULL text");
+    }
+    return ticket_keys(cfg, NULL, text != NULL ? text : "", len);
+}
+
+int memtls_config_load_ticket_keys_file(memtls_config *cfg, const char *path)
+{
+    char *text = NULL;
+    size_t len = 0;
+    int rc = check_server(cfg, "ticket keys");
+    if (rc != 0) {
+        return rc;
+    }
+    rc = memtls__read_file("ticket keys", path, &text, &len, cfg->error, sizeof cfg->error);
+    if (rc == 0) {
+        rc = ticket_keys(cfg, path, text, len);
+        OPENSSL_cleanse(text, len);
+    }
+    free(text);
+    return rc;
+}
+
+int memtls_config_share_ticket_keys(memtls_config *cfg, memtls_config *from)
+{
+    int rc = check_server(cfg, "ticket keys");
+    if (rc != 0) {
+        return rc;
+    }
+    if (from == NULL || from == cfg || from->role != MEMTLS_ROLE_SERVER) {
+        return fail(cfg, MEMTLS_ERR_INVALID,
+                    "share ticket keys: another server configuration is needed");
+    }
+    memtls__ticket_ring *r = ring_of(from);
+    if (r == NULL) {
+        return fail(cfg, MEMTLS_ERR_NOMEM, "out of memory (ticket keys)");
+    }
+    set_ring(cfg, memtls__ticket_ring_ref(r));
     return 0;
 }

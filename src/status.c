@@ -69,6 +69,8 @@ const char *memtls_status_name(int status)
         return "MEMTLS_ERR_TOO_SMALL";
     case MEMTLS_ERR_TOO_BIG:
         return "MEMTLS_ERR_TOO_BIG";
+    case MEMTLS_ERR_PROXY:
+        return "MEMTLS_ERR_PROXY";
     default:
         return "UNKNOWN_STATUS";
     }
@@ -103,6 +105,8 @@ const char *memtls__status_meaning(int status)
         return "buffer too small";
     case MEMTLS_ERR_TOO_BIG:
         return "message larger than the limit";
+    case MEMTLS_ERR_PROXY:
+        return "not a PROXY protocol header, or a malformed one";
     default:
         return "unknown status";
     }

@@ -608,6 +608,53 @@ const char *memtls_ctx_sni(const memtls_ctx *ctx)
     return s == NULL ? "" : s;
 }
 
+int memtls_ctx_cert_index(const memtls_ctx *ctx)
+{
+    if (ctx == NULL || ctx->ssl == NULL || ctx->role != MEMTLS_ROLE_SERVER || !ctx->hs_done ||
+        SSL_session_reused(ctx->ssl)) {
+        return -1;
+    }
+    /* The certificate the handshake signed with (OpenSSL points the
+     * SSL's current certificate at it when it picks the signature
+     * algorithm); the pairs share their X509 objects with the SSL. */
+    return memtls__config_cert_index(ctx->cfg, SSL_get_certificate(ctx->ssl));
+}
+
+const char *memtls_ctx_cert_subject(const memtls_ctx *ctx)
+{
+    int i = memtls_ctx_cert_index(ctx);
+    return i < 0 ? "" : memtls__config_cert_subject(ctx->cfg, i);
+}
+
+int memtls_ctx_peer_cn(const memtls_ctx *ctx, char *buf, size_t len)
+{
+    if (ctx == NULL || buf == NULL || len == 0) {
+        return MEMTLS_ERR_INVALID;
+    }
+    buf[0] = '\0';
+    X509 *peer = ctx->ssl == NULL ? NULL : SSL_get0_peer_certificate(ctx->ssl);
+    X509_NAME *name = peer == NULL ? NULL : X509_get_subject_name(peer);
+    int i = name == NULL ? -1 : X509_NAME_get_index_by_NID(name, NID_commonName, -1);
+    if (i < 0) {
+        return MEMTLS_ERR_NO_PEER_CERT;
+    }
+    unsigned char *utf8 = NULL;
+    int n = ASN1_STRING_to_UTF8(&utf8, X509_NAME_ENTRY_get_data(X509_NAME_get_entry(name, i)));
+    memtls__err_clear();
+    if (n < 0) {
+        return MEMTLS_ERR_NOMEM;
+    }
+    int rc = 0;
+    if ((size_t)n >= len) {
+        rc = MEMTLS_ERR_TOO_SMALL;
+    } else {
+        memcpy(buf, utf8, (size_t)n);
+        buf[n] = '\0';
+    }
+    OPENSSL_free(utf8);
+    return rc;
+}
+
 int memtls_ctx_peer_cert_der(const memtls_ctx *ctx, uint8_t *buf, size_t len, size_t *outlen)
 {
     if (outlen != NULL) {

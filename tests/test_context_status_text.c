@@ -34,6 +34,7 @@ static void test_names(void **state)
         {MEMTLS_ERR_NO_PEER_CERT, "MEMTLS_ERR_NO_PEER_CERT"},
         {MEMTLS_ERR_TOO_SMALL, "MEMTLS_ERR_TOO_SMALL"},
         {MEMTLS_ERR_TOO_BIG, "MEMTLS_ERR_TOO_BIG"},
+        {MEMTLS_ERR_PROXY, "MEMTLS_ERR_PROXY"},
         {-1, "UNKNOWN_STATUS"},
         {0x7777, "UNKNOWN_STATUS"},
         /* OpenSSL's values memtls never produces keep OpenSSL's names. */

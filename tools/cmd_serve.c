@@ -2,8 +2,8 @@
  * cmd_serve.c - `memtls serve`: the TLS terminator. Turns the options
  * (serve_args.h) into memtls_server_opts (server.h), starts the runtime, and then waits
  * for signals in the main thread with sigwait(): SIGINT/SIGTERM stop the
- * server gracefully, SIGHUP reloads the certificate, SIGUSR1 logs a
- * status line. The signals are
+ * server gracefully, SIGHUP reloads the certificates, the CA and the
+ * ticket keys (serve_tls.c), SIGUSR1 logs a status line. The signals are
  * blocked before any runtime thread exists, so they inherit the mask and
  * only the main thread ever sees them.
  *
@@ -33,8 +33,8 @@
 #include "cmds.h"
 #include "log.h"
 #include "serve_args.h"
+#include "serve_tls.h"
 #include "service.h"
-#include "tlsconf.h"
 
 /* Under systemd: a STATUS= notification this often. */
 #define STATUS_EVERY_S 10
@@ -70,27 +70,6 @@ static int make_ephemeral(serve_opts *o)
     return 0;
 }
 
-/* A configuration from the options, and the fingerprint of --cert in fp;
- * the files are read again on each call (SIGHUP). Returns 0 or
- * TOOL_EXIT_FAIL with the reason in err. */
-static int build_config(const serve_opts *o, memtls_config **out, char *fp, char *err,
-                        size_t errlen)
-{
-    tlsconf_opts t;
-    memset(&t, 0, sizeof t);
-    t.cert = o->cert;
-    t.key = o->key;
-    t.ca = o->ca;
-    t.cert_pem = o->ephemeral.cert;
-    t.key_pem = o->ephemeral.key;
-    t.verify = (memtls_verify)o->verify;
-    t.alpn = &o->alpn;
-    t.min_version = o->min_version;
-    t.ciphers = o->ciphers;
-    t.ciphersuites = o->ciphersuites;
-    return tlsconf_build(MEMTLS_ROLE_SERVER, &t, out, fp, err, errlen);
-}
-
 /* --- logging callbacks (any thread) --------------------------------------- */
 
 static const char *or_dash(const char *s)
@@ -99,7 +78,7 @@ static const char *or_dash(const char *s)
 }
 
 /* The record as one JSON object: the fields of the text line. */
-static void conn_log_json(const memtls_conn_record *r)
+static void conn_log_json(const memtls_conn_record *r, const char *cert)
 {
     const tool_field f[] = {
         {"conn", TOOL_FIELD_UINT, NULL, r->id},
@@ -110,6 +89,9 @@ static void conn_log_json(const memtls_conn_record *r)
         {"version", TOOL_FIELD_STR, r->version, 0},
         {"cipher", TOOL_FIELD_STR, r->cipher, 0},
         {"alpn", TOOL_FIELD_STR, r->alpn, 0},
+        {"resumed", TOOL_FIELD_BOOL, NULL, (unsigned long long)(r->resumed != 0)},
+        {"cert", TOOL_FIELD_STR, cert, 0},
+        {"cert_dn", TOOL_FIELD_STR, r->cert_subject != NULL ? r->cert_subject : "", 0},
         {"subject", TOOL_FIELD_STR, r->subject, 0},
         {"bytes_in", TOOL_FIELD_UINT, NULL, r->bytes_in},
         {"bytes_out", TOOL_FIELD_UINT, NULL, r->bytes_out},
@@ -123,17 +105,22 @@ static void conn_log_json(const memtls_conn_record *r)
 
 static void on_conn_log(void *arg, const memtls_conn_record *r)
 {
+    char cert[16] = "-";
+    if (r->cert_index >= 0) {
+        snprintf(cert, sizeof cert, "%d", r->cert_index);
+    }
     if (tool_log_get_format() == TOOL_LOG_JSON) {
-        conn_log_json(r);
+        conn_log_json(r, cert);
         return;
     }
     tool_log(r->clean ? TOOL_LOG_INFO : TOOL_LOG_WARN,
-             "conn=%llu peer=%s listener=%zu%s sni=%s version=%s cipher=%s alpn=%s "
-             "subject=\"%s\" bytes_in=%llu bytes_out=%llu app_in=%llu app_out=%llu "
-             "duration_ms=%llu close=\"%s\"",
+             "conn=%llu peer=%s listener=%zu%s sni=%s version=%s cipher=%s alpn=%s resumed=%s "
+             "cert=%s cert_dn=\"%s\" subject=\"%s\" bytes_in=%llu bytes_out=%llu app_in=%llu "
+             "app_out=%llu duration_ms=%llu close=\"%s\"",
              (unsigned long long)r->id, or_dash(r->peer), r->listener,
              r->plaintext ? "(plaintext)" : "", or_dash(r->sni), or_dash(r->version),
-             or_dash(r->cipher), or_dash(r->alpn), r->subject != NULL ? r->subject : "",
+             or_dash(r->cipher), or_dash(r->alpn), r->resumed ? "yes" : "no", cert,
+             r->cert_subject != NULL ? r->cert_subject : "", r->subject != NULL ? r->subject : "",
              (unsigned long long)r->bytes_in, (unsigned long long)r->bytes_out,
              (unsigned long long)r->app_in, (unsigned long long)r->app_out,
              (unsigned long long)r->duration_ms, or_dash(r->reason));
@@ -156,13 +143,17 @@ static void print_listening(const serve_opts *o, const memtls_server *srv)
 {
     for (size_t i = 0; i < o->listener_count; i++) {
         const args_hostport *hp = &o->addrs[i];
-        printf(hp->is_v6 ? "listening on [%s]:%u (%s)\n" : "listening on %s:%u (%s)\n", hp->host,
-               (unsigned)memtls_server_bound_port(srv, i),
-               o->listeners[i].plaintext ? "plaintext" : "tls");
+        printf(hp->is_v6 ? "listening on [%s]:%u (%s%s)\n" : "listening on %s:%u (%s%s)\n",
+               hp->host, (unsigned)memtls_server_bound_port(srv, i),
+               o->listeners[i].plaintext ? "plaintext" : "tls",
+               o->listeners[i].proxy_protocol ? ", PROXY header first" : "");
     }
     if (o->proxy) {
-        printf(o->backend.is_v6 ? "proxying to [%s]:%u\n" : "proxying to %s:%u\n", o->backend.host,
-               (unsigned)o->backend.port);
+        printf(o->backend.is_v6 ? "proxying to [%s]:%u%s\n" : "proxying to %s:%u%s\n",
+               o->backend.host, (unsigned)o->backend.port,
+               o->proxy_protocol == MEMTLS_PROXY_V1   ? " with a PROXY v1 header"
+               : o->proxy_protocol == MEMTLS_PROXY_V2 ? " with a PROXY v2 header"
+                                                      : "");
     } else {
         printf("echoing\n");
     }
@@ -174,30 +165,37 @@ static void print_listening(const serve_opts *o, const memtls_server *srv)
     fflush(stdout);
 }
 
-static void reload_config(const serve_opts *o, memtls_server *srv)
+/* SIGHUP: every certificate pair, --ca and --ticket-keys again (see
+ * serve_tls.h for what a failing file keeps). *current is the
+ * configuration in use; it is replaced when the server took the new one. */
+static void reload_config(const serve_opts *o, memtls_server *srv, memtls_config **current)
 {
     memtls_config *cfg = NULL;
     char err[700];
-    char fp[96];
 
-    if (o->cert == NULL && o->ca == NULL) {
-        tool_log(TOOL_LOG_WARN, "SIGHUP: no --cert/--key/--ca files to reload; nothing changed");
+    if (*current == NULL) {
+        tool_log(TOOL_LOG_WARN, "SIGHUP: no TLS listener; nothing to reload");
         return;
     }
-    if (build_config(o, &cfg, fp, err, sizeof err) != 0) {
-        tool_log(TOOL_LOG_ERROR, "SIGHUP: reload failed, keeping the previous certificate: %s",
+    if (o->certs.n == 0 && o->ca == NULL && o->ticket_keys == NULL) {
+        tool_log(TOOL_LOG_WARN,
+                 "SIGHUP: no --cert/--key/--ca/--ticket-keys files to reload; nothing changed");
+        return;
+    }
+    if (serve_tls_build(o, *current, &cfg, err, sizeof err) != 0) {
+        tool_log(TOOL_LOG_ERROR, "SIGHUP: reload failed, keeping the previous configuration: %s",
                  err);
         return;
     }
     int rc = memtls_server_reload(srv, cfg);
-    memtls_config_free(cfg);
     if (rc != 0) {
-        tool_log(TOOL_LOG_ERROR, "SIGHUP: reload refused (%s), keeping the previous certificate",
+        tool_log(TOOL_LOG_ERROR, "SIGHUP: reload refused (%s), keeping the previous configuration",
                  memtls_status_name(rc));
+        memtls_config_free(cfg);
         return;
     }
-    tool_log(TOOL_LOG_INFO, "SIGHUP: reloaded %s (SHA-256 %s); new handshakes use it",
-             o->cert != NULL ? o->cert : "--ca", fp[0] ? fp : "-");
+    memtls_config_free(*current);
+    *current = cfg;
 }
 
 /* STATUS= for the service manager: the connection count. */
@@ -213,10 +211,10 @@ static void notify_status(const memtls_server *srv, const char *state)
 }
 
 /* SIGHUP: reload, with RELOADING=1 and READY=1 around it. */
-static void reload(const serve_opts *o, memtls_server *srv)
+static void reload(const serve_opts *o, memtls_server *srv, memtls_config **current)
 {
     svc_notify("RELOADING=1\nMONOTONIC_USEC=%llu", svc_monotonic_usec());
-    reload_config(o, srv);
+    reload_config(o, srv, current);
     notify_status(srv, "READY=1\n");
 }
 
@@ -271,7 +269,8 @@ static void log_stats(const memtls_server *srv, const char *what)
 
 /* Wait for signals until SIGINT or SIGTERM. Returns the stopping signal.
  * Under systemd, wake up every STATUS_EVERY_S seconds for STATUS=. */
-static int wait_signals(const serve_opts *o, memtls_server *srv, const sigset_t *set)
+static int wait_signals(const serve_opts *o, memtls_server *srv, const sigset_t *set,
+                        memtls_config **current)
 {
     for (;;) {
         int sig = 0;
@@ -292,7 +291,7 @@ static int wait_signals(const serve_opts *o, memtls_server *srv, const sigset_t 
             return SIGTERM;
         }
         if (sig == SIGHUP) {
-            reload(o, srv);
+            reload(o, srv, current);
             continue;
         }
         if (sig == SIGUSR1) {
@@ -388,7 +387,6 @@ static int serve(serve_opts *o)
     memtls_server_opts so;
     sigset_t set;
     char err[700];
-    char fp[96] = "";
     int rc = TOOL_EXIT_FAIL;
 
     /* Before any thread exists: every runtime thread inherits the mask. */
@@ -409,15 +407,12 @@ static int serve(serve_opts *o)
     }
 
     if (needs_tls(o)) {
-        if (o->cert == NULL && make_ephemeral(o) != 0) {
+        if (o->certs.n == 0 && make_ephemeral(o) != 0) {
             goto out;
         }
-        if (build_config(o, &cfg, fp, err, sizeof err) != 0) {
+        if (serve_tls_build(o, NULL, &cfg, err, sizeof err) != 0) {
             tool_error("%s", err);
             goto out;
-        }
-        if (fp[0] != '\0') {
-            printf("certificate %s SHA-256 fingerprint %s\n", o->cert, fp);
         }
     }
 
@@ -437,6 +432,7 @@ static int serve(serve_opts *o)
     so.max_connections = (unsigned)o->max_conns;
     so.handshake_timeout_ms = (unsigned)o->handshake_timeout;
     so.idle_timeout_ms = (unsigned)o->idle_timeout;
+    so.backend_proxy_protocol = (memtls_proxy_version)o->proxy_protocol;
     so.allowed_peers = (const char *const *)o->allow.v;
     so.allowed_peer_count = o->allow.n;
     so.on_conn_log = on_conn_log;
@@ -459,7 +455,7 @@ static int serve(serve_opts *o)
     print_listening(o, srv);
     notify_status(srv, "READY=1\n");
 
-    int sig = wait_signals(o, srv, &set);
+    int sig = wait_signals(o, srv, &set, &cfg);
     tool_log(TOOL_LOG_INFO, "%s: stopping (grace %lu ms)", sig == SIGINT ? "SIGINT" : "SIGTERM",
              o->grace_ms);
     svc_notify("STOPPING=1\nSTATUS=stopping (grace %lu ms)", o->grace_ms);

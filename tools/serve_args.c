@@ -15,16 +15,25 @@ void serve_usage(FILE *out)
                  "is made and its SHA-256 fingerprint printed.\n"
                  "\n"
                  "listeners and application:\n"
-                 "  --listen ADDR:PORT[,plaintext]  listen here (repeatable; default\n"
+                 "  --listen ADDR:PORT[,plaintext][,proxy]  listen here (repeatable; default\n"
                  "                       127.0.0.1:8443; IPv6 as [::1]:8443; port 0 picks one;\n"
-                 "                       ',plaintext' for a listener without TLS)\n"
+                 "                       ',plaintext' for a listener without TLS; ',proxy' to\n"
+                 "                       read a PROXY protocol v1/v2 header from a load\n"
+                 "                       balancer first: its source address is the client's)\n"
                  "  --echo               echo the plaintext back (default)\n"
                  "  --backend HOST:PORT  proxy each connection to this plaintext TCP backend (a\n"
                  "                       name is resolved per connection, every address\n"
                  "                       tried in turn; results kept 10 s)\n"
+                 "  --proxy-protocol v1|v2\n"
+                 "                       start each backend connection with a PROXY header\n"
+                 "                       (v2 adds the TLS version, cipher, SNI, ALPN and a\n"
+                 "                       verified client certificate's CN)\n"
                  "TLS:\n"
-                 "  --cert FILE          certificate chain (PEM), leaf first\n"
-                 "  --key FILE           its private key (PEM)\n"
+                 "  --cert FILE          certificate chain (PEM), leaf first; repeatable\n"
+                 "  --key FILE           its private key (PEM); one --key per --cert, in order.\n"
+                 "                       A handshake gets the certificate that names its SNI\n"
+                 "                       (exact, then wildcard; RSA and ECDSA for one name may\n"
+                 "                       both be given), else the first\n"
                  "  --ca FILE            CA bundle (PEM) for client certificates\n"
                  "  --verify-client none|optional|required\n"
                  "                       ask for client certificates (default: required with\n"
@@ -35,6 +44,16 @@ void serve_usage(FILE *out)
                  "  --min-tls 1.2|1.3    lowest protocol version (default 1.2)\n"
                  "  --ciphers LIST       TLS 1.2 ciphers, OpenSSL syntax (AEAD only)\n"
                  "  --ciphersuites LIST  TLS 1.3 cipher suites, OpenSSL syntax\n"
+                 "resumption (session tickets, TLS 1.2 and 1.3, on by default):\n"
+                 "  --ticket-keys FILE   keys shared by a fleet: one base64 key of 80 bytes\n"
+                 "                       per line (openssl rand 80 | base64 -w0); the first\n"
+                 "                       encrypts, all decrypt; re-read on SIGHUP\n"
+                 "  --ticket-rotate SECONDS\n"
+                 "                       without --ticket-keys: a new key every SECONDS\n"
+                 "                       (default 3600); old keys decrypt for the lifetime\n"
+                 "  --ticket-lifetime SECONDS\n"
+                 "                       how long a ticket resumes, up to 604800 (default 7200)\n"
+                 "  --no-tickets         no resumption\n"
                  "runtime:\n"
                  "  --io-threads N       I/O threads, 1..64, each with its own listening socket\n"
                  "                       (default: the CPUs this process may use)\n"
@@ -63,19 +82,23 @@ void serve_usage(FILE *out)
                  "                       log lines as text (default) or as one JSON object each\n"
                  "  -h, --help           this help\n"
                  "\n"
-                 "Signals: SIGINT/SIGTERM stop gracefully and exit 0; SIGHUP reloads --cert,\n"
-                 "--key and --ca for new handshakes (live connections are kept); SIGUSR1\n"
-                 "logs a status line (connections, bytes, ring high-water marks and refusals).\n"
-                 "Under systemd, readiness, reloads and stopping go to $NOTIFY_SOCKET\n"
-                 "(Type=notify), and sockets passed by socket activation (LISTEN_FDS)\n"
-                 "replace --listen; one named 'plaintext' (FileDescriptorName=) is plaintext.\n");
+                 "Signals: SIGINT/SIGTERM stop gracefully and exit 0; SIGHUP reloads every\n"
+                 "--cert/--key pair (one whose files fail keeps its previous certificate),\n"
+                 "--ca and --ticket-keys for new handshakes (live connections are kept);\n"
+                 "SIGUSR1 logs a status line (connections, bytes, ring high-water marks and\n"
+                 "refusals). Under systemd, readiness, reloads and stopping go to\n"
+                 "$NOTIFY_SOCKET (Type=notify), and sockets passed by socket activation\n"
+                 "(LISTEN_FDS) replace --listen; one named 'plaintext' (FileDescriptorName=)\n"
+                 "is plaintext.\n");
 }
 
-/* "ADDR:PORT[,plaintext]" into listener number opts->listener_count. */
+/* "ADDR:PORT[,plaintext][,proxy]" into listener number
+ * opts->listener_count. */
 static int add_listener(serve_opts *o, const char *text)
 {
     char addr[300];
     int plaintext = 0;
+    int proxy = 0;
     const char *comma = strchr(text, ',');
     size_t len = comma != NULL ? (size_t)(comma - text) : strlen(text);
 
@@ -83,13 +106,20 @@ static int add_listener(serve_opts *o, const char *text)
         tool_error("--listen: at most %d listeners", SERVE_MAX_LISTENERS);
         return TOOL_EXIT_USAGE;
     }
-    if (comma != NULL) {
-        if (strcmp(comma + 1, "plaintext") == 0) {
+    for (const char *flag = comma; flag != NULL;) {
+        flag++;
+        const char *next = strchr(flag, ',');
+        size_t n = next != NULL ? (size_t)(next - flag) : strlen(flag);
+        if (n == 9 && strncmp(flag, "plaintext", n) == 0) {
             plaintext = 1;
-        } else if (strcmp(comma + 1, "tls") != 0) {
-            tool_error("--listen '%s': unknown flag '%s' (expected 'plaintext')", text, comma + 1);
+        } else if (n == 5 && strncmp(flag, "proxy", n) == 0) {
+            proxy = 1;
+        } else if (!(n == 3 && strncmp(flag, "tls", n) == 0)) {
+            tool_error("--listen '%s': unknown flag '%.*s' (expected 'plaintext' or 'proxy')", text,
+                       (int)n, flag);
             return TOOL_EXIT_USAGE;
         }
+        flag = next;
     }
     if (len >= sizeof addr) {
         tool_error("--listen '%s': too long", text);
@@ -105,6 +135,7 @@ static int add_listener(serve_opts *o, const char *text)
     l->host = hp->host;
     l->port = hp->port;
     l->plaintext = plaintext;
+    l->proxy_protocol = proxy;
     return 0;
 }
 
@@ -131,6 +162,8 @@ void serve_opts_init(serve_opts *o)
 
 void serve_opts_free(serve_opts *o)
 {
+    strvec_free(&o->certs);
+    strvec_free(&o->keys);
     strvec_free(&o->allow);
     strvec_free(&o->alpn);
     memtls_pem_free(&o->ephemeral);
@@ -162,17 +195,23 @@ enum {
     O_LEVEL,
     O_METRICS,
     O_LOGFORMAT,
-    O_HELP
+    O_HELP,
+    /* Resumption and the PROXY protocol. */
+    O_TICKETKEYS,
+    O_TICKETROTATE,
+    O_TICKETLIFETIME,
+    O_NOTICKETS,
+    O_PROXYPROTO
 };
 
-/* --cert and --key stay single until several certificates (one pair per
- * SNI name) are supported; that change declares them ARGS_REPEATABLE. */
+/* --cert and --key are repeatable: the Nth --key goes with the Nth
+ * --cert (one pair per certificate; SNI picks among them). */
 static const args_option serve_options[] = {
     {"listen", 0, required_argument, O_LISTEN, ARGS_REPEATABLE},
     {"echo", 0, no_argument, O_ECHO, 0},
     {"backend", 0, required_argument, O_BACKEND, 0},
-    {"cert", 0, required_argument, O_CERT, 0},
-    {"key", 0, required_argument, O_KEY, 0},
+    {"cert", 0, required_argument, O_CERT, ARGS_REPEATABLE},
+    {"key", 0, required_argument, O_KEY, ARGS_REPEATABLE},
     {"ca", 0, required_argument, O_CA, 0},
     {"verify-client", 0, required_argument, O_VERIFY, 0},
     {"allow-san", 0, required_argument, O_ALLOW, ARGS_REPEATABLE},
@@ -194,6 +233,11 @@ static const args_option serve_options[] = {
     {"metrics", 0, required_argument, O_METRICS, 0},
     {"log-format", 0, required_argument, O_LOGFORMAT, 0},
     {"help", 'h', no_argument, O_HELP, 0},
+    {"ticket-keys", 0, required_argument, O_TICKETKEYS, 0},
+    {"ticket-rotate", 0, required_argument, O_TICKETROTATE, 0},
+    {"ticket-lifetime", 0, required_argument, O_TICKETLIFETIME, 0},
+    {"no-tickets", 0, no_argument, O_NOTICKETS, 0},
+    {"proxy-protocol", 0, required_argument, O_PROXYPROTO, 0},
 };
 ARGS_TABLE_FITS(serve_options);
 
@@ -212,6 +256,41 @@ static int valid_host_name(const char *h)
         }
     }
     return 1;
+}
+
+static int parse_proxy_protocol(const char *arg, int *out)
+{
+    if (strcmp(arg, "v1") == 0) {
+        *out = MEMTLS_PROXY_V1;
+    } else if (strcmp(arg, "v2") == 0) {
+        *out = MEMTLS_PROXY_V2;
+    } else {
+        tool_error("--proxy-protocol '%s': expected v1 or v2", arg);
+        return TOOL_EXIT_USAGE;
+    }
+    return 0;
+}
+
+/* The options of resumption and the PROXY protocol, checked together. */
+static int check_fleet_options(const serve_opts *o)
+{
+    if (o->no_tickets &&
+        (o->ticket_keys != NULL || o->ticket_rotate != 0 || o->ticket_lifetime != 0)) {
+        tool_error("--no-tickets excludes %s", o->ticket_keys != NULL  ? "--ticket-keys"
+                                               : o->ticket_rotate != 0 ? "--ticket-rotate"
+                                                                       : "--ticket-lifetime");
+        return TOOL_EXIT_USAGE;
+    }
+    if (o->ticket_keys != NULL && o->ticket_rotate != 0) {
+        tool_error("--ticket-rotate does not apply to --ticket-keys (keys from a file rotate when "
+                   "the file is rewritten and SIGHUP is sent)");
+        return TOOL_EXIT_USAGE;
+    }
+    if (o->proxy_protocol != MEMTLS_PROXY_NONE && !o->proxy) {
+        tool_error("--proxy-protocol needs --backend (it is what the backend receives)");
+        return TOOL_EXIT_USAGE;
+    }
+    return 0;
 }
 
 static int parse_worker_threads(const char *arg, int *mode)
@@ -257,10 +336,11 @@ int serve_parse_args(int argc, char *argv[], serve_opts *o)
             }
             break;
         case O_CERT:
-            o->cert = arg;
-            break;
         case O_KEY:
-            o->key = arg;
+            if (strvec_push(c == O_CERT ? &o->certs : &o->keys, arg) != 0) {
+                tool_error("out of memory");
+                rc = TOOL_EXIT_USAGE;
+            }
             break;
         case O_CA:
             o->ca = arg;
@@ -331,6 +411,21 @@ int serve_parse_args(int argc, char *argv[], serve_opts *o)
             break;
         case O_HELP:
             return ARGS_HELP;
+        case O_TICKETKEYS:
+            o->ticket_keys = arg;
+            break;
+        case O_TICKETROTATE:
+            rc = args_parse_uint("--ticket-rotate", arg, 1, 604800, &o->ticket_rotate);
+            break;
+        case O_TICKETLIFETIME:
+            rc = args_parse_uint("--ticket-lifetime", arg, 1, 604800, &o->ticket_lifetime);
+            break;
+        case O_NOTICKETS:
+            o->no_tickets = 1;
+            break;
+        case O_PROXYPROTO:
+            rc = parse_proxy_protocol(arg, &o->proxy_protocol);
+            break;
         default: /* ARGS_FAIL: reported */
             return TOOL_EXIT_USAGE;
         }
@@ -355,9 +450,18 @@ int serve_parse_args(int argc, char *argv[], serve_opts *o)
         tool_error("--echo and --backend exclude each other");
         return TOOL_EXIT_USAGE;
     }
-    if ((o->cert == NULL) != (o->key == NULL)) {
-        tool_error("%s given without %s", o->cert != NULL ? "--cert" : "--key",
-                   o->cert != NULL ? "--key" : "--cert");
+    if (o->certs.n != o->keys.n) {
+        if (o->certs.n == 0 || o->keys.n == 0) {
+            tool_error("%s given without %s", o->certs.n > 0 ? "--cert" : "--key",
+                       o->certs.n > 0 ? "--key" : "--cert");
+        } else {
+            tool_error("%zu --cert but %zu --key: give them in pairs (the Nth --key is the Nth "
+                       "--cert's)",
+                       o->certs.n, o->keys.n);
+        }
+        return TOOL_EXIT_USAGE;
+    }
+    if (check_fleet_options(o) != 0) {
         return TOOL_EXIT_USAGE;
     }
     if (o->verify < 0) {

@@ -23,10 +23,10 @@ typedef struct serve_opts {
     size_t listener_count;
     int proxy;
     args_hostport backend;
-    const char *cert; /* strings point into argv */
-    const char *key;
-    const char *ca;
-    int verify; /* memtls_verify */
+    strvec certs; /* --cert/--key pairs, in order (the first is the default) */
+    strvec keys;
+    const char *ca; /* strings point into argv */
+    int verify;     /* memtls_verify */
     strvec allow;
     strvec alpn;
     int min_version;
@@ -48,6 +48,12 @@ typedef struct serve_opts {
     int have_metrics;
     tool_log_format log_format; /* --log-format */
     int listen_default;         /* no --listen: 127.0.0.1:8443 was added */
+    /* Resumption and the PROXY protocol. */
+    const char *ticket_keys;       /* --ticket-keys FILE, or NULL */
+    unsigned long ticket_rotate;   /* 0: the library's default */
+    unsigned long ticket_lifetime; /* 0: the library's default */
+    int no_tickets;
+    int proxy_protocol; /* memtls_proxy_version sent to the backend */
     /* The ephemeral certificate when no --cert/--key is given (made by
      * cmd_serve.c, freed by serve_opts_free). */
     memtls_pem ephemeral;

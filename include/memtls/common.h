@@ -64,6 +64,10 @@
  *     memtls_server_conn_write WANT_WRITE (on_writable follows); CLOSED
  *   configuration (config.h): MEMTLS_ERR_CONFIG, MEMTLS_ERR_NOMEM, with
  *     memtls_config_error() naming the file and the problem
+ *   PROXY protocol (proxy.h)
+ *     memtls_proxy_parse      WANT_READ (a valid beginning: give more
+ *                             bytes); MEMTLS_ERR_PROXY
+ *     memtls_proxy_build      MEMTLS_ERR_TOO_SMALL
  *   test PKI (pki.h): MEMTLS_ERR_CONFIG, MEMTLS_ERR_NOMEM, with a message
  *
  * Memory BIOs never refuse bytes, so a context operation does not return
@@ -135,6 +139,10 @@ extern "C" {
 
 /* A message does not fit a ring buffer's limit, even when empty. */
 #define MEMTLS_ERR_TOO_BIG 0x1009
+
+/* Not a PROXY protocol header, or a malformed or oversized one
+ * (memtls/proxy.h; the parsed header's `error` says why). */
+#define MEMTLS_ERR_PROXY 0x100A
 
 typedef enum memtls_role { MEMTLS_ROLE_CLIENT = 0, MEMTLS_ROLE_SERVER = 1 } memtls_role;
 

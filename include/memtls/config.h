@@ -15,10 +15,43 @@
  *   - TLS 1.2 minimum (memtls_config_set_min_version for 1.3 only);
  *   - TLS 1.2 suites: ECDHE with AES-GCM or ChaCha20-Poly1305 only;
  *     TLS 1.3: OpenSSL's defaults (all AEAD);
- *   - no renegotiation, no compression, no TLS 1.2 session tickets'
- *     weak modes: OpenSSL 3 defaults otherwise;
+ *   - no renegotiation, no compression: OpenSSL 3 defaults otherwise;
  *   - clients verify the server (MEMTLS_VERIFY_REQUIRED), servers do not
- *     ask for client certificates (MEMTLS_VERIFY_NONE).
+ *     ask for client certificates (MEMTLS_VERIFY_NONE);
+ *   - servers resume sessions with stateless tickets (TLS 1.2 and 1.3),
+ *     keep no session cache, and encrypt the tickets with keys of their
+ *     own that rotate every hour (see SESSION TICKETS below).
+ *
+ * SEVERAL CERTIFICATES (servers). A configuration holds any number of
+ * certificate/key pairs. memtls_config_load_cert_*() sets the first one
+ * (the default), memtls_config_add_cert_*() appends more. A handshake
+ * offers, for each key type (RSA, ECDSA, Ed25519, ...), the first pair in
+ * load order whose certificate names the client's SNI exactly, else the
+ * first whose wildcard covers it; OpenSSL then picks among them what the
+ * client supports, so an RSA and an ECDSA certificate for one name may
+ * both be loaded. A certificate's names are its DNS subject alternative
+ * names, or its subject's CN only when it has no DNS name; wildcards as
+ * RFC 6125 allows them: "*" is the whole leftmost label, stands for one
+ * label, and needs at least two labels after it ("*.example.com", not
+ * "*.com", "f*.example.com" or "www.*.com"). Names compare without
+ * case; a trailing dot in the SNI is ignored. Without SNI, or when no
+ * certificate names it, the default set answers: the first pair, plus for
+ * each other key type the first later pair that shares a name with it.
+ * A ticket is resumed only under the SNI it was issued for.
+ * memtls_ctx_cert_index() tells which pair answered a handshake.
+ *
+ * SESSION TICKETS (servers). Resumption is on by default and stateless:
+ * the session travels, encrypted, in a ticket the client keeps (RFC 5077
+ * for TLS 1.2, RFC 8446 for 1.3); the server keeps no cache. The ticket
+ * keys are AES-256-CBC + HMAC-SHA256 keys with a 16-byte name. Without a
+ * key file the configuration makes its own when the first context needs
+ * them and rotates them (memtls_config_set_ticket_rotation): a new key
+ * encrypts, the previous ones still decrypt for the ticket lifetime, then
+ * are wiped (OPENSSL_cleanse). For a fleet, give every process the same
+ * keys (memtls_config_load_ticket_keys_file). A reload keeps tickets
+ * working with memtls_config_share_ticket_keys(). A ticket that cannot
+ * be decrypted (an unknown or retired key, a damaged ticket) gets a full
+ * handshake and a new ticket.
  *
  * Every call returns 0 or a MEMTLS_ERR_* status; on failure
  * memtls_config_error() tells what went wrong, naming the file and the
@@ -131,8 +164,88 @@ MEMTLS_API int memtls_config_set_max_version(memtls_config *cfg, memtls_version_
 MEMTLS_API int memtls_config_set_ciphers(memtls_config *cfg, const char *list) MEMTLS_WUR;
 MEMTLS_API int memtls_config_set_ciphersuites(memtls_config *cfg, const char *list) MEMTLS_WUR;
 
+/*
+ * Server: append another certificate/key pair (see SEVERAL CERTIFICATES
+ * above); the same checks and messages as memtls_config_load_cert_file.
+ * On a configuration without a pair this one becomes the first. A pair
+ * that fails to load leaves the others as they were. MEMTLS_ERR_INVALID
+ * for a client configuration or beyond 10000 pairs.
+ */
+MEMTLS_API int memtls_config_add_cert_file(memtls_config *cfg, const char *cert_path,
+                                           const char *key_path) MEMTLS_WUR;
+
+/* The same from PEM text in memory. */
+MEMTLS_API int memtls_config_add_cert_pem(memtls_config *cfg, const char *cert_pem, size_t cert_len,
+                                          const char *key_pem, size_t key_len) MEMTLS_WUR;
+
+/*
+ * Server: append pair `index` of `src` (same certificate, chain and key,
+ * shared by reference; `src` may be in use). A reload that cannot read
+ * one pair's files keeps that pair as it was this way. Returns 0,
+ * MEMTLS_ERR_INVALID (no such pair, client configuration) or
+ * MEMTLS_ERR_NOMEM.
+ */
+MEMTLS_API int memtls_config_add_cert_from(memtls_config *cfg, const memtls_config *src,
+                                           size_t index) MEMTLS_WUR;
+
 /* 1 if a certificate and key have been loaded. */
 MEMTLS_API int memtls_config_has_cert(const memtls_config *cfg);
+
+/* The number of certificate/key pairs (0 for NULL). */
+MEMTLS_API size_t memtls_config_cert_count(const memtls_config *cfg);
+
+/*
+ * Server: session tickets on (1, the default) or off (0: no resumption
+ * at all, neither tickets nor a session cache). MEMTLS_ERR_INVALID for a
+ * client configuration.
+ */
+MEMTLS_API int memtls_config_set_tickets(memtls_config *cfg, int enabled) MEMTLS_WUR;
+
+/* 1 when a server configuration issues and accepts tickets. */
+MEMTLS_API int memtls_config_tickets_enabled(const memtls_config *cfg);
+
+/*
+ * Server: how long a ticket (a resumable session) is valid, 1 to 604800
+ * seconds (7 days, RFC 8446's limit); default 7200. It is the lifetime
+ * hint sent with the ticket and the age beyond which it is refused.
+ */
+MEMTLS_API int memtls_config_set_ticket_lifetime(memtls_config *cfg, unsigned seconds) MEMTLS_WUR;
+
+/*
+ * Server: a new ticket key every `seconds` (1 to 604800; default 3600)
+ * for keys the configuration makes itself. Each retired key decrypts for
+ * the ticket lifetime, then is wiped; the keys needed at once
+ * (lifetime / rotation + 1) must not exceed 256. The rotation happens in
+ * the handshake that finds it due (no timer). MEMTLS_ERR_INVALID when
+ * keys were given already (a key file, shared keys).
+ */
+MEMTLS_API int memtls_config_set_ticket_rotation(memtls_config *cfg, unsigned seconds) MEMTLS_WUR;
+
+/*
+ * Server: ticket keys from the text of a key file: one key per line, the
+ * base64 of 80 bytes (16-byte name, 32-byte HMAC-SHA256 key, 32-byte
+ * AES-256 key: `openssl rand 80 | base64 -w0`); blank lines and lines
+ * starting with '#' are skipped. The first key encrypts new tickets,
+ * every key decrypts; these keys never rotate by themselves. At most 256
+ * keys. A malformed text is MEMTLS_ERR_CONFIG with memtls_config_error()
+ * naming the line and the problem ("line 3: decodes to 48 bytes; a key
+ * is 80 bytes ..."); the keys in place stay. The text is
+ * not kept (the keys are copied; wipe your copy).
+ */
+MEMTLS_API int memtls_config_set_ticket_keys(memtls_config *cfg, const char *text,
+                                             size_t len) MEMTLS_WUR;
+
+/* The same from a file, read and wiped here; messages name the file
+ * ("/etc/memtls/tickets.key: line 2: ..."). */
+MEMTLS_API int memtls_config_load_ticket_keys_file(memtls_config *cfg, const char *path) MEMTLS_WUR;
+
+/*
+ * Server: use the ticket keys of `from` (its key file's, or the keys it
+ * makes and rotates, made now if it has none yet), so tickets of either
+ * configuration resume under the other: for a reload, the new
+ * configuration shares the old one's keys. `from` may be in use.
+ */
+MEMTLS_API int memtls_config_share_ticket_keys(memtls_config *cfg, memtls_config *from) MEMTLS_WUR;
 
 /*
  * Text of the last failure of a call on this configuration (names the file

@@ -296,7 +296,7 @@ MEMTLS_API const char *memtls_ctx_protocol(const memtls_ctx *ctx);
 MEMTLS_API const char *memtls_ctx_cipher(const memtls_ctx *ctx);
 
 /* 1 when the completed handshake resumed an earlier session (a TLS 1.3
- * ticket or PSK, a TLS 1.2 session id or ticket); 0 for a full
+ * ticket or PSK, a TLS 1.2 session ticket or id); 0 for a full
  * handshake, before the handshake completed, for the plaintext twin and
  * for NULL. */
 MEMTLS_API int memtls_ctx_resumed(const memtls_ctx *ctx);
@@ -306,6 +306,19 @@ MEMTLS_API const char *memtls_ctx_alpn(const memtls_ctx *ctx);
 
 /* Server: the SNI host name the client sent, "" if none. Client: "". */
 MEMTLS_API const char *memtls_ctx_sni(const memtls_ctx *ctx);
+
+/*
+ * Server: which certificate/key pair of the configuration answered the
+ * handshake, as its index in load order (0 is the first: see SEVERAL
+ * CERTIFICATES in config.h), or -1 when none was sent: before the
+ * handshake completed, on a resumed handshake (the session was
+ * authenticated earlier), for a client or the plaintext twin.
+ */
+MEMTLS_API int memtls_ctx_cert_index(const memtls_ctx *ctx);
+
+/* The subject (RFC 2253) of that certificate, "" when the index is -1.
+ * Lives as long as the context. */
+MEMTLS_API const char *memtls_ctx_cert_subject(const memtls_ctx *ctx);
 
 /*
  * The peer's leaf certificate, DER-encoded, copied into `buf`. *outlen is
@@ -321,6 +334,14 @@ MEMTLS_API int memtls_ctx_peer_cert_der(const memtls_ctx *ctx, uint8_t *buf, siz
  * or "" when there is no peer certificate. Lives as long as the context.
  */
 MEMTLS_API const char *memtls_ctx_peer_subject(const memtls_ctx *ctx);
+
+/*
+ * The first CN of the peer certificate's subject, NUL-terminated in
+ * `buf` (UTF-8). Returns 0, MEMTLS_ERR_NO_PEER_CERT (no certificate, or
+ * one without a CN), MEMTLS_ERR_TOO_SMALL (len too small: nothing useful
+ * in buf) or MEMTLS_ERR_INVALID.
+ */
+MEMTLS_API int memtls_ctx_peer_cn(const memtls_ctx *ctx, char *buf, size_t len) MEMTLS_WUR;
 
 /*
  * The peer's subject alternative names, comma separated with their types

@@ -76,6 +76,19 @@ typedef struct memtls_listener_opts {
      * belongs to the open socket, not to a descriptor).
      */
     int fd;
+    /*
+     * 1: every connection starts with a PROXY protocol header (version 1
+     * or 2, memtls/proxy.h) from an L4 load balancer in front, before
+     * the TLS handshake. Its source address stands for the client: the
+     * connection record's `peer` and the address a proxy passes on with
+     * backend_proxy_protocol. A connection whose first bytes are not a
+     * valid header, whose header is malformed or longer than 4096 bytes,
+     * or that does not complete it within handshake_timeout_ms, is
+     * closed with a record saying why. A LOCAL / UNKNOWN header (a
+     * balancer's health check) keeps the socket's own address. The header
+     * is read by the worker, never by the I/O thread. 0: no header.
+     */
+    int proxy_protocol;
 } memtls_listener_opts;
 
 /* What the server does with the plaintext of a connection. */
@@ -95,6 +108,13 @@ typedef enum memtls_server_app_kind {
     /* Call the application callbacks in memtls_server_opts.app. */
     MEMTLS_APP_CUSTOM = 2
 } memtls_server_app_kind;
+
+/* The PROXY protocol header a proxy sends to its backend. */
+typedef enum memtls_proxy_version {
+    MEMTLS_PROXY_NONE = 0,
+    MEMTLS_PROXY_V1 = 1, /* "PROXY TCP4 src dst sport dport\r\n" */
+    MEMTLS_PROXY_V2 = 2  /* binary, with the TLS TLVs */
+} memtls_proxy_version;
 
 /* Where the TLS workers run: see memtls_server_opts.worker_mode. */
 typedef enum memtls_worker_mode {
@@ -134,8 +154,16 @@ typedef struct memtls_conn_record {
     /* Why it ended, as text: "closed cleanly", "peer closed",
      * "truncated (EOF without close_notify)", "handshake timeout",
      * "idle timeout", "refused: connection limit", "peer not allowed: ...",
-     * "auth failed: ...", "protocol error: ...", "server stopping", ... */
+     * "auth failed: ...", "protocol error: ...", "server stopping",
+     * "PROXY header refused: ...", ... */
     const char *reason;
+    /* 1 when the handshake resumed a session (a ticket was accepted). */
+    int resumed;
+    /* Which certificate/key pair of the configuration answered
+     * (memtls_ctx_cert_index: load order from 0), -1 when none was sent
+     * (resumed, plaintext, no handshake); its subject (RFC 2253) or "". */
+    int cert_index;
+    const char *cert_subject;
 } memtls_conn_record;
 
 /*
@@ -304,6 +332,21 @@ typedef struct memtls_server_opts {
      * metrics = 1. NULL: no endpoint. Copied. */
     const char *metrics_host;
     uint16_t metrics_port;
+    /*
+     * MEMTLS_APP_PROXY: start each backend connection with a PROXY
+     * protocol header (memtls/proxy.h), before any byte of the client's:
+     * the client's address (from the listener's own PROXY header when it
+     * has one) and the address it connected to (the listener's address
+     * and port, or the destination of that header). Version 2 carries
+     * what HAProxy's send-proxy-v2-ssl and -ssl-cn send: PP2_TYPE_SSL
+     * with the client bits, the verify result (0: a certificate that
+     * verified), the TLS version, the cipher and, for a verified client
+     * certificate, its CN; PP2_TYPE_AUTHORITY with the SNI; PP2_TYPE_ALPN
+     * with the negotiated protocol. Plaintext listeners send the
+     * addresses only. A wildcard listener (0.0.0.0, ::) names the
+     * wildcard address as the destination. MEMTLS_PROXY_NONE: no header.
+     */
+    memtls_proxy_version backend_proxy_protocol;
 } memtls_server_opts;
 
 /* --- lifecycle ------------------------------------------------------------ */

@@ -23,6 +23,11 @@
  * the client socket; client bytes keep flowing to the backend until the
  * client closes too. Either wait is bounded by the idle timeout.
  *
+ * PROXY protocol (backend_proxy_protocol): once the backend is connected,
+ * the header is the first W_BK_DATA, before any client plaintext; until
+ * it is in the ring (hdr_pending) no client byte and no W_BK_SHUTDOWN go
+ * out. It is built here, on the worker, from what the session knows.
+ *
  * Backend failures are all logged with the word "backend": it refused or
  * could not be reached ("backend connect failed: ..."), it reset the
  * connection before its EOF ("backend reset the connection": a failure,
@@ -30,7 +35,11 @@
  * EOF and reset what the client sent since ("backend closed": it had
  * finished, not failed).
  */
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <string.h>
+
+#include <memtls/proxy.h>
 
 #include "metrics.h"
 #include "worker.h"
@@ -59,7 +68,7 @@ static size_t proxy_input(rt_wconn *c, const uint8_t *data, size_t len)
     if (p->state == BK_FAILED) {
         return len; /* nowhere to go; the connection is closing */
     }
-    if (p->state != BK_OPEN) {
+    if (p->state != BK_OPEN || p->hdr_pending) {
         return 0;
     }
     size_t done = 0;
@@ -83,7 +92,7 @@ static size_t proxy_input(rt_wconn *c, const uint8_t *data, size_t len)
 static int proxy_client_done(rt_wconn *c)
 {
     rt_proxy *p = px(c);
-    if (p->state == BK_WANT || p->state == BK_CONNECTING) {
+    if (p->state == BK_WANT || p->state == BK_CONNECTING || p->hdr_pending) {
         return 1; /* the client's bytes wait in app_hold for the backend */
     }
     if (p->state == BK_OPEN) {
@@ -124,6 +133,7 @@ static void proxy_message(rt_wconn *c, const memtls_ring_msg *m)
         }
         if (st.status == 0) {
             p->state = BK_OPEN;
+            p->hdr_pending = c->w->srv->backend_proxy != MEMTLS_PROXY_NONE;
         } else {
             p->state = BK_FAILED;
             memtls__wconn_reason(c, 1, "backend connect failed: ", uv_strerror(st.status));
@@ -234,12 +244,92 @@ static void client_half_close(rt_wconn *c)
     p->client_half = 2;
 }
 
+/* The address the client connected to: the destination of the
+ * listener's PROXY header, or the listener's own address and port. */
+static void destination(rt_wconn *c, struct sockaddr_storage *ss)
+{
+    memset(ss, 0, sizeof *ss);
+    if (c->pp_has_dst) {
+        memcpy(ss, c->pp_dst, sizeof c->pp_dst);
+        return;
+    }
+    memtls_server *srv = c->w->srv;
+    const char *host = c->listener < srv->nlisteners ? srv->listeners[c->listener].host : "";
+    uint16_t port = htons(memtls_server_bound_port(srv, c->listener));
+    struct sockaddr_in *a4 = (struct sockaddr_in *)ss;
+    struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)ss;
+    if (inet_pton(AF_INET, host, &a4->sin_addr) == 1) {
+        a4->sin_family = AF_INET;
+        a4->sin_port = port;
+    } else if (inet_pton(AF_INET6, host, &a6->sin6_addr) == 1) {
+        a6->sin6_family = AF_INET6;
+        a6->sin6_port = port;
+    }
+}
+
+/* Put the PROXY header for the backend in the ring; 0 when it is there
+ * (or could not be built: then the connection is aborted). */
+static int send_proxy_header(rt_wconn *c)
+{
+    memtls_ctx *ctx = memtls_session_ctx(c->s);
+    struct sockaddr_storage src;
+    struct sockaddr_storage dst;
+    memset(&src, 0, sizeof src);
+    memcpy(&src, c->start.peer, c->start.peer_len <= sizeof c->start.peer ? c->start.peer_len : 0);
+    destination(c, &dst);
+
+    memtls_proxy_info info;
+    memset(&info, 0, sizeof info);
+    int known = (src.ss_family == AF_INET || src.ss_family == AF_INET6) &&
+                (dst.ss_family == AF_INET || dst.ss_family == AF_INET6);
+    info.src = known ? (const struct sockaddr *)&src : NULL;
+    info.dst = known ? (const struct sockaddr *)&dst : NULL;
+    char cn[256] = "";
+    if (!c->plaintext) {
+        size_t der = 0;
+        int has_cert = memtls_ctx_peer_cert_der(ctx, NULL, 0, &der) == MEMTLS_ERR_TOO_SMALL;
+        int verified = has_cert && memtls_ctx_peer_verified(ctx);
+        info.alpn = memtls_ctx_alpn(ctx);
+        info.authority = memtls_ctx_sni(ctx);
+        info.ssl = 1;
+        info.ssl_client = MEMTLS_PP2_CLIENT_SSL;
+        if (has_cert) {
+            /* Seen on this connection, or only in the resumed session. */
+            info.ssl_client |= MEMTLS_PP2_CLIENT_CERT_SESS;
+            if (!memtls_ctx_resumed(ctx)) {
+                info.ssl_client |= MEMTLS_PP2_CLIENT_CERT_CONN;
+            }
+        }
+        info.ssl_verify = verified ? 0 : 1;
+        info.ssl_version = memtls_ctx_protocol(ctx);
+        info.ssl_cipher = memtls_ctx_cipher(ctx);
+        if (verified && memtls_ctx_peer_cn(ctx, cn, sizeof cn) == 0) {
+            info.ssl_cn = cn;
+        }
+    }
+    uint8_t hdr[1024];
+    size_t len = 0;
+    if (memtls_proxy_build((unsigned)c->w->srv->backend_proxy, &info, hdr, sizeof hdr, &len) != 0) {
+        memtls__wconn_abort(c, "backend PROXY header could not be built");
+        return 0;
+    }
+    if (memtls__wconn_put(c, MSG_W_BK_DATA, hdr, len) != 0) {
+        return -1; /* the ring is full: again on room */
+    }
+    px(c)->inflight += len;
+    return 0;
+}
+
 static void proxy_round(rt_wconn *c)
 {
     rt_proxy *p = px(c);
     if (p->state == BK_WANT && memtls__wconn_put(c, MSG_W_BK_CONNECT, NULL, 0) == 0) {
         p->state = BK_CONNECTING;
         p->connect_ns = c->w->m != NULL ? rt_now_ns() : 0;
+    }
+    if (p->state == BK_OPEN && p->hdr_pending && send_proxy_header(c) == 0) {
+        p->hdr_pending = 0;
+        c->dirty = 1; /* client bytes held for the backend may go now */
     }
     feed_backend(c);
     client_half_close(c);

@@ -34,6 +34,8 @@
 #define RT_MAX_THREADS 64u
 /* Refused connections being closed gracefully at once; more are reset. */
 #define RT_MAX_REFUSING 256u
+/* A PROXY protocol header a listener accepts is at most this long. */
+#define RT_PROXY_HEADER_MAX 4096u
 
 static inline uint32_t rt_slot(uint64_t id)
 {
@@ -74,6 +76,7 @@ struct memtls_server {
     memtls_session_limits limits;
     char **allowed;
     size_t nallowed;
+    memtls_proxy_version backend_proxy; /* header sent to backends */
     void (*on_conn_log)(void *arg, const memtls_conn_record *rec);
     void (*on_log)(void *arg, memtls_log_level level, const char *line);
     memtls_log_level log_level;

@@ -165,6 +165,15 @@ static int check_opts(const memtls_server_opts *o, char *err, size_t errlen)
         snprintf(err, errlen, "worker_mode: unknown mode %d", (int)o->worker_mode);
         return MEMTLS_ERR_INVALID;
     }
+    if (o->backend_proxy_protocol != MEMTLS_PROXY_NONE &&
+        (o->app != MEMTLS_APP_PROXY || (o->backend_proxy_protocol != MEMTLS_PROXY_V1 &&
+                                        o->backend_proxy_protocol != MEMTLS_PROXY_V2))) {
+        snprintf(err, errlen,
+                 "backend_proxy_protocol: %d is not MEMTLS_PROXY_V1 or _V2, or the application "
+                 "is not MEMTLS_APP_PROXY",
+                 (int)o->backend_proxy_protocol);
+        return MEMTLS_ERR_INVALID;
+    }
     if (o->max_connections > RT_SLOT_MASK) {
         snprintf(err, errlen, "max_connections: at most %u", RT_SLOT_MASK);
         return MEMTLS_ERR_INVALID;
@@ -342,6 +351,7 @@ static int copy_opts(memtls_server *srv, const memtls_server_opts *o, char *err,
             srv->nallowed = i + 1;
         }
     }
+    srv->backend_proxy = o->backend_proxy_protocol;
     srv->on_conn_log = o->on_conn_log;
     srv->on_log = o->on_log;
     srv->log_level = o->log_level;

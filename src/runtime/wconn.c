@@ -46,6 +46,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <netinet/in.h>
+
+#include <memtls/proxy.h>
+
 #include "metrics.h"
 #include "worker.h"
 
@@ -376,6 +380,65 @@ static void feed_message(rt_wconn *c, const uint8_t *data, size_t len)
     }
 }
 
+/* The connection ends at once (nothing was said to the client yet). */
+static void proxy_header_refused(rt_wconn *c, const char *why)
+{
+    memtls__wconn_reason(c, 1, "PROXY header refused: ", why);
+    memtls__bytebuf_free(&c->pp_in);
+    c->finishing = 1;
+    c->abort = 1;
+    memtls__wconn_touch(c);
+}
+
+/*
+ * A PROXY protocol listener: the first client bytes are the header. The
+ * parser keeps no state, so bytes are held only while a header is
+ * incomplete (at most RT_PROXY_HEADER_MAX plus one message). What follows
+ * the header goes to the session as usual.
+ */
+static void proxy_header_input(rt_wconn *c, const uint8_t *data, size_t len)
+{
+    const uint8_t *p = data;
+    size_t n = len;
+    if (c->pp_in.len > 0) {
+        hold_or_fail(c, &c->pp_in, data, len);
+        p = memtls__bytebuf_head(&c->pp_in);
+        n = c->pp_in.len;
+    }
+    memtls_proxy_header h;
+    size_t used = 0;
+    int rc = memtls_proxy_parse(p, n, RT_PROXY_HEADER_MAX, &h, &used);
+    if (rc == MEMTLS_WANT_READ && n < RT_PROXY_HEADER_MAX) {
+        if (c->pp_in.len == 0) {
+            hold_or_fail(c, &c->pp_in, data, len);
+        }
+        return;
+    }
+    if (rc != MEMTLS_OK) {
+        char why[sizeof h.error + 32];
+        if (rc == MEMTLS_WANT_READ) {
+            snprintf(why, sizeof why, "longer than %u bytes", RT_PROXY_HEADER_MAX);
+        } else {
+            snprintf(why, sizeof why, "%s", h.error);
+        }
+        proxy_header_refused(c, why);
+        return;
+    }
+    if (!h.local && (h.family == AF_INET || h.family == AF_INET6)) {
+        size_t alen =
+            h.family == AF_INET ? sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6);
+        memcpy(c->start.peer, &h.src, alen);
+        c->start.peer_len = (uint32_t)alen;
+        memcpy(c->pp_dst, &h.dst, alen);
+        c->pp_has_dst = 1;
+    }
+    c->pp_wait = 0;
+    if (n > used) {
+        feed_message(c, p + used, n - used);
+    }
+    memtls__bytebuf_free(&c->pp_in);
+}
+
 /* Offer held, then new plaintext to the application until it stops
  * consuming or nothing is left. */
 static void app_input(rt_wconn *c)
@@ -499,7 +562,8 @@ static void emit_record(rt_wconn *c)
     rec.listener = c->listener;
     rec.plaintext = c->plaintext;
     rec.peer = peer;
-    rec.sni = rec.version = rec.cipher = rec.alpn = rec.subject = "";
+    rec.sni = rec.version = rec.cipher = rec.alpn = rec.subject = rec.cert_subject = "";
+    rec.cert_index = -1;
     rec.bytes_in = c->bytes_in;
     if (c->s != NULL) {
         memtls_ctx *ctx = memtls_session_ctx(c->s);
@@ -513,6 +577,9 @@ static void emit_record(rt_wconn *c)
         rec.cipher = memtls_ctx_cipher(ctx);
         rec.alpn = memtls_ctx_alpn(ctx);
         rec.subject = memtls_ctx_peer_subject(ctx);
+        rec.resumed = memtls_ctx_resumed(ctx);
+        rec.cert_index = memtls_ctx_cert_index(ctx);
+        rec.cert_subject = memtls_ctx_cert_subject(ctx);
     }
     uint64_t now = uv_now(c->w->uv);
     rec.duration_ms = now > c->start_ms ? now - c->start_ms : 0;
@@ -568,6 +635,7 @@ static void release(rt_wconn *c)
     memtls__bytebuf_free(&c->in_hold);
     memtls__bytebuf_free(&c->app_hold);
     memtls__bytebuf_free(&c->px.hold);
+    memtls__bytebuf_free(&c->pp_in);
     uv_close((uv_handle_t *)&c->timer, on_timer_closed);
 }
 
@@ -667,6 +735,9 @@ static uint64_t due_ms(const rt_wconn *c)
     if (c->close_ms != 0) {
         return c->last_ms + srv->close_timeout_ms;
     }
+    if (c->pp_wait) {
+        return c->start_ms + srv->hs_timeout_ms;
+    }
     if (!c->opened && c->s != NULL && memtls_session_state(c->s) == MEMTLS_STATE_HANDSHAKE) {
         return c->start_ms + (c->plaintext ? srv->idle_timeout_ms : srv->hs_timeout_ms);
     }
@@ -692,6 +763,8 @@ static void on_timer(uv_timer_t *t)
     }
     if (c->close_ms != 0) {
         memtls__wconn_abort(c, "close timeout (the peer does not read)");
+    } else if (c->pp_wait) {
+        proxy_header_refused(c, "not complete within the handshake timeout");
     } else if (!c->opened && c->s != NULL && memtls_session_state(c->s) == MEMTLS_STATE_HANDSHAKE) {
         memtls__wconn_reason(c, 1, c->plaintext ? "idle timeout" : "handshake timeout", NULL);
         memtls__wconn_close(c);
@@ -766,6 +839,7 @@ void memtls__wconn_start(rt_worker *w, uint64_t id, const memtls_ring_msg *m)
     c->w = w;
     c->listener = c->start.listener;
     c->plaintext = c->start.plaintext != 0;
+    c->pp_wait = c->listener < w->srv->nlisteners && w->srv->listeners[c->listener].proxy_protocol;
     c->start_ms = c->last_ms = uv_now(w->uv);
     c->start_ns = w->m != NULL ? rt_now_ns() : 0;
     uv_timer_init(w->uv, &c->timer);
@@ -796,10 +870,20 @@ void memtls__wconn_on_message(rt_wconn *c, const memtls_ring_msg *m)
             break; /* dropped: the connection is ending (not activity) */
         }
         memtls__wconn_activity(c);
-        feed_message(c, m->data, m->len);
+        if (c->pp_wait) {
+            proxy_header_input(c, m->data, m->len);
+        } else {
+            feed_message(c, m->data, m->len);
+        }
         break;
     case MSG_H_EOF:
         c->eof_pending = 1;
+        if (c->pp_wait && !c->finishing) {
+            char why[96];
+            snprintf(why, sizeof why, "end of stream after %zu bytes, before the header was whole",
+                     c->pp_in.len);
+            proxy_header_refused(c, why);
+        }
         break;
     case MSG_H_RESET:
         memtls__wconn_reason(c, 1, "connection reset by peer", NULL);

@@ -64,6 +64,7 @@ typedef struct rt_proxy {
     memtls__bytebuf hold; /* backend plaintext the session could not queue */
     int eof_pending;      /* H_BK_EOF seen, to act on after hold */
     int eof_fed;
+    int hdr_pending;     /* connected; the PROXY header still to go first */
     int shut_sent;       /* W_BK_SHUTDOWN sent: the backend saw our FIN */
     int client_half;     /* backend finished first: 1 shutdown_write asked,
                                 2 W_SHUTDOWN sent (client socket half-closed) */
@@ -115,6 +116,15 @@ struct memtls_server_conn {
     memtls__bytebuf app_hold; /* plaintext the application did not consume */
     int eof_pending;          /* H_EOF seen, to feed after in_hold */
     int eof_fed;
+
+    /* A listener with the PROXY protocol: the header is parsed from the
+     * first client bytes (held in pp_in while incomplete) before anything
+     * reaches the session; its source replaces start.peer, its
+     * destination (pp_dst, when pp_has_dst) is passed on to a backend. */
+    int pp_wait;
+    memtls__bytebuf pp_in;
+    int pp_has_dst;
+    uint8_t pp_dst[28];
 
     int want_pause[2]; /* by RT_SIDE_* */
     int sent_pause[2];

@@ -8,6 +8,7 @@
 #include <memtls/config.h>
 #include <memtls/context.h>
 #include <memtls/pki.h>
+#include <memtls/proxy.h>
 #include <memtls/ring.h>
 #include <memtls/server.h>
 #include <memtls/session.h>

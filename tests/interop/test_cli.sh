@@ -29,10 +29,12 @@ for cmd in serve connect cert demo; do
   "$MEMTLS" "$cmd" --help >"$WORK/help.txt" 2>&1 || fail "memtls $cmd --help: non-zero exit"
   grep -q "usage: memtls $cmd" "$WORK/help.txt" || fail "memtls $cmd --help: no usage line"
 done
-for opt in --listen --echo --backend --cert --key --ca --verify-client --allow-san --alpn \
-  --min-tls --ciphers --ciphersuites --workers --max-conns --handshake-timeout --idle-timeout \
+"$MEMTLS" serve --help >"$WORK/serve-help.txt" || fail "memtls serve --help: non-zero exit"
+for opt in --listen ,proxy --echo --backend --proxy-protocol --cert --key --ca --verify-client \
+  --allow-san --alpn --min-tls --ciphers --ciphersuites --ticket-keys --ticket-rotate \
+  --ticket-lifetime --no-tickets --workers --max-conns --handshake-timeout --idle-timeout \
   --log-level; do
-  "$MEMTLS" serve --help | grep -q -- "$opt" || fail "memtls serve --help does not mention $opt"
+  grep -q -- "$opt" "$WORK/serve-help.txt" || fail "memtls serve --help does not mention $opt"
 done
 ok "--help for every subcommand, --version"
 

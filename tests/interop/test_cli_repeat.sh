@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Repeated flags: every option that takes one value is an error when given
-# twice, naming the option (no value is silently dropped: `--cert a --cert
-# b` used to keep b); options that collect values (--listen, --allow-san,
-# --san) take every occurrence; switches (--echo, --insecure, -v, --rsa,
-# --force) may be repeated.
+# twice, naming the option (no value is silently dropped: `--ca a --ca b`
+# would keep b); options that collect values (--listen, --allow-san, --san,
+# serve's --cert/--key pairs) take every occurrence, and serve refuses
+# --cert/--key counts that do not pair up; switches (--echo, --insecure,
+# -v, --rsa, --force) may be repeated.
 source "$(dirname "$0")/lib.sh" "$@"
 need openssl
 
@@ -28,9 +29,11 @@ P="$WORK/pki"
 O="$WORK/other"
 
 # --- serve: every single-value option ----------------------------------------
-repeated serve --cert "$P/server.pem" "$O/server.pem" --key "$P/server.key"
-repeated serve --key "$P/server.key" "$O/server.key" --cert "$P/server.pem"
 repeated serve --ca "$P/ca.pem" "$O/ca.pem"
+repeated serve --ticket-keys "$P/a.keys" "$O/b.keys"
+repeated serve --ticket-rotate 60 120
+repeated serve --ticket-lifetime 60 120
+repeated serve --proxy-protocol v1 v2 --backend 127.0.0.1:1
 repeated serve --backend 127.0.0.1:1 127.0.0.1:2
 repeated serve --verify-client none optional
 repeated serve --alpn h2 http/1.1
@@ -44,10 +47,23 @@ repeated serve --idle-timeout 1000 2000
 repeated serve --grace 0 100
 repeated serve --log-level info debug
 # An abbreviation is the same option.
-timeout 20 "$MEMTLS" serve --cert "$P/server.pem" --cer "$O/server.pem" --key "$P/server.key" \
-  >/dev/null 2>"$WORK/err.txt" && fail "--cert and --cer accepted"
-grep -q -- "--cert given twice" "$WORK/err.txt" || fail "--cer not taken as --cert: $(cat "$WORK/err.txt")"
+timeout 20 "$MEMTLS" serve --ca "$P/ca.pem" --verify-c none --verify optional \
+  >/dev/null 2>"$WORK/err.txt" && fail "--verify-c and --verify accepted"
+grep -q -- "--verify-client given twice" "$WORK/err.txt" ||
+  fail "--verify-c not taken as --verify-client: $(cat "$WORK/err.txt")"
 ok "serve: every single-value option refused when repeated, naming it"
+
+# --cert/--key: pairs in order; counts that differ are refused with both.
+timeout 20 "$MEMTLS" serve --cert "$P/server.pem" --key "$P/server.key" --cert "$O/server.pem" \
+  >/dev/null 2>"$WORK/err.txt" && fail "2 --cert with 1 --key accepted"
+grep -Fqx -- "memtls serve: 2 --cert but 1 --key: give them in pairs (the Nth --key is the Nth --cert's)" \
+  "$WORK/err.txt" || fail "unpaired --cert: $(cat "$WORK/err.txt")"
+start_serve pairs --cert "$P/server.pem" --key "$P/server.key" --cert "$O/server.pem" \
+  --key "$O/server.key"
+grep -c '^certificate .* SHA-256 fingerprint' "$WORK/pairs.out" | grep -qx 2 ||
+  fail "two pairs: $(cat "$WORK/pairs.out")"
+stop_serve "$SERVE_PID"
+ok "serve: --cert/--key repeat in pairs (both fingerprints printed); unpaired counts refused"
 
 # --- connect --------------------------------------------------------------------
 repeated connect --ca "$P/ca.pem" "$O/ca.pem" 127.0.0.1:1

@@ -47,7 +47,7 @@ for no, line in enumerate(lines, 1):
     objs.append(o)
 conns = [o for o in objs if o.get("event") == "conn"]
 assert [c["conn"] for c in conns] == [1, 2, 3], [c["conn"] for c in conns]
-fields = ["conn", "peer", "listener", "plaintext", "sni", "version", "cipher", "alpn", "subject",
+fields = ["conn", "peer", "listener", "plaintext", "sni", "version", "cipher", "alpn", "resumed", "cert", "cert_dn", "subject",
           "bytes_in", "bytes_out", "app_in", "app_out", "duration_ms", "close"]
 for c in conns:
     assert list(c)[:4] == ["time", "level", "event", "conn"] and list(c)[3:] == fields, list(c)

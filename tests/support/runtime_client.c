@@ -101,6 +101,9 @@ void rc_log_record(void *arg, const memtls_conn_record *rec)
     if (l->count < 64) {
         snprintf(l->reasons[l->count], sizeof l->reasons[0], "%s", rec->reason);
         snprintf(l->peers[l->count], sizeof l->peers[0], "%s", rec->peer);
+        l->resumed[l->count] = rec->resumed;
+        l->cert_index[l->count] = rec->cert_index;
+        snprintf(l->cert_subjects[l->count], sizeof l->cert_subjects[0], "%s", rec->cert_subject);
     }
     l->count++;
     l->clean += rec->clean ? 1 : 0;
@@ -292,7 +295,8 @@ static int load_pem_cert(SSL_CTX *ctx, const memtls_pem *pem)
 
 /* TCP connect (then non-blocking) and, for TLS, the handshake. */
 static int connect_common(rc_conn *c, const char *host, uint16_t port, int tls,
-                          const memtls_pem *ca_pem, const memtls_pem *cert, unsigned timeout_ms)
+                          const memtls_pem *ca_pem, const memtls_pem *cert, unsigned timeout_ms,
+                          const rc_how *how)
 {
     memset(c, 0, sizeof *c);
     c->fd = rc_tcp_connect_host(host, port);
@@ -300,6 +304,15 @@ static int connect_common(rc_conn *c, const char *host, uint16_t port, int tls,
         print_error("rc_connect: connect to %s port %u: %s\n", host ? host : "127.0.0.1", port,
                     strerror(errno));
         return -1;
+    }
+    for (size_t off = 0; how->preamble != NULL && off < how->preamble_len;) {
+        ssize_t w =
+            send(c->fd, (const char *)how->preamble + off, how->preamble_len - off, MSG_NOSIGNAL);
+        if (w <= 0) {
+            print_error("rc_connect: sending the preamble: %s\n", strerror(errno));
+            return -1;
+        }
+        off += (size_t)w;
     }
     fcntl(c->fd, F_SETFL, fcntl(c->fd, F_GETFL) | O_NONBLOCK);
     if (!tls) {
@@ -323,6 +336,9 @@ static int connect_common(rc_conn *c, const char *host, uint16_t port, int tls,
     }
     c->ssl = SSL_new(c->ctx);
     SSL_set_fd(c->ssl, c->fd);
+    if (how->sni != NULL) {
+        SSL_set_tlsext_host_name(c->ssl, how->sni);
+    }
     uint64_t deadline = rc_now_ms() + timeout_ms;
     for (;;) {
         ERR_clear_error();
@@ -342,7 +358,7 @@ static int connect_common(rc_conn *c, const char *host, uint16_t port, int tls,
 int rc_connect(rc_conn *c, const rc_how *how)
 {
     return connect_common(c, how->host, how->port, !how->plaintext, how->ca, how->cert,
-                          how->timeout_ms != 0 ? how->timeout_ms : TEST_TIMEOUT_MS);
+                          how->timeout_ms != 0 ? how->timeout_ms : TEST_TIMEOUT_MS, how);
 }
 
 typedef struct echo_job {

@@ -45,6 +45,9 @@ typedef struct rc_log {
     size_t clean;
     char reasons[64][128];
     char peers[64][64];
+    int resumed[64];
+    int cert_index[64];
+    char cert_subjects[64][128];
 } rc_log;
 
 void rc_log_init(rc_log *l);
@@ -91,6 +94,10 @@ typedef struct rc_how {
     const memtls_pem *cert; /* present this client certificate; NULL: none */
     size_t listener;        /* rt_connect only: which listener of the fixture */
     unsigned timeout_ms;    /* for the connect and handshake; 0: TEST_TIMEOUT_MS */
+    const char *sni;        /* TLS: the server name to send; NULL: none */
+    const void *preamble;   /* bytes sent on the socket before the handshake
+                             * (a PROXY protocol header); NULL: none */
+    size_t preamble_len;
 } rc_how;
 
 /*
