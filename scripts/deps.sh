@@ -6,7 +6,7 @@
 # stage needs is named here even when another package only recommends it
 # (scripts/ci-fresh.sh checks the list on a minimal Debian 12 root):
 #   build + unit tests   build-essential cmake ninja-build pkg-config git
-#                        libssl-dev libuv1-dev libcmocka-dev
+#                        libssl-dev libuv1-dev libseccomp-dev libcmocka-dev
 #   interop tests        openssl gnutls-bin curl python3 testssl.sh procps
 #                        python3-prometheus-client (parses the metrics; the
 #                        test also runs promtool when the large prometheus
@@ -22,13 +22,13 @@ set -euo pipefail
 
 packages=(
   build-essential cmake ninja-build pkg-config git
-  libssl-dev libuv1-dev libcmocka-dev
+  libssl-dev libuv1-dev libseccomp-dev libcmocka-dev
   clang libclang-rt-14-dev llvm-14 clang-format
   openssl gnutls-bin curl python3 valgrind testssl.sh procps ca-certificates
   python3-prometheus-client
 )
 if [ "${1:-}" = "--runtime-only" ]; then
-  packages=(build-essential cmake ninja-build pkg-config libssl-dev libuv1-dev libcmocka-dev openssl)
+  packages=(build-essential cmake ninja-build pkg-config libssl-dev libuv1-dev libseccomp-dev libcmocka-dev openssl)
 fi
 
 missing=()

@@ -137,16 +137,16 @@ struct memtls_ring {
 
     /* Producer's private line. */
     alignas(CACHE_LINE) uint64_t head; /* the producer's own copy of sh->head */
-    uint64_t cached_tail; /* producer's copy of tail, never ahead of it */
-    bool reserved;        /* a reservation is outstanding */
-    uint64_t res_head;    /* head when reserved: where padding would go */
-    uint64_t res_frame;   /* where the reserved frame's header goes */
-    size_t res_len;       /* reserved payload length */
+    uint64_t cached_tail;              /* producer's copy of tail, never ahead of it */
+    bool reserved;                     /* a reservation is outstanding */
+    uint64_t res_head;                 /* head when reserved: where padding would go */
+    uint64_t res_frame;                /* where the reserved frame's header goes */
+    size_t res_len;                    /* reserved payload length */
 
     /* Consumer's private line. */
     alignas(CACHE_LINE) uint64_t tail; /* the consumer's own copy of sh->tail */
-    uint64_t cached_head; /* consumer's copy of head, never ahead of it */
-    atomic_int corrupt;   /* a side met an impossible frame or position (set once) */
+    uint64_t cached_head;              /* consumer's copy of head, never ahead of it */
+    atomic_int corrupt;                /* a side met an impossible frame or position (set once) */
 
     ring_shared own;
 };
@@ -477,8 +477,7 @@ corrupt:
 static bool load_head(memtls_ring *r, uint64_t *head)
 {
     uint64_t h = atomic_load_explicit(&r->sh->head, memory_order_acquire);
-    if (h - r->tail > r->capacity || h - r->cached_head > r->capacity ||
-        (h & 7u) != 0) {
+    if (h - r->tail > r->capacity || h - r->cached_head > r->capacity || (h & 7u) != 0) {
         mark_corrupt(r);
         return false;
     }

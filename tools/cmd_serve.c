@@ -13,8 +13,11 @@
  * STATUS_EVERY_S seconds; sockets passed by socket activation replace the
  * default listener.
  */
+#define _GNU_SOURCE /* setresuid, getpwnam_r */
 #include <errno.h>
+#include <grp.h>
 #include <pthread.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +25,7 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -67,6 +71,48 @@ static int make_ephemeral(serve_opts *o)
            "certificate SHA-256 fingerprint %s\n",
            fp);
     fflush(stdout);
+    return 0;
+}
+
+/*
+ * --isolate: the configuration is made in the spawner process (and again
+ * there on SIGHUP), never in this one: the ephemeral certificate too.
+ */
+static memtls_config *load_tls(void *arg, memtls_config *previous, char *err, size_t errlen)
+{
+    serve_opts *o = arg;
+    memtls_config *cfg = NULL;
+    if (previous == NULL && o->certs.n == 0 && make_ephemeral(o) != 0) {
+        snprintf(err, errlen, "cannot make the ephemeral certificate");
+        return NULL;
+    }
+    int rc = serve_tls_build(o, previous, &cfg, err, errlen);
+    fflush(stdout);
+    return rc == 0 ? cfg : NULL;
+}
+
+/* --user: give up root in this process once the sockets are bound. */
+static int drop_privileges(const char *user)
+{
+    if (user == NULL || geteuid() != 0) {
+        if (user != NULL) {
+            tool_log(TOOL_LOG_INFO, "--user %s: not running as root, nothing to drop", user);
+        }
+        return 0;
+    }
+    struct passwd pw;
+    struct passwd *res = NULL;
+    char buf[4096];
+    int rc = getpwnam_r(user, &pw, buf, sizeof buf, &res);
+    if (rc != 0 || res == NULL) {
+        tool_error("--user %s: %s", user, rc != 0 ? strerror(rc) : "no such user");
+        return TOOL_EXIT_FAIL;
+    }
+    if (setgroups(0, NULL) != 0 || setresgid(pw.pw_gid, pw.pw_gid, pw.pw_gid) != 0 ||
+        setresuid(pw.pw_uid, pw.pw_uid, pw.pw_uid) != 0) {
+        tool_error("--user %s: cannot switch to it: %s", user, strerror(errno));
+        return TOOL_EXIT_FAIL;
+    }
     return 0;
 }
 
@@ -173,6 +219,17 @@ static void reload_config(const serve_opts *o, memtls_server *srv, memtls_config
     memtls_config *cfg = NULL;
     char err[700];
 
+    if (o->isolate) {
+        /* The spawner reads the files; new worker processes take over. */
+        if (needs_tls(o)) {
+            if (memtls_server_reload(srv, NULL) != 0) {
+                /* The library logged why; the workers keep their configuration. */
+            }
+        } else {
+            tool_log(TOOL_LOG_WARN, "SIGHUP: no TLS listener; nothing to reload");
+        }
+        return;
+    }
     if (*current == NULL) {
         tool_log(TOOL_LOG_WARN, "SIGHUP: no TLS listener; nothing to reload");
         return;
@@ -406,7 +463,7 @@ static int serve(serve_opts *o)
         goto out;
     }
 
-    if (needs_tls(o)) {
+    if (needs_tls(o) && !o->isolate) {
         if (o->certs.n == 0 && make_ephemeral(o) != 0) {
             goto out;
         }
@@ -440,11 +497,20 @@ static int serve(serve_opts *o)
     so.log_level = (memtls_log_level)o->level;
     so.metrics_host = o->have_metrics ? o->metrics.host : NULL;
     so.metrics_port = o->metrics.port;
+    so.isolate = o->isolate;
+    so.user = o->isolate ? o->user : NULL;
+    if (o->isolate && needs_tls(o)) {
+        so.load_tls = load_tls;
+        so.load_tls_arg = o;
+    }
 
     err[0] = '\0';
     srv = memtls_server_new(&so, err, sizeof err);
     if (srv == NULL) {
         tool_error("%s", err[0] ? err : "cannot create the server");
+        goto out;
+    }
+    if (drop_privileges(o->user) != 0) {
         goto out;
     }
     int st = memtls_server_start(srv);
@@ -453,6 +519,12 @@ static int serve(serve_opts *o)
         goto out;
     }
     print_listening(o, srv);
+    memtls_server_stats sst;
+    for (unsigned i = 0; o->isolate && memtls_server_get_stats(srv, &sst) == 0 && i < sst.workers;
+         i++) {
+        printf("worker %u: pid %d\n", i, memtls_server_worker_pid(srv, i));
+    }
+    fflush(stdout);
     notify_status(srv, "READY=1\n");
 
     int sig = wait_signals(o, srv, &set, &cfg);

@@ -63,6 +63,12 @@ void serve_usage(FILE *out)
                  "                       workers on threads of their own, or run by their I/O\n"
                  "                       thread between socket events (default auto: threads\n"
                  "                       when every thread can have a CPU)\n"
+                 "  --isolate            workers as sandboxed processes: this process (sockets,\n"
+                 "                       I/O threads) never holds a key or a session secret;\n"
+                 "                       a worker that dies is restarted, its connections closed\n"
+                 "                       (default: one I/O thread per 4 CPUs, a worker per CPU)\n"
+                 "  --user NAME          when started as root: after binding, run as NAME (with\n"
+                 "                       --isolate the workers switch after loading the keys)\n"
                  "  --max-conns N        open connections at most (default 10000)\n"
                  "  --handshake-timeout MS  (default 10000)\n"
                  "  --idle-timeout MS    close connections idle this long (default 300000)\n"
@@ -201,7 +207,9 @@ enum {
     O_TICKETROTATE,
     O_TICKETLIFETIME,
     O_NOTICKETS,
-    O_PROXYPROTO
+    O_PROXYPROTO,
+    O_ISOLATE,
+    O_USER
 };
 
 /* --cert and --key are repeatable: the Nth --key goes with the Nth
@@ -238,6 +246,8 @@ static const args_option serve_options[] = {
     {"ticket-lifetime", 0, required_argument, O_TICKETLIFETIME, 0},
     {"no-tickets", 0, no_argument, O_NOTICKETS, 0},
     {"proxy-protocol", 0, required_argument, O_PROXYPROTO, 0},
+    {"isolate", 0, no_argument, O_ISOLATE, 0},
+    {"user", 0, required_argument, O_USER, 0},
 };
 ARGS_TABLE_FITS(serve_options);
 
@@ -426,6 +436,16 @@ int serve_parse_args(int argc, char *argv[], serve_opts *o)
         case O_PROXYPROTO:
             rc = parse_proxy_protocol(arg, &o->proxy_protocol);
             break;
+        case O_ISOLATE:
+            o->isolate = 1;
+            break;
+        case O_USER:
+            if (arg[0] == '\0') {
+                tool_error("--user: empty name");
+                rc = TOOL_EXIT_USAGE;
+            }
+            o->user = arg;
+            break;
         default: /* ARGS_FAIL: reported */
             return TOOL_EXIT_USAGE;
         }
@@ -440,6 +460,10 @@ int serve_parse_args(int argc, char *argv[], serve_opts *o)
     if (o->io_threads != 0 && o->workers != 0 && o->workers < o->io_threads) {
         tool_error("--workers %lu is fewer than --io-threads %lu: every I/O thread needs a worker",
                    o->workers, o->io_threads);
+        return TOOL_EXIT_USAGE;
+    }
+    if (o->isolate && o->worker_mode != MEMTLS_WORKERS_AUTO) {
+        tool_error("--worker-threads does not apply to --isolate (workers are processes)");
         return TOOL_EXIT_USAGE;
     }
     if (o->connect_timeout != 0 && !o->proxy) {

@@ -54,6 +54,9 @@ typedef struct serve_opts {
     unsigned long ticket_lifetime; /* 0: the library's default */
     int no_tickets;
     int proxy_protocol; /* memtls_proxy_version sent to the backend */
+    /* Process isolation and privileges. */
+    int isolate;      /* --isolate */
+    const char *user; /* --user NAME, or NULL */
     /* The ephemeral certificate when no --cert/--key is given (made by
      * cmd_serve.c, freed by serve_opts_free). */
     memtls_pem ephemeral;

@@ -347,6 +347,60 @@ typedef struct memtls_server_opts {
      * wildcard address as the destination. MEMTLS_PROXY_NONE: no header.
      */
     memtls_proxy_version backend_proxy_protocol;
+
+    /*
+     * Where the configuration comes from, instead of `tls`: called to make
+     * it (NULL `previous`) and again by memtls_server_reload(srv, NULL)
+     * (with the configuration in use, so the new one can share its ticket
+     * keys: memtls_config_share_ticket_keys). Returns a new server
+     * configuration, or NULL with a message in err. With threads it runs
+     * in the calling thread (memtls_server_new, memtls_server_reload);
+     * with `isolate` in the spawner process (see ISOLATION below), never
+     * in the process that holds the sockets. NULL: use `tls`.
+     */
+    memtls_config *(*load_tls)(void *arg, memtls_config *previous, char *err, size_t errlen);
+    void *load_tls_arg;
+
+    /*
+     * ISOLATION. 1: every TLS worker is a process of its own, and the
+     * process that calls memtls_server_new (the host: listeners, client
+     * and backend sockets, I/O threads) never holds a key, a session
+     * secret or a configuration. Requires load_tls (and tls NULL).
+     *
+     * memtls_server_new forks a spawner process first, before it binds or
+     * creates anything (so call it before the program starts threads
+     * that hold locks); the spawner calls load_tls and forks the workers.
+     * A worker shares with the host only its channel: two rings and
+     * their flags in a sealed memfd mapped by both, and an eventfd each
+     * way. Before it serves, a worker drops what it does not need: it
+     * switches to `user` (when it runs as root), sets no_new_privs, makes
+     * itself undumpable, and installs a seccomp filter that allows only
+     * the system calls of its loop (no socket, connect, open, execve,
+     * ptrace...): a forbidden call kills it.
+     *
+     * A worker that dies (crash, kill, the filter) has its connections
+     * closed by the host (a TCP close: the host cannot send a TLS alert),
+     * with a log line naming the signal or exit status, and is started
+     * again with backoff (1 s doubling to 30 s while starts keep failing);
+     * the other workers' connections are untouched. memtls_server_reload
+     * (srv, NULL) makes the spawner load the configuration again and
+     * starts a new worker for every running one; the old ones serve their
+     * connections to the end and then leave (live connections keep their
+     * configuration, as with threads). When the host process dies, the
+     * spawner and the workers die with it.
+     *
+     * The application callbacks (custom, on_conn_log, on_log) run in the
+     * worker processes for what the workers do: they must not rely on
+     * memory shared with the host process (log to a descriptor). The
+     * server's statistics and metrics are gathered from all processes.
+     * worker_mode is ignored (workers are processes); the default thread
+     * layout is one I/O thread per four CPUs (at least one) and a worker
+     * per CPU. docs/architecture.md draws the processes.
+     */
+    int isolate;
+    /* isolate: the user the workers run as when started as root (a name
+     * from the password database). NULL: stay as started. Copied. */
+    const char *user;
 } memtls_server_opts;
 
 /* --- lifecycle ------------------------------------------------------------ */
@@ -392,8 +446,13 @@ MEMTLS_API int memtls_server_stop(memtls_server *srv, unsigned grace_ms);
 /*
  * Use `cfg` (a server configuration with a certificate) for handshakes
  * that start from now on; live connections keep the configuration they
- * started with. The server takes its own reference. Safe from any thread.
- * Returns 0 or MEMTLS_ERR_INVALID (NULL, client role, no certificate).
+ * started with. The server takes its own reference. With `cfg` NULL, load
+ * it again with opts.load_tls (with `isolate`: in the spawner, then new
+ * worker processes replace the running ones). Safe from any thread.
+ * Returns 0; MEMTLS_ERR_INVALID (NULL server, client role, no
+ * certificate, NULL cfg without load_tls, a cfg with isolate);
+ * MEMTLS_ERR_CONFIG when load_tls failed (its message went to on_log at
+ * level error; the configuration in use stays).
  */
 MEMTLS_API int memtls_server_reload(memtls_server *srv, memtls_config *cfg) MEMTLS_WUR;
 
@@ -438,6 +497,13 @@ MEMTLS_API int memtls_server_get_stats(const memtls_server *srv, memtls_server_s
 MEMTLS_API int memtls_server_get_ring_stats(const memtls_server *srv, unsigned worker,
                                             memtls_ring_stats *to_worker,
                                             memtls_ring_stats *to_host);
+
+/*
+ * isolate: the process id of worker `worker`'s serving process (0 while
+ * none serves: starting, or gone and waiting to be started again). 0
+ * without isolate and for an index out of range. Any thread.
+ */
+MEMTLS_API int memtls_server_worker_pid(const memtls_server *srv, unsigned worker);
 
 /*
  * The metrics in the Prometheus text exposition format, version 0.0.4 (the

@@ -48,8 +48,6 @@ typedef struct rt_bell {
  * MEMTLS_ERR_NOMEM. */
 int memtls__bell_init(rt_bell *b, int with_fd);
 void memtls__bell_close(rt_bell *b);
-/* Producer, after publishing: wake the owner if it may be blocking. */
-void memtls__bell_ring(rt_bell *b);
 /* Any thread: wake the owner unconditionally (stop and exit requests). */
 void memtls__bell_force(rt_bell *b);
 /* Owner, when its descriptor polled readable: consume the signal. */
@@ -63,7 +61,7 @@ void memtls__bell_clear(rt_bell *b);
  * never takes anything in it for more than a flag or a counter.
  */
 typedef struct rt_chan_shared {
-    alignas(64) atomic_int asleep[2]; /* isolated: the consumer of ring d may block */
+    alignas(64) atomic_int asleep[2];  /* isolated: the consumer of ring d may block */
     alignas(64) atomic_int waiting[2]; /* the producer of ring[d] found it full */
     atomic_int room[2];                /* ...and the consumer has released space since */
     alignas(64) atomic_int stop;       /* host -> worker: 1 end connections gracefully,
@@ -82,10 +80,10 @@ typedef struct rt_chan_shared {
 
 typedef struct rt_channel {
     memtls_ring *ring[2];
-    rt_chan_shared *sh;   /* &own, or the shared memory */
+    rt_chan_shared *sh;    /* &own, or the shared memory */
     atomic_int *asleep[2]; /* the consumer of ring d's asleep flag */
-    int fd[2];            /* ...and its eventfd (-1: it never blocks: inline) */
-    int own_fd[2];        /* close fd[d] with the channel */
+    int fd[2];             /* ...and its eventfd (-1: it never blocks: inline) */
+    int own_fd[2];         /* close fd[d] with the channel */
     size_t max_msg;
     void *map; /* the shared memory (isolated), or NULL */
     size_t map_len;

@@ -36,6 +36,7 @@
 #include <unistd.h>
 
 #include "host.h"
+#include "procs.h"
 
 /* Messages read per channel per pass. */
 #define HOST_BATCH 1024u
@@ -334,20 +335,23 @@ uint16_t memtls__host_port(const rt_host *h, size_t index)
 
 static void tell_workers(rt_host *h, atomic_int *(*flag)(rt_channel *), int value)
 {
-    for (unsigned i = 0; i < h->nw; i++) {
-        atomic_store_explicit(flag(h->ch[i]), value, memory_order_release);
-        memtls__bell_force(h->ch[i]->bell[RT_TO_WORKER]);
+    for (unsigned i = 0; i < h->nlinks; i++) {
+        rt_channel *ch = h->links[i].ch;
+        if (ch != NULL) {
+            atomic_store_explicit(flag(ch), value, memory_order_release);
+            memtls__chan_force(ch, RT_TO_WORKER);
+        }
     }
 }
 
 static atomic_int *stop_flag(rt_channel *ch)
 {
-    return &ch->stop;
+    return &ch->sh->stop;
 }
 
 static atomic_int *exit_flag(rt_channel *ch)
 {
-    return &ch->exit;
+    return &ch->sh->exit;
 }
 
 static void finish(rt_host *h)
@@ -405,32 +409,44 @@ void memtls__host_request_stop(rt_host *h)
 
 static int all_workers_exited(rt_host *h)
 {
-    for (unsigned i = 0; i < h->nw; i++) {
-        if (!atomic_load_explicit(&h->ch[i]->exited, memory_order_acquire)) {
+    for (unsigned i = 0; i < h->nlinks; i++) {
+        rt_link *l = &h->links[i];
+        if (l->ch == NULL) {
+            continue;
+        }
+        if (h->procs != NULL ? !memtls__procs_link_gone(h, i)
+                             : !atomic_load_explicit(&l->ch->sh->exited, memory_order_acquire)) {
             return 0;
         }
     }
     return 1;
 }
 
-/* A worker's channel is broken (a corrupt frame): its connections are
- * closed at once (no TLS alert is possible from here: the host has no
- * keys), and it gets no new ones. */
-static void cut_worker(rt_host *h, unsigned wi)
+void memtls__host_cut_link(rt_host *h, unsigned li, const char *why)
 {
-    h->dead[wi] = 1;
     unsigned n = 0;
     for (hconn *c = h->all, *next; c != NULL; c = next) {
         next = c->next_all;
-        if (!c->refused && c->wi == wi && !c->worker_done) {
+        if (!c->refused && c->wi == li && !c->worker_done) {
             memtls__hconn_force_close(c);
             n++;
         }
     }
-    memtls__log(h->srv, MEMTLS_LOG_ERROR,
-                "worker channel %u of I/O thread %u is corrupt: %u connection(s) closed, no new "
-                "ones go there",
-                wi, h->index, n);
+    if (n > 0 || why[0] != '\0') {
+        memtls__log(h->srv, MEMTLS_LOG_ERROR, "worker %u%s: %u connection(s) closed",
+                    h->links[li].worker, why, n);
+    }
+}
+
+int memtls__host_pick_link(rt_host *h)
+{
+    for (unsigned k = 0; k < h->nlinks; k++) {
+        unsigned i = h->next_link++ % h->nlinks;
+        if (h->links[i].state == RT_LINK_ACTIVE) {
+            return (int)i;
+        }
+    }
+    return -1;
 }
 
 static int host_pump(void *arg)
@@ -441,13 +457,25 @@ static int host_pump(void *arg)
         begin_stop(h);
         work = 1;
     }
-    for (unsigned i = 0; i < h->nw && !h->exiting; i++) {
-        rt_channel *ch = h->ch[i];
-        if (h->dead[i]) {
+    if (h->procs != NULL) {
+        work |= memtls__procs_host_pass(h);
+    }
+    for (unsigned i = 0; i < h->nlinks && !h->exiting; i++) {
+        rt_link *l = &h->links[i];
+        rt_channel *ch = l->ch;
+        if (ch == NULL || l->state == RT_LINK_BROKEN) {
             continue;
         }
         if (memtls__chan_check(ch, RT_TO_HOST)) {
-            cut_worker(h, i);
+            /* A frame nobody wrote: its connections are closed at once
+             * and it gets no new ones (a worker process is replaced). */
+            if (h->procs != NULL) {
+                memtls__procs_link_broken(h, i);
+            } else {
+                l->state = RT_LINK_BROKEN;
+                memtls__host_cut_link(h, i,
+                                      " (its channel is corrupt; it gets no new connections)");
+            }
             work = 1;
             continue;
         }
@@ -455,6 +483,7 @@ static int host_pump(void *arg)
             memtls__hconn_retry_blocked(h, i);
             work = 1;
         }
+        h->reading = i;
         work |= memtls__chan_read(ch, RT_TO_HOST, memtls__hconn_on_message, h, HOST_BATCH) > 0;
     }
     if (h->stopping && !h->exiting && h->live == 0) {
@@ -464,6 +493,9 @@ static int host_pump(void *arg)
         uv_close((uv_handle_t *)&h->grace, NULL);
         uv_close((uv_handle_t *)&h->accept_timer, NULL);
         uv_close((uv_handle_t *)&h->ep_poll, NULL);
+        if (h->procs != NULL) {
+            memtls__procs_host_close(h);
+        }
         memtls__loop_close_handles(&h->loop);
     }
     return work;
@@ -486,8 +518,13 @@ static int host_has_work(void *arg)
             return 1;
         }
     }
-    for (unsigned i = 0; i < h->nw; i++) {
-        if (memtls__chan_has_work(h->ch[i], RT_TO_HOST)) {
+    if (h->procs != NULL && memtls__procs_host_has_work(h)) {
+        return 1;
+    }
+    for (unsigned i = 0; i < h->nlinks; i++) {
+        rt_link *l = &h->links[i];
+        if (l->ch != NULL && l->state != RT_LINK_BROKEN &&
+            memtls__chan_has_work(l->ch, RT_TO_HOST)) {
             return 1;
         }
     }
@@ -524,11 +561,11 @@ int memtls__host_new(memtls_server *srv, unsigned index, char *err, size_t errle
     for (unsigned i = index; i < srv->nworkers; i += srv->nio) {
         nw++;
     }
-    h->ch = calloc(nw, sizeof *h->ch);
-    h->dead = calloc(nw, sizeof *h->dead);
-    h->blocked = calloc(nw, sizeof *h->blocked);
+    h->nw = nw;
+    h->nlinks = srv->isolate ? nw * RT_LINK_SLOTS : nw;
+    h->links = calloc(h->nlinks, sizeof *h->links);
     if (h->listeners == NULL || h->ports == NULL || h->conns == NULL || h->free_slots == NULL ||
-        h->scratch == NULL || h->ch == NULL || h->blocked == NULL || h->dead == NULL) {
+        h->scratch == NULL || h->links == NULL) {
         snprintf(err, errlen, "out of memory");
         return MEMTLS_ERR_NOMEM;
     }
@@ -573,7 +610,17 @@ int memtls__host_new(memtls_server *srv, unsigned index, char *err, size_t errle
 
 void memtls__host_attach(rt_host *h, rt_channel *ch)
 {
-    h->ch[h->nw++] = ch;
+    /* Threads: links fill up in the order of the workers. */
+    for (unsigned i = 0; i < h->nlinks; i++) {
+        rt_link *l = &h->links[i];
+        if (l->ch == NULL) {
+            l->ch = ch;
+            l->worker = h->index + i * h->srv->nio;
+            l->gid = l->worker;
+            l->state = RT_LINK_ACTIVE;
+            return;
+        }
+    }
 }
 
 /* Start accepting and add the host to its loop, after its inline workers
@@ -603,8 +650,9 @@ void memtls__host_free(rt_host *h)
     free(h->conns);
     free(h->free_slots);
     free(h->scratch);
-    free(h->ch);
-    free(h->dead);
-    free(h->blocked);
+    if (h->procs != NULL) {
+        memtls__procs_host_free(h);
+    }
+    free(h->links);
     free(h);
 }

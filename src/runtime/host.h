@@ -66,7 +66,7 @@ typedef struct hsock {
 typedef struct hconn {
     uint64_t id; /* seq << RT_SLOT_BITS | slot; 0 for refused ones */
     uint32_t slot;
-    unsigned wi; /* index of the worker (channel) in the host */
+    unsigned wi; /* the link (worker) serving it, in its host */
     struct rt_host *host;
     rt_channel *ch;
     uint32_t listener;
@@ -128,6 +128,38 @@ typedef struct rt_listener {
     int ready; /* connections may be waiting to be accepted */
 } rt_listener;
 
+/*
+ * One worker as a host serves it: its channel and what the host keeps
+ * about it. With threads a host has one link per worker for its whole
+ * life. With worker processes (isolate) a link is a slot: a worker
+ * process is started into a free one (STARTING) and serves once it says
+ * so (ACTIVE); a reload starts a replacement in another slot and the old
+ * one gets no new connections (RETIRING) until its process leaves; a
+ * process that dies frees its slot and its connections are cut, and its
+ * worker is started again (procs.c).
+ */
+enum {
+    RT_LINK_FREE = 0,
+    RT_LINK_STARTING,
+    RT_LINK_ACTIVE,
+    RT_LINK_RETIRING,
+    RT_LINK_BROKEN /* a corrupt channel (threads): no new connections, ever */
+};
+
+typedef struct rt_link {
+    rt_channel *ch;  /* NULL when free */
+    unsigned worker; /* the worker's index in the server */
+    unsigned gid;    /* the slot's index in the server (metrics block) */
+    int state;       /* RT_LINK_* */
+    rt_fifo blocked; /* connections waiting for room in its ring */
+    unsigned conns;  /* connections it still serves (not worker_done) */
+    /* Worker processes only. */
+    int pid;             /* 0 until the spawner answered */
+    int replaces;        /* STARTING for a reload: the link it replaces, or -1 */
+    uint64_t respawn_at; /* FREE: when to start worker `worker` again (0: no) */
+    uint64_t since_ms;   /* when it became ACTIVE */
+} rt_link;
+
 typedef struct rt_host {
     memtls_server *srv;
     unsigned index;
@@ -146,13 +178,16 @@ typedef struct rt_host {
     int accept_paused;
     uint64_t emfile_logged;
     uint64_t cap_logged;
+    uint64_t foreign_logged;
     uv_timer_t grace;
-    /* The workers this host serves, and their channels. */
+    /* The workers this host serves: nw of them, through nlinks link
+     * slots (nw with threads; more with processes, for replacements). */
     unsigned nw;
-    struct rt_worker **w; /* inline workers only (pumped by this loop) */
-    rt_channel **ch;
-    rt_fifo *blocked;    /* per channel: connections waiting for room */
-    unsigned char *dead; /* per channel: broken, not used any more */
+    unsigned nlinks;
+    rt_link *links;
+    unsigned next_link;          /* round robin over the ACTIVE links */
+    unsigned reading;            /* the link whose ring is being read */
+    struct rt_procs_host *procs; /* worker processes: events from procs.c */
     /* Connections. */
     hconn **conns; /* by slot */
     uint32_t *free_slots;
@@ -172,7 +207,8 @@ typedef struct rt_host {
 /* Host `index` (srv->hosts[index]) with its listeners bound (the first
  * host picks ephemeral ports, the others share them). */
 int memtls__host_new(memtls_server *srv, unsigned index, char *err, size_t errlen);
-/* Serve one more worker, through `ch` (workers k = index, index + nio...). */
+/* Serve one more worker, through `ch` (workers k = index, index + nio...):
+ * the next link, ACTIVE. */
 void memtls__host_attach(rt_host *h, rt_channel *ch);
 /* Add the host to its loop (after its inline workers) and accept. */
 int memtls__host_ready(rt_host *h);
@@ -180,6 +216,12 @@ void *memtls__host_main(void *arg);
 void memtls__host_request_stop(rt_host *h); /* any thread */
 void memtls__host_free(rt_host *h);
 uint16_t memtls__host_port(const rt_host *h, size_t index);
+/* The link a new connection goes to (round robin over the ACTIVE ones),
+ * or -1 when none serves. */
+int memtls__host_pick_link(rt_host *h);
+/* Close the connections link `li` serves at once (TCP close: the host has
+ * no keys for an alert), saying why in one log line. */
+void memtls__host_cut_link(rt_host *h, unsigned li, const char *why);
 
 /* host_conn.c */
 hconn *memtls__hconn_accept(rt_host *h, size_t listener, int fd, const struct sockaddr *sa,

@@ -69,7 +69,16 @@ static int put(hconn *c, uint32_t type, const void *a, size_t alen)
 
 static void block(hconn *c)
 {
-    rt_fifo_push(&c->host->blocked[c->wi], &c->blocked);
+    rt_fifo_push(&c->host->links[c->wi].blocked, &c->blocked);
+}
+
+/* The worker is done with c (it released the id, or it is gone). */
+static void worker_gone(hconn *c)
+{
+    if (!c->worker_done) {
+        c->worker_done = 1;
+        c->host->links[c->wi].conns--;
+    }
 }
 
 static int flush_flag(hconn *c, unsigned flag, uint32_t type, const void *a, size_t alen)
@@ -148,7 +157,7 @@ static void owe(hconn *c, unsigned flag)
 
 void memtls__hconn_retry_blocked(rt_host *h, unsigned wi)
 {
-    rt_fifo list = rt_fifo_take(&h->blocked[wi]);
+    rt_fifo list = rt_fifo_take(&h->links[wi].blocked);
     rt_fifo_link *l;
     while ((l = rt_fifo_pop(&list)) != NULL) {
         hconn *c = RT_FIFO_ENTRY(l, hconn, blocked);
@@ -334,7 +343,7 @@ static void sock_read(hsock *s)
         max = credit;
     }
     if (srv->metrics != NULL) { /* ring delay probe ahead of the data (metrics.h) */
-        memtls__metrics_probe_host(srv, c->ch, c->host->index + c->wi * srv->nio,
+        memtls__metrics_probe_host(srv, c->ch, c->host->links[c->wi].gid,
                                    uv_now(&c->host->loop.uv));
     }
     void *p = memtls__chan_reserve(c->ch, RT_TO_WORKER, max);
@@ -530,15 +539,19 @@ static void link_all(hconn *c)
     h->all = c;
 }
 
-/* Over the cap, or stopping: a clean close, no worker involved. */
-static void refuse(hconn *c)
+/* Over the cap, stopping, or no worker serving (`no_worker`: every
+ * worker process of this I/O thread is starting or gone): a clean close,
+ * no worker involved. */
+static void refuse(hconn *c, int no_worker)
 {
     rt_host *h = c->host;
     memtls_server *srv = h->srv;
     c->refused = 1;
     c->worker_done = 1;
     atomic_fetch_add_explicit(&srv->conns_refused, 1, memory_order_relaxed);
-    const char *why = h->stopping ? "server stopping" : "connection limit";
+    const char *why = h->stopping ? "server stopping"
+                      : no_worker ? "no worker available"
+                                  : "connection limit";
     memtls__log_limited(srv, &h->cap_logged, MEMTLS_LOG_WARN, "refusing connections (%s: %u open)",
                         why, srv->max_conns);
     if (srv->on_conn_log != NULL) {
@@ -550,7 +563,9 @@ static void refuse(hconn *c)
         rec.plaintext = c->plaintext;
         rec.peer = peer;
         rec.sni = rec.version = rec.cipher = rec.alpn = rec.subject = "";
-        rec.reason = h->stopping ? "refused: server stopping" : "refused: connection limit";
+        rec.reason = h->stopping ? "refused: server stopping"
+                     : no_worker ? "refused: no worker available"
+                                 : "refused: connection limit";
         srv->on_conn_log(srv->log_arg, &rec);
     }
     h->refusing++;
@@ -584,23 +599,23 @@ hconn *memtls__hconn_accept(rt_host *h, size_t listener, int fd, const struct so
     link_all(c);
     atomic_fetch_add_explicit(&srv->conns_total, 1, memory_order_relaxed);
 
-    /* Workers take the host's connections in turn, skipping any whose
-     * channel broke. */
-    c->wi = (unsigned)(h->next_seq++ % h->nw);
-    for (unsigned k = 0; k < h->nw && h->dead[c->wi]; k++) {
-        c->wi = (c->wi + 1) % h->nw;
-    }
+    /* Workers take the host's connections in turn, skipping any that
+     * does not serve now (a broken channel, a process starting, retiring
+     * or gone). */
+    int wi = memtls__host_pick_link(h);
     uint64_t open = atomic_fetch_add_explicit(&srv->conns_open, 1, memory_order_relaxed);
-    if (h->stopping || open >= srv->max_conns || h->nfree == 0 || h->dead[c->wi]) {
+    if (h->stopping || open >= srv->max_conns || h->nfree == 0 || wi < 0) {
         atomic_fetch_sub_explicit(&srv->conns_open, 1, memory_order_relaxed);
-        refuse(c);
+        refuse(c, wi < 0 && !h->stopping && open < srv->max_conns && h->nfree != 0);
         return c;
     }
+    c->wi = (unsigned)wi;
+    h->links[wi].conns++;
     c->slot = h->free_slots[--h->nfree];
     /* Ids are unique in the server: they name connections in the log. */
     uint64_t seq = atomic_fetch_add_explicit(&srv->next_id, 1, memory_order_relaxed) + 1;
     c->id = (seq << RT_SLOT_BITS) | c->slot;
-    c->ch = h->ch[c->wi];
+    c->ch = h->links[wi].ch;
     h->conns[c->slot] = c;
     h->live++;
     owe(c, PEND_START);
@@ -624,7 +639,8 @@ void memtls__hconn_on_message(void *arg, const memtls_ring_msg *m)
 {
     rt_host *h = arg;
     if (m->type == MSG_W_PROBE) {
-        memtls__metrics_probe_to_host(h->srv, m); /* ring delay (metrics.h) */
+        memtls__metrics_probe_to_host(h->srv, h->links[h->reading].gid,
+                                      m); /* ring delay (metrics.h) */
         return;
     }
     uint32_t slot = rt_slot(m->conn);
@@ -634,6 +650,14 @@ void memtls__hconn_on_message(void *arg, const memtls_ring_msg *m)
     hconn *c = h->conns[slot];
     if (c == NULL || c->id != m->conn || c->worker_done) {
         return; /* a late message for a finished connection */
+    }
+    if (c->wi != h->reading) {
+        /* Not a connection of the worker that wrote it: a worker speaks
+         * only for its own connections. */
+        memtls__log_limited(h->srv, &h->foreign_logged, MEMTLS_LOG_ERROR,
+                            "worker %u wrote for a connection it does not serve: ignored",
+                            h->links[h->reading].worker);
+        return;
     }
     switch (m->type) {
     case MSG_W_DATA:
@@ -682,9 +706,9 @@ void memtls__hconn_on_message(void *arg, const memtls_ring_msg *m)
     case MSG_W_CLOSE: {
         rt_msg_close cm = {0};
         memcpy(&cm, m->data, m->len < sizeof cm ? m->len : sizeof cm);
-        c->worker_done = 1;
+        worker_gone(c);
         c->pend = 0;
-        rt_fifo_remove(&h->blocked[c->wi], &c->blocked);
+        rt_fifo_remove(&h->links[c->wi].blocked, &c->blocked);
         if (c->timer_what == HT_CONNECT) {
             uv_timer_stop(&c->timer);
             c->timer_what = HT_NONE;
@@ -721,7 +745,9 @@ static void conn_maybe_free(hconn *c)
     if (c->handles > 0) {
         return;
     }
-    rt_fifo_remove(&h->blocked[c->wi], &c->blocked);
+    if (!c->refused) {
+        rt_fifo_remove(&h->links[c->wi].blocked, &c->blocked);
+    }
     memtls__resolve_cancel(&h->resolver, &c->resolving);
     memtls__outq_clear(&c->cl.q, &h->pool);
     if (c->prev_all != NULL) {
@@ -746,7 +772,10 @@ static void conn_maybe_free(hconn *c)
 
 void memtls__hconn_force_close(hconn *c)
 {
-    c->worker_done = 1;
+    if (!c->refused) {
+        worker_gone(c);
+        rt_fifo_remove(&c->host->links[c->wi].blocked, &c->blocked);
+    }
     c->pend = 0;
     sock_close_now(&c->cl);
     if (c->bk != NULL) {

@@ -61,6 +61,9 @@ static void on_check(uv_check_t *h)
 {
     rt_loop *l = h->data;
     atomic_store_explicit(&l->bell.asleep, 0, memory_order_relaxed);
+    if (l->sleep != NULL) {
+        l->sleep(l->sleep_arg, 0);
+    }
     for (unsigned i = 0; i < l->nrunners && !l->closing; i++) {
         if (l->runners[i].pass != NULL) {
             l->runners[i].pass(l->runners[i].arg);
@@ -81,9 +84,15 @@ static void on_prepare(uv_prepare_t *h)
     int more = pump_rounds(l);
     if (!more && l->bell.fd >= 0) {
         atomic_store_explicit(&l->bell.asleep, 1, memory_order_seq_cst);
+        if (l->sleep != NULL) {
+            l->sleep(l->sleep_arg, 1);
+        }
         atomic_thread_fence(memory_order_seq_cst);
         if (any_work(l)) {
             atomic_store_explicit(&l->bell.asleep, 0, memory_order_relaxed);
+            if (l->sleep != NULL) {
+                l->sleep(l->sleep_arg, 0);
+            }
             more = 1;
         }
     }
@@ -113,11 +122,31 @@ int memtls__loop_add(rt_loop *l, int (*pump)(void *), int (*has_work)(void *), v
     return 0;
 }
 
+void memtls__loop_on_sleep(rt_loop *l, void (*sleep)(void *arg, int on), void *arg)
+{
+    l->sleep = sleep;
+    l->sleep_arg = arg;
+}
+
+static int loop_start(rt_loop *l);
+
 int memtls__loop_init(rt_loop *l, int signalled)
 {
     if (memtls__bell_init(&l->bell, signalled) != 0) {
         return MEMTLS_ERR_NOMEM;
     }
+    return loop_start(l);
+}
+
+int memtls__loop_init_fd(rt_loop *l, int fd)
+{
+    (void)memtls__bell_init(&l->bell, 0);
+    l->bell.fd = fd;
+    return loop_start(l);
+}
+
+static int loop_start(rt_loop *l)
+{
     if (uv_loop_init(&l->uv) != 0) {
         memtls__bell_close(&l->bell);
         return MEMTLS_ERR_NOMEM;

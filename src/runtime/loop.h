@@ -33,6 +33,12 @@ typedef struct rt_loop {
     uv_idle_t idle;
     int init;
     int closing;
+    /* Called with 1 before the loop may block (after its bell's flag is
+     * set) and 0 once it runs again: a runner whose producers are in other
+     * processes raises the asleep flags they can see (channel.h). May be
+     * NULL. */
+    void (*sleep)(void *arg, int on);
+    void *sleep_arg;
     unsigned nrunners;
     struct rt_runner {
         /* Do a bounded amount of work; return nonzero if any was done. */
@@ -49,6 +55,11 @@ typedef struct rt_loop {
 /* Set up the loop and its bell (with an eventfd when `signalled`, i.e.
  * when other threads must be able to wake it). 0 or MEMTLS_ERR_NOMEM. */
 int memtls__loop_init(rt_loop *l, int signalled);
+/* The same with an eventfd made by someone else (a worker process is
+ * given its bell's descriptor); the loop owns it from now on. */
+int memtls__loop_init_fd(rt_loop *l, int fd);
+/* Set the sleep hook (see rt_loop.sleep). */
+void memtls__loop_on_sleep(rt_loop *l, void (*sleep)(void *arg, int on), void *arg);
 /* Add a runner (before the loop runs); runners pump in the order added.
  * 0 or MEMTLS_ERR_INVALID when there are too many. */
 int memtls__loop_add(rt_loop *l, int (*pump)(void *), int (*has_work)(void *), void (*pass)(void *),

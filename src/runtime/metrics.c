@@ -26,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include <openssl/asn1.h>
 #include <openssl/bio.h>
@@ -147,19 +148,36 @@ static void *aligned_blocks(size_t n, size_t size)
     return p;
 }
 
-rt_metrics *memtls__metrics_new(unsigned nworkers)
+static size_t shared_len(const rt_metrics *m)
+{
+    return (m->nblocks * sizeof *m->w + 4095u) & ~(size_t)4095u;
+}
+
+rt_metrics *memtls__metrics_new(unsigned nworkers, unsigned nblocks, int shared)
 {
     rt_metrics *m = calloc(1, sizeof *m);
     if (m == NULL) {
         return NULL;
     }
     m->nworkers = nworkers;
-    m->w = aligned_blocks(nworkers, sizeof *m->w);
-    m->h = aligned_blocks(nworkers, sizeof *m->h);
+    m->nblocks = nblocks;
+    if (shared) {
+        void *p =
+            mmap(NULL, shared_len(m), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+        m->w = p == MAP_FAILED ? NULL : p; /* zero-filled */
+        m->shared = m->w != NULL;
+    } else {
+        m->w = aligned_blocks(nblocks, sizeof *m->w);
+    }
+    m->h = aligned_blocks(nblocks, sizeof *m->h);
+    m->block_worker = calloc(nblocks, sizeof *m->block_worker);
     pthread_mutex_init(&m->cert_lock, NULL);
-    if (m->w == NULL || m->h == NULL) {
+    if (m->w == NULL || m->h == NULL || m->block_worker == NULL) {
         memtls__metrics_free(m);
         return NULL;
+    }
+    for (unsigned i = 0; i < nblocks; i++) {
+        atomic_init(&m->block_worker[i], i % nworkers);
     }
     return m;
 }
@@ -171,8 +189,13 @@ void memtls__metrics_free(rt_metrics *m)
     }
     memtls__metrics_http_free(m->http);
     pthread_mutex_destroy(&m->cert_lock);
-    free(m->w);
+    if (m->shared) {
+        munmap(m->w, shared_len(m));
+    } else {
+        free(m->w);
+    }
     free(m->h);
+    free(m->block_worker);
     free(m);
 }
 
@@ -246,13 +269,13 @@ void memtls__metrics_probe_to_worker(rt_wmetrics *m, const memtls_ring_msg *msg)
     }
 }
 
-void memtls__metrics_probe_to_host(memtls_server *srv, const memtls_ring_msg *msg)
+void memtls__metrics_probe_to_host(memtls_server *srv, unsigned gid, const memtls_ring_msg *msg)
 {
     rt_msg_probe p;
     uint64_t ns;
     rt_metrics *m = srv->metrics;
-    if (m != NULL && probe_delay(msg, &p, &ns) == 0 && p.worker < m->nworkers) {
-        observe(&m->h[p.worker].to_host, RT_HIST_RING, ns);
+    if (m != NULL && probe_delay(msg, &p, &ns) == 0 && gid < m->nblocks) {
+        observe(&m->h[gid].to_host, RT_HIST_RING, ns);
     }
 }
 
@@ -270,10 +293,9 @@ void memtls__metrics_probe_send(rt_channel *ch, rt_dir d, rt_probe *p, unsigned 
                            NULL, 0);
 }
 
-void memtls__metrics_probe_host(memtls_server *srv, rt_channel *ch, unsigned worker,
-                                uint64_t now_ms)
+void memtls__metrics_probe_host(memtls_server *srv, rt_channel *ch, unsigned gid, uint64_t now_ms)
 {
-    memtls__metrics_probe_send(ch, RT_TO_WORKER, &srv->metrics->h[worker].probe, worker, now_ms);
+    memtls__metrics_probe_send(ch, RT_TO_WORKER, &srv->metrics->h[gid].probe, gid, now_ms);
 }
 
 /* --- text ---------------------------------------------------------------------------- */
@@ -379,7 +401,7 @@ static void histogram(rt_text *t, const rt_metrics *m, const char *name, const c
     uint64_t b[RT_HIST_MAX_BUCKETS + 1] = {0};
     uint64_t sum = 0;
     size_t n = kinds[kind].n;
-    for (unsigned w = 0; w < m->nworkers; w++) {
+    for (unsigned w = 0; w < m->nblocks; w++) {
         const rt_hist *h = at(m, w);
         for (size_t i = 0; i <= n; i++) {
             b[i] += ld(&h->bucket[i]);
@@ -443,7 +465,7 @@ static void render_connections(rt_text *t, const memtls_server *srv, const rt_me
     counter(t, "memtls_connections_failed_total",
             "Connections that ended with an error (handshake, authentication, protocol, "
             "timeouts, resets).",
-            ld(&srv->conns_failed));
+            memtls__server_conns_failed(srv));
     counter(t, "memtls_accept_errors_total", "accept() failures for want of descriptors or memory.",
             ld(&srv->accept_errors));
 
@@ -452,7 +474,7 @@ static void render_connections(rt_text *t, const memtls_server *srv, const rt_me
          "reason=\"refused\".");
     for (unsigned r = 0; r < RT_CLOSE_REASONS; r++) {
         uint64_t v = 0;
-        for (unsigned w = 0; w < m->nworkers; w++) {
+        for (unsigned w = 0; w < m->nblocks; w++) {
             v += ld(&m->w[w].closed[r]);
         }
         memtls__text_add(t, "memtls_connections_closed_total{reason=\"%s\"} %llu\n",
@@ -465,8 +487,14 @@ static void render_connections(rt_text *t, const memtls_server *srv, const rt_me
     memtls__text_add(t, "memtls_connections_open %llu\n", (unsigned long long)ld(&srv->conns_open));
     head(t, "memtls_worker_connections_open", "gauge", "Live connections of each worker.");
     for (unsigned w = 0; w < m->nworkers; w++) {
+        uint64_t open = 0;
+        for (unsigned b = 0; b < m->nblocks; b++) {
+            if (atomic_load_explicit(&m->block_worker[b], memory_order_relaxed) == w) {
+                open += ld(&m->w[b].open);
+            }
+        }
         memtls__text_add(t, "memtls_worker_connections_open{worker=\"%u\"} %llu\n", w,
-                         (unsigned long long)ld(&m->w[w].open));
+                         (unsigned long long)open);
     }
 
     static const char *const versions[RT_HS_VERSIONS] = {"TLSv1.2", "TLSv1.3", "other"};
@@ -475,7 +503,7 @@ static void render_connections(rt_text *t, const memtls_server *srv, const rt_me
     for (unsigned v = 0; v < RT_HS_VERSIONS; v++) {
         for (unsigned r = 0; r < 2; r++) {
             uint64_t n = 0;
-            for (unsigned w = 0; w < m->nworkers; w++) {
+            for (unsigned w = 0; w < m->nblocks; w++) {
                 n += ld(&m->w[w].handshakes[v][r]);
             }
             memtls__text_add(t, "memtls_handshakes_total{version=\"%s\",resumed=\"%s\"} %llu\n",
@@ -506,11 +534,18 @@ static void render_rings(rt_text *t, const memtls_server *srv)
 {
     static const char *const dirs[2] = {"to_worker", "to_host"};
     memtls_ring_stats st[RT_MAX_THREADS][2];
+    size_t used[RT_MAX_THREADS][2];
+    /* A worker process's channel may be replaced meanwhile: look under
+     * the lock (a worker being started has none: zeros). */
+    pthread_rwlock_rdlock((pthread_rwlock_t *)&srv->chans_lock);
     for (unsigned w = 0; w < srv->nworkers; w++) {
         for (int d = 0; d < 2; d++) {
-            memtls_ring_get_stats(srv->chans[w]->ring[d], &st[w][d]);
+            rt_channel *ch = srv->chans[w];
+            memtls_ring_get_stats(ch != NULL ? ch->ring[d] : NULL, &st[w][d]);
+            used[w][d] = memtls_ring_used(ch != NULL ? ch->ring[d] : NULL);
         }
     }
+    pthread_rwlock_unlock((pthread_rwlock_t *)&srv->chans_lock);
     head(t, "memtls_ring_capacity_bytes", "gauge", "Capacity of each ring.");
     memtls__text_add(t, "memtls_ring_capacity_bytes %zu\n", srv->ring_capacity);
     head(t, "memtls_ring_used_bytes", "gauge",
@@ -518,7 +553,7 @@ static void render_rings(rt_text *t, const memtls_server *srv)
     for (unsigned w = 0; w < srv->nworkers; w++) {
         for (int d = 0; d < 2; d++) {
             memtls__text_add(t, "memtls_ring_used_bytes{worker=\"%u\",direction=\"%s\"} %zu\n", w,
-                             dirs[d], memtls_ring_used(srv->chans[w]->ring[d]));
+                             dirs[d], used[w][d]);
         }
     }
     head(t, "memtls_ring_high_water_bytes", "gauge",

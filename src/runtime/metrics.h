@@ -118,10 +118,22 @@ typedef struct rt_hmetrics {
 
 struct rt_mhttp;
 
+/*
+ * Blocks are per link (host.h: a worker as its host serves it), indexed
+ * by the link's gid: with threads one per worker, gid = worker index; with
+ * worker processes RT_LINK_SLOTS per worker, and `w` lies in memory
+ * shared with the worker processes (an anonymous shared mapping made
+ * before the spawner forks), so a process that replaces another in a
+ * slot counts on from where it left. A worker process can write any
+ * block; the host only sums them.
+ */
 typedef struct rt_metrics {
     unsigned nworkers;
-    rt_wmetrics *w; /* by worker index */
-    rt_hmetrics *h; /* by worker index */
+    unsigned nblocks;
+    int shared;                /* w is a shared mapping */
+    rt_wmetrics *w;            /* by gid */
+    rt_hmetrics *h;            /* by gid */
+    atomic_uint *block_worker; /* by gid: the worker it serves now */
     /* The serving certificate (the controlling thread sets it at start
      * and on reload; the scrape reads it). */
     pthread_mutex_t cert_lock;
@@ -153,8 +165,9 @@ static inline uint64_t rt_now_ns(void)
 
 /* --- lifecycle (server.c) --------------------------------------------------- */
 
-/* Blocks for `nworkers` workers; NULL when out of memory. */
-rt_metrics *memtls__metrics_new(unsigned nworkers);
+/* Blocks for `nblocks` links of `nworkers` workers (in shared memory
+ * when `shared`); NULL when out of memory. */
+rt_metrics *memtls__metrics_new(unsigned nworkers, unsigned nblocks, int shared);
 /* After the endpoint was closed and its handles are gone. */
 void memtls__metrics_free(rt_metrics *m);
 /* Remember the subject and not-after of cfg's certificate (any thread). */
@@ -171,16 +184,15 @@ void memtls__metrics_closed(rt_wmetrics *m, const char *reason, uint64_t ns);
 void memtls__metrics_backend_connect(rt_wmetrics *m, uint64_t ns);
 /* Worker: read a MSG_H_PROBE. */
 void memtls__metrics_probe_to_worker(rt_wmetrics *m, const memtls_ring_msg *msg);
-/* Host: read a MSG_W_PROBE. */
-void memtls__metrics_probe_to_host(memtls_server *srv, const memtls_ring_msg *msg);
+/* Host: read a MSG_W_PROBE on link `gid`. */
+void memtls__metrics_probe_to_host(memtls_server *srv, unsigned gid, const memtls_ring_msg *msg);
 /* Producer of ring d of `ch` (worker `worker`'s channel), about to write
  * a message: write a probe first if the interval passed since the last
  * one (`now_ms`: the loop's time). */
 void memtls__metrics_probe_send(rt_channel *ch, rt_dir d, rt_probe *p, unsigned worker,
                                 uint64_t now_ms);
-/* The same for the host, about to write data for worker `worker`. */
-void memtls__metrics_probe_host(memtls_server *srv, rt_channel *ch, unsigned worker,
-                                uint64_t now_ms);
+/* The same for the host, about to write data on link `gid`. */
+void memtls__metrics_probe_host(memtls_server *srv, rt_channel *ch, unsigned gid, uint64_t now_ms);
 
 /* Which close-reason index a reason text belongs to. */
 unsigned memtls__metrics_reason(const char *reason);

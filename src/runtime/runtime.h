@@ -32,6 +32,9 @@
 #define RT_SLOT_BITS 24u
 #define RT_SLOT_MASK ((1u << RT_SLOT_BITS) - 1u)
 #define RT_MAX_THREADS 64u
+/* Worker processes: link slots per worker of a host (the serving one, a
+ * replacement starting during a reload, and one more retiring). */
+#define RT_LINK_SLOTS 3u
 /* Refused connections being closed gracefully at once; more are reset. */
 #define RT_MAX_REFUSING 256u
 /* A PROXY protocol header a listener accepts is at most this long. */
@@ -83,11 +86,25 @@ struct memtls_server {
     void *log_arg;
 
     pthread_mutex_t cfg_lock;
-    memtls_config *cfg;
+    memtls_config *cfg; /* threads; in a worker process, the spawner's copy */
+    memtls_config *(*load_tls)(void *arg, memtls_config *previous, char *err, size_t errlen);
+    void *load_tls_arg;
+
+    /* Worker processes (procs.c), or NULL/0 with threads. */
+    int isolate;
+    int drop_user; /* switch the workers to uid/gid */
+    unsigned uid;
+    unsigned gid;
+    struct rt_procs *procs;
+    /* Guards srv->chans[] entries, which the hosts change as worker
+     * processes come and go, against readers on other threads (stats,
+     * metrics). Threads never change them. */
+    pthread_rwlock_t chans_lock;
 
     struct rt_host **hosts;     /* nio */
     struct rt_worker **workers; /* nworkers; worker i belongs to host i % nio */
-    rt_channel **chans;         /* nworkers: worker i's channel */
+    rt_channel **chans;         /* nworkers: worker i's channel (isolate: the
+                                   serving process's, or NULL) */
 
     pthread_mutex_t life_lock;
     int started;
@@ -134,6 +151,11 @@ int memtls__listen_fd_check(int fd, char *host, size_t hostlen, uint16_t *port, 
                             size_t errlen);
 /* A close-on-exec duplicate of fd, made non-blocking; -1 with errno. */
 int memtls__listen_fd_dup(int fd);
+
+/* Connections that ended with an error: the workers count them in their
+ * channels (srv->conns_failed keeps what channels that were replaced
+ * counted). Any thread. */
+uint64_t memtls__server_conns_failed(const memtls_server *srv);
 
 /* The configuration for a new TLS session, with a reference for the caller
  * (NULL when none). Any thread. */

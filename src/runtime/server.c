@@ -18,6 +18,8 @@
 
 #include "host.h"
 #include "metrics.h"
+#include "procs.h"
+#include "sandbox.h"
 #include "worker.h"
 
 #define DEFAULT_MAX_CONNS 10000u
@@ -130,10 +132,24 @@ static int check_opts(const memtls_server_opts *o, char *err, size_t errlen)
     for (size_t i = 0; i < o->listener_count; i++) {
         need_tls |= !o->listeners[i].plaintext;
     }
-    if (need_tls && !usable_server_cfg(o->tls)) {
+    if (o->isolate && ((need_tls && o->load_tls == NULL) || o->tls != NULL)) {
+        snprintf(err, errlen,
+                 "isolate: worker processes load the configuration themselves: give load_tls, "
+                 "not tls");
+        return MEMTLS_ERR_INVALID;
+    }
+    if (o->tls != NULL && o->load_tls != NULL) {
+        snprintf(err, errlen, "tls, load_tls: give one or the other");
+        return MEMTLS_ERR_INVALID;
+    }
+    if (need_tls && o->load_tls == NULL && !usable_server_cfg(o->tls)) {
         snprintf(err, errlen,
                  "tls: a TLS listener needs a server configuration with a "
                  "certificate and key");
+        return MEMTLS_ERR_INVALID;
+    }
+    if (o->user != NULL && !o->isolate) {
+        snprintf(err, errlen, "user: only worker processes (isolate) switch users");
         return MEMTLS_ERR_INVALID;
     }
     if (o->app == MEMTLS_APP_PROXY && (o->backend_host == NULL || o->backend_port == 0)) {
@@ -217,13 +233,22 @@ static void resolve_threads(memtls_server *srv, const memtls_server_opts *o)
     }
     io = clamp_threads(io);
     unsigned workers = o->workers;
-    if (workers == 0) {
+    if (o->isolate) {
+        /* Processes: the I/O threads move bytes, the workers do the
+         * cryptography; a worker per CPU, an I/O thread per four. */
+        if (o->io_threads == 0) {
+            io = clamp_threads(o->workers != 0 && o->workers < cpus / 4 ? o->workers : cpus / 4);
+        }
+        if (workers == 0) {
+            workers = cpus > io ? cpus : io;
+        }
+    } else if (workers == 0) {
         workers = cpus > io && cpus - io > io ? cpus - io : io;
     }
     workers = clamp_threads(workers);
     srv->nio = io;
     srv->nworkers = workers;
-    switch (o->worker_mode) {
+    switch (o->isolate ? MEMTLS_WORKERS_THREADS : o->worker_mode) {
     case MEMTLS_WORKERS_THREADS:
         srv->worker_threads = 1;
         break;
@@ -356,11 +381,29 @@ static int copy_opts(memtls_server *srv, const memtls_server_opts *o, char *err,
     srv->on_log = o->on_log;
     srv->log_level = o->log_level;
     srv->log_arg = o->log_arg;
+    srv->isolate = o->isolate != 0;
+    srv->load_tls = o->load_tls;
+    srv->load_tls_arg = o->load_tls_arg;
+    if (o->user != NULL && memtls__sandbox_user(o->user, &srv->uid, &srv->gid, err, errlen) != 0) {
+        return MEMTLS_ERR_INVALID;
+    }
+    srv->drop_user = o->user != NULL;
     if (o->tls != NULL) {
         srv->cfg = memtls_config_ref(o->tls);
+    } else if (o->load_tls != NULL && !srv->isolate) {
+        srv->cfg = o->load_tls(o->load_tls_arg, NULL, err, errlen);
+        if (srv->cfg == NULL || !usable_server_cfg(srv->cfg)) {
+            if (srv->cfg != NULL || err[0] == '\0') {
+                snprintf(err, errlen, "load_tls: no server configuration with a certificate");
+            }
+            return MEMTLS_ERR_CONFIG;
+        }
     }
     if (o->metrics || o->metrics_host != NULL) {
-        srv->metrics = memtls__metrics_new(srv->nworkers);
+        /* With processes, the workers' blocks are shared with them (made
+         * now, before the spawner forks). */
+        unsigned nblocks = srv->isolate ? srv->nworkers * RT_LINK_SLOTS : srv->nworkers;
+        srv->metrics = memtls__metrics_new(srv->nworkers, nblocks, srv->isolate);
         if (srv->metrics == NULL) {
             goto nomem;
         }
@@ -372,7 +415,7 @@ nomem:
     return MEMTLS_ERR_NOMEM;
 }
 
-static const rt_app_ops *app_ops(const memtls_server *srv)
+const rt_app_ops *memtls__server_app_ops(const memtls_server *srv)
 {
     switch (srv->app) {
     case MEMTLS_APP_PROXY:
@@ -396,17 +439,29 @@ static int build(memtls_server *srv, char *err, size_t errlen)
         snprintf(err, errlen, "out of memory");
         return MEMTLS_ERR_NOMEM;
     }
-    const rt_app_ops *app = app_ops(srv);
+    const rt_app_ops *app = memtls__server_app_ops(srv);
     for (unsigned h = 0; h < srv->nio; h++) {
         int rc = memtls__host_new(srv, h, err, errlen);
         if (rc != 0) {
             return rc;
         }
     }
+    if (srv->isolate) {
+        /* The workers are processes: procs.c starts them into the hosts'
+         * links. */
+        for (unsigned h = 0; h < srv->nio; h++) {
+            if (memtls__host_ready(srv->hosts[h]) != 0) {
+                snprintf(err, errlen, "cannot start I/O thread %u", h);
+                return MEMTLS_ERR_INVALID;
+            }
+        }
+        return memtls__procs_start(srv, err, errlen);
+    }
     for (unsigned i = 0; i < srv->nworkers; i++) {
         rt_host *h = srv->hosts[i % srv->nio];
         rt_worker *w = NULL;
-        if (memtls__worker_new(srv, i, app, srv->worker_threads ? NULL : &h->loop.uv, &w) != 0) {
+        if (memtls__worker_new(srv, i, app, srv->worker_threads ? NULL : &h->loop.uv, -1, &w) !=
+            0) {
             snprintf(err, errlen, "out of memory (worker %u)", i);
             return MEMTLS_ERR_NOMEM;
         }
@@ -467,8 +522,12 @@ memtls_server *memtls_server_new(const memtls_server_opts *opts, char *err, size
     }
     pthread_mutex_init(&srv->cfg_lock, NULL);
     pthread_mutex_init(&srv->life_lock, NULL);
-    if (copy_opts(srv, opts, err, errlen) != 0 || build(srv, err, errlen) != 0 ||
-        open_metrics(srv, opts, err, errlen) != 0) {
+    pthread_rwlock_init(&srv->chans_lock, NULL);
+    /* With worker processes the spawner is forked right after the options
+     * are copied: before any listener, thread or key exists here. */
+    if (copy_opts(srv, opts, err, errlen) != 0 ||
+        (srv->isolate && memtls__procs_new(srv, err, errlen) != 0) ||
+        build(srv, err, errlen) != 0 || open_metrics(srv, opts, err, errlen) != 0) {
         memtls_server_free(srv);
         return NULL;
     }
@@ -512,12 +571,15 @@ int memtls_server_start(memtls_server *srv)
         pthread_mutex_unlock(&srv->life_lock);
         return MEMTLS_ERR_INVALID;
     }
-    for (unsigned i = 0; i < srv->nworkers && srv->worker_threads; i++) {
+    for (unsigned i = 0; i < srv->nworkers && srv->worker_threads && !srv->isolate; i++) {
         rt_worker *w = srv->workers[i];
         if (pthread_create(&w->thread, NULL, memtls__worker_main, w) != 0) {
             goto fail;
         }
         w->thread_started = 1;
+    }
+    if (srv->isolate && memtls__procs_run(srv) != 0) {
+        goto fail;
     }
     for (unsigned i = 0; i < srv->nio; i++) {
         rt_host *h = srv->hosts[i];
@@ -534,11 +596,11 @@ fail:
      * host are told to exit directly. */
     atomic_store_explicit(&srv->grace_ms, 0, memory_order_relaxed);
     request_stop_all(srv);
-    for (unsigned i = 0; i < srv->nworkers; i++) {
+    for (unsigned i = 0; i < srv->nworkers && !srv->isolate; i++) {
         rt_host *h = srv->hosts[i % srv->nio];
         if (!h->thread_started) {
-            atomic_store_explicit(&srv->chans[i]->exit, 1, memory_order_release);
-            memtls__bell_force(srv->chans[i]->bell[RT_TO_WORKER]);
+            atomic_store_explicit(&srv->chans[i]->sh->exit, 1, memory_order_release);
+            memtls__chan_force(srv->chans[i], RT_TO_WORKER);
         }
     }
     join_all(srv);
@@ -573,7 +635,28 @@ int memtls_server_stop(memtls_server *srv, unsigned grace_ms)
 
 int memtls_server_reload(memtls_server *srv, memtls_config *cfg)
 {
-    if (srv == NULL || !usable_server_cfg(cfg)) {
+    if (srv == NULL || (srv->isolate && cfg != NULL) || (cfg == NULL && srv->load_tls == NULL)) {
+        return MEMTLS_ERR_INVALID;
+    }
+    if (srv->isolate) {
+        return memtls__procs_reload(srv);
+    }
+    if (cfg == NULL) {
+        char err[256] = "";
+        memtls_config *prev = memtls__server_cfg(srv);
+        cfg = srv->load_tls(srv->load_tls_arg, prev, err, sizeof err);
+        memtls_config_free(prev);
+        if (cfg == NULL || !usable_server_cfg(cfg)) {
+            memtls_config_free(cfg);
+            memtls__log(srv, MEMTLS_LOG_ERROR, "reload failed, keeping the configuration: %s",
+                        err[0] ? err : "load_tls gave no server configuration with a certificate");
+            return MEMTLS_ERR_CONFIG;
+        }
+        int rc = memtls_server_reload(srv, cfg);
+        memtls_config_free(cfg);
+        return rc;
+    }
+    if (!usable_server_cfg(cfg)) {
         return MEMTLS_ERR_INVALID;
     }
     memtls_config_ref(cfg);
@@ -608,8 +691,11 @@ void memtls_server_free(memtls_server *srv)
     for (unsigned i = 0; srv->hosts != NULL && i < srv->nio; i++) {
         memtls__host_free(srv->hosts[i]);
     }
+    if (srv->isolate) {
+        memtls__procs_free(srv); /* the hosts freed the channels */
+    }
     memtls__metrics_free(srv->metrics);
-    for (unsigned i = 0; srv->chans != NULL && i < srv->nworkers; i++) {
+    for (unsigned i = 0; srv->chans != NULL && i < srv->nworkers && !srv->isolate; i++) {
         memtls__chan_free(srv->chans[i]);
     }
     free(srv->workers);
@@ -628,6 +714,7 @@ void memtls_server_free(memtls_server *srv)
     memtls_config_free(srv->cfg);
     pthread_mutex_destroy(&srv->cfg_lock);
     pthread_mutex_destroy(&srv->life_lock);
+    pthread_rwlock_destroy(&srv->chans_lock);
     free(srv);
 }
 
@@ -636,6 +723,52 @@ void memtls_server_free(memtls_server *srv)
 static uint64_t load(const atomic_uint_fast64_t *v)
 {
     return atomic_load_explicit((atomic_uint_fast64_t *)v, memory_order_relaxed);
+}
+
+/* Every channel of every link, under the lock (worker processes come and
+ * go; readers are on any thread). */
+static void each_channel(const memtls_server *srv, void (*fn)(rt_channel *ch, void *arg), void *arg)
+{
+    pthread_rwlock_rdlock((pthread_rwlock_t *)&srv->chans_lock);
+    for (unsigned h = 0; srv->hosts != NULL && h < srv->nio; h++) {
+        const rt_host *host = srv->hosts[h];
+        for (unsigned i = 0; host != NULL && i < host->nlinks; i++) {
+            if (host->links[i].ch != NULL) {
+                fn(host->links[i].ch, arg);
+            }
+        }
+    }
+    pthread_rwlock_unlock((pthread_rwlock_t *)&srv->chans_lock);
+}
+
+static void add_failed(rt_channel *ch, void *arg)
+{
+    *(uint64_t *)arg += load(&ch->sh->conns_failed);
+}
+
+uint64_t memtls__server_conns_failed(const memtls_server *srv)
+{
+    uint64_t n = load(&srv->conns_failed);
+    each_channel(srv, add_failed, &n);
+    return n;
+}
+
+static void add_rings(rt_channel *ch, void *arg)
+{
+    memtls_server_stats *out = arg;
+    memtls_ring_stats a, b;
+    memtls_ring_get_stats(ch->ring[RT_TO_WORKER], &a);
+    memtls_ring_get_stats(ch->ring[RT_TO_HOST], &b);
+    if (a.high_water > out->to_worker_high_water) {
+        out->to_worker_high_water = a.high_water;
+    }
+    if (b.high_water > out->to_host_high_water) {
+        out->to_host_high_water = b.high_water;
+    }
+    out->to_worker_refusals += a.refusals;
+    out->to_host_refusals += b.refusals;
+    out->ring_messages += load(&ch->sh->messages);
+    out->wakeups += load(&ch->sh->signals[RT_TO_WORKER]) + load(&ch->sh->signals[RT_TO_HOST]);
 }
 
 int memtls_server_get_stats(const memtls_server *srv, memtls_server_stats *out)
@@ -647,7 +780,7 @@ int memtls_server_get_stats(const memtls_server *srv, memtls_server_stats *out)
     out->conns_open = load(&srv->conns_open);
     out->conns_total = load(&srv->conns_total);
     out->conns_refused = load(&srv->conns_refused);
-    out->conns_failed = load(&srv->conns_failed);
+    out->conns_failed = memtls__server_conns_failed(srv);
     out->accept_errors = load(&srv->accept_errors);
     out->bytes_in = load(&srv->bytes_in);
     out->bytes_out = load(&srv->bytes_out);
@@ -657,25 +790,7 @@ int memtls_server_get_stats(const memtls_server *srv, memtls_server_stats *out)
     out->workers = srv->nworkers;
     out->workers_inline = !srv->worker_threads;
     out->ring_capacity = srv->ring_capacity;
-    for (unsigned i = 0; i < srv->nworkers; i++) {
-        rt_channel *ch = srv->chans[i];
-        memtls_ring_stats a, b;
-        memtls_ring_get_stats(ch->ring[RT_TO_WORKER], &a);
-        memtls_ring_get_stats(ch->ring[RT_TO_HOST], &b);
-        if (a.high_water > out->to_worker_high_water) {
-            out->to_worker_high_water = a.high_water;
-        }
-        if (b.high_water > out->to_host_high_water) {
-            out->to_host_high_water = b.high_water;
-        }
-        out->to_worker_refusals += a.refusals;
-        out->to_host_refusals += b.refusals;
-        out->ring_messages += load(&ch->messages);
-        out->wakeups += load(&ch->bell[RT_TO_WORKER]->signals);
-    }
-    for (unsigned i = 0; i < srv->nio; i++) {
-        out->wakeups += load(&srv->hosts[i]->loop.bell.signals);
-    }
+    each_channel(srv, add_rings, out);
     return 0;
 }
 
@@ -685,11 +800,22 @@ int memtls_server_get_ring_stats(const memtls_server *srv, unsigned worker,
     if (srv == NULL || worker >= srv->nworkers) {
         return MEMTLS_ERR_INVALID;
     }
+    pthread_rwlock_rdlock((pthread_rwlock_t *)&srv->chans_lock);
+    rt_channel *ch = srv->chans[worker];
     if (to_worker != NULL) {
-        memtls_ring_get_stats(srv->chans[worker]->ring[RT_TO_WORKER], to_worker);
+        memtls_ring_get_stats(ch != NULL ? ch->ring[RT_TO_WORKER] : NULL, to_worker);
     }
     if (to_host != NULL) {
-        memtls_ring_get_stats(srv->chans[worker]->ring[RT_TO_HOST], to_host);
+        memtls_ring_get_stats(ch != NULL ? ch->ring[RT_TO_HOST] : NULL, to_host);
     }
+    pthread_rwlock_unlock((pthread_rwlock_t *)&srv->chans_lock);
     return 0;
+}
+
+int memtls_server_worker_pid(const memtls_server *srv, unsigned worker)
+{
+    if (srv == NULL || !srv->isolate || worker >= srv->nworkers) {
+        return 0;
+    }
+    return memtls__procs_worker_pid(srv, worker);
 }

@@ -615,7 +615,6 @@ static void unlink_conn(rt_wconn *c)
  * needed again). */
 static void release(rt_wconn *c)
 {
-    memtls_server *srv = srv_of(c);
     if (c->reason[0] == '\0') {
         memtls__wconn_reason(c, 1, "closed", NULL);
     }
@@ -624,7 +623,7 @@ static void release(rt_wconn *c)
     }
     emit_record(c);
     if (c->failed) {
-        atomic_fetch_add_explicit(&srv->conns_failed, 1, memory_order_relaxed);
+        atomic_fetch_add_explicit(&c->w->ch->sh->conns_failed, 1, memory_order_relaxed);
     }
     if (app_of(c)->closed != NULL) {
         app_of(c)->closed(c);

@@ -133,8 +133,8 @@ static void exit_now(rt_worker *w)
     if (!w->inline_) {
         memtls__loop_close_handles(&w->own);
     }
-    atomic_store_explicit(&w->ch->exited, 1, memory_order_release);
-    memtls__bell_force(w->ch->bell[RT_TO_HOST]);
+    atomic_store_explicit(&w->ch->sh->exited, 1, memory_order_release);
+    memtls__chan_force(w->ch, RT_TO_HOST);
 }
 
 static void begin_stop(rt_worker *w, int now)
@@ -160,7 +160,7 @@ int memtls__worker_pump(void *arg)
     if (w->exited) {
         return 0;
     }
-    if (atomic_load_explicit(&ch->exit, memory_order_acquire)) {
+    if (atomic_load_explicit(&ch->sh->exit, memory_order_acquire)) {
         exit_now(w);
         return 0;
     }
@@ -179,13 +179,18 @@ int memtls__worker_pump(void *arg)
         work = 1;
     }
     work |= memtls__chan_read(ch, RT_TO_WORKER, on_message, w, WORKER_BATCH) > 0;
-    int stop = atomic_load_explicit(&ch->stop, memory_order_acquire);
+    int stop = atomic_load_explicit(&ch->sh->stop, memory_order_acquire);
     if (stop > w->stopping) {
         begin_stop(w, stop > 1);
         w->stopping = stop;
         work = 1;
     }
     work |= run_ready(w);
+    if (w->process && w->live == 0 && atomic_load_explicit(&ch->sh->retire, memory_order_acquire)) {
+        /* Replaced by a reload, and its last connection is gone. */
+        exit_now(w);
+        return 0;
+    }
     if (w->sweep_wanted) {
         sweep_start(w);
     }
@@ -200,8 +205,10 @@ int memtls__worker_has_work(void *arg)
         return 0;
     }
     return memtls__chan_has_work(ch, RT_TO_WORKER) || !rt_fifo_empty(&w->ready) ||
-           atomic_load_explicit(&ch->stop, memory_order_relaxed) > w->stopping ||
-           atomic_load_explicit(&ch->exit, memory_order_relaxed);
+           (w->process && w->live == 0 &&
+            atomic_load_explicit(&ch->sh->retire, memory_order_relaxed)) ||
+           atomic_load_explicit(&ch->sh->stop, memory_order_relaxed) > w->stopping ||
+           atomic_load_explicit(&ch->sh->exit, memory_order_relaxed);
 }
 
 void *memtls__worker_main(void *arg)
@@ -212,7 +219,7 @@ void *memtls__worker_main(void *arg)
 }
 
 int memtls__worker_new(memtls_server *srv, unsigned index, const rt_app_ops *app,
-                       uv_loop_t *host_loop, rt_worker **out)
+                       uv_loop_t *host_loop, int bell_fd, rt_worker **out)
 {
     *out = NULL;
     rt_worker *w = calloc(1, sizeof *w);
@@ -222,7 +229,7 @@ int memtls__worker_new(memtls_server *srv, unsigned index, const rt_app_ops *app
     w->srv = srv;
     w->index = index;
     w->app = app;
-    w->m = srv->metrics != NULL ? &srv->metrics->w[index] : NULL;
+    w->m = srv->metrics != NULL && index < srv->metrics->nblocks ? &srv->metrics->w[index] : NULL;
     w->conns = calloc(srv->max_conns, sizeof *w->conns);
     w->scratch = malloc(RT_APP_CHUNK);
     if (w->conns == NULL || w->scratch == NULL) {
@@ -234,7 +241,8 @@ int memtls__worker_new(memtls_server *srv, unsigned index, const rt_app_ops *app
         w->uv = host_loop;
         (void)memtls__bell_init(&w->own.bell, 0); /* never signalled */
     } else {
-        if (memtls__loop_init(&w->own, 1) != 0 ||
+        if ((bell_fd >= 0 ? memtls__loop_init_fd(&w->own, bell_fd)
+                          : memtls__loop_init(&w->own, 1)) != 0 ||
             memtls__loop_add(&w->own, memtls__worker_pump, memtls__worker_has_work, NULL, w) != 0) {
             memtls__worker_free(w);
             return MEMTLS_ERR_NOMEM;

@@ -81,6 +81,7 @@ typedef struct rt_worker {
     pthread_t thread;
     int thread_started;
     int inline_;
+    int process;      /* a worker process (isolate): it leaves when retired and idle */
     rt_wconn **conns; /* by slot */
     rt_wconn *all;    /* every live connection */
     unsigned live;
@@ -156,10 +157,12 @@ struct memtls_server_conn {
 /* worker.c */
 /* A worker with application `app`; on the host's loop (inline) when
  * host_loop is given, else with a loop of its own for its thread
- * (memtls__worker_main). Its channel is set (w->ch) before it runs.
+ * (memtls__worker_main) or process, whose bell is bell_fd (an eventfd
+ * the loop takes over), or a new one when bell_fd is -1. Its channel is
+ * set (w->ch) before it runs.
  * 0 or MEMTLS_ERR_NOMEM. */
 int memtls__worker_new(memtls_server *srv, unsigned index, const rt_app_ops *app,
-                       uv_loop_t *host_loop, rt_worker **out);
+                       uv_loop_t *host_loop, int bell_fd, rt_worker **out);
 /* The bell the worker's channel rings to wake it (one without a
  * descriptor for an inline worker). */
 rt_bell *memtls__worker_bell(rt_worker *w);
@@ -167,6 +170,9 @@ int memtls__worker_pump(void *arg);
 int memtls__worker_has_work(void *arg);
 void *memtls__worker_main(void *arg);
 void memtls__worker_free(rt_worker *w);
+
+/* server.c: the application of the server's connections. */
+const rt_app_ops *memtls__server_app_ops(const memtls_server *srv);
 
 /* wconn.c: the connection layer, for worker.c and the applications. */
 void memtls__wconn_start(rt_worker *w, uint64_t id, const memtls_ring_msg *m);
