@@ -95,6 +95,11 @@ static void test_stop_in_flight(void **state)
 static void test_reload(void **state)
 {
     rt_fixture *f = *state;
+    if (rt_isolated()) {
+        /* Worker processes reload through load_tls only (the spawner
+         * loads the files again): interop_test_isolate covers it. */
+        skip();
+    }
     rt_start(f);
     rc_conn *before = rt_connect(f, (rc_how){0});
 

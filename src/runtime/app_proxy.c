@@ -253,6 +253,11 @@ static void destination(rt_wconn *c, struct sockaddr_storage *ss)
         memcpy(ss, c->pp_dst, sizeof c->pp_dst);
         return;
     }
+    if (c->start.local_len > 0 && c->start.local_len <= sizeof c->start.local &&
+        c->start.local_len <= sizeof *ss) {
+        memcpy(ss, c->start.local, c->start.local_len); /* what the host's accept saw */
+        return;
+    }
     memtls_server *srv = c->w->srv;
     const char *host = c->listener < srv->nlisteners ? srv->listeners[c->listener].host : "";
     uint16_t port = htons(memtls_server_bound_port(srv, c->listener));

@@ -365,6 +365,10 @@ static void finish(rt_host *h)
      * the connections are freed by their handles' close callbacks. */
     for (hconn *c = h->all, *next; c != NULL; c = next) {
         next = c->next_all;
+        if (h->procs != NULL && !c->refused && !c->worker_done) {
+            /* A worker process's record would come too late: ours. */
+            memtls__hconn_log(c, "server stopped (grace period over)");
+        }
         memtls__hconn_force_close(c);
     }
     uv_timer_stop(&h->grace);
@@ -428,6 +432,9 @@ void memtls__host_cut_link(rt_host *h, unsigned li, const char *why)
     for (hconn *c = h->all, *next; c != NULL; c = next) {
         next = c->next_all;
         if (!c->refused && c->wi == li && !c->worker_done) {
+            char reason[160];
+            snprintf(reason, sizeof reason, "worker %u%s", h->links[li].worker, why);
+            memtls__hconn_log(c, reason);
             memtls__hconn_force_close(c);
             n++;
         }

@@ -79,6 +79,8 @@ typedef struct hconn {
     unsigned handles;       /* open libuv handles (the timer); freed when 0 and
                              worker_done and both sockets are closed */
     int worker_done;        /* the worker released the id (or never had it) */
+    int logged;             /* its record was logged (a worker process's, or ours) */
+    uint64_t started_ms;    /* when it was accepted (the host's records) */
     unsigned pend;          /* PEND_* */
     int32_t bk_status;      /* for PEND_BK_RESULT */
     unsigned bk_next;       /* the backend address to try next */
@@ -232,6 +234,10 @@ void memtls__hconn_on_message(void *arg, const memtls_ring_msg *m);
 void memtls__hconn_retry_blocked(rt_host *h, unsigned wi);
 /* Close at once, tell the worker nothing (the host is exiting). */
 void memtls__hconn_force_close(hconn *c);
+
+/* Log c's record from the host (no TLS details: the host has none):
+ * refused connections, and those of a worker process that died. */
+void memtls__hconn_log(hconn *c, const char *reason);
 
 /* host_resolve.c */
 void memtls__resolve_init(rt_resolver *r, rt_host *h, void (*ready)(rt_fifo_link *waiter));

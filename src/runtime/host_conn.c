@@ -107,6 +107,15 @@ static int flush_owed(hconn *c)
         st.plaintext = (uint32_t)c->plaintext;
         st.peer_len = c->cl.peer_len <= sizeof st.peer ? c->cl.peer_len : 0;
         memcpy(st.peer, &c->cl.peer, st.peer_len);
+        if (c->host->srv->backend_proxy != MEMTLS_PROXY_NONE) {
+            struct sockaddr_in6 local;
+            socklen_t len = sizeof local;
+            if (getsockname(c->cl.fd, (struct sockaddr *)&local, &len) == 0 &&
+                len <= sizeof st.local) {
+                memcpy(st.local, &local, len);
+                st.local_len = len;
+            }
+        }
         if (flush_flag(c, PEND_START, MSG_H_START, &st, sizeof st)) {
             return 1;
         }
@@ -539,6 +548,29 @@ static void link_all(hconn *c)
     h->all = c;
 }
 
+void memtls__hconn_log(hconn *c, const char *reason)
+{
+    memtls_server *srv = c->host->srv;
+    if (srv->on_conn_log == NULL || c->logged) {
+        return;
+    }
+    c->logged = 1;
+    char peer[64];
+    memtls__format_addr((const struct sockaddr *)&c->cl.peer, peer, sizeof peer);
+    memtls_conn_record rec;
+    memset(&rec, 0, sizeof rec);
+    rec.id = c->refused ? 0 : id_seq(c);
+    rec.listener = c->listener;
+    rec.plaintext = c->plaintext;
+    rec.peer = peer;
+    rec.sni = rec.version = rec.cipher = rec.alpn = rec.subject = rec.cert_subject = "";
+    rec.cert_index = -1;
+    uint64_t now = uv_now(&c->host->loop.uv);
+    rec.duration_ms = c->started_ms != 0 && now > c->started_ms ? now - c->started_ms : 0;
+    rec.reason = reason;
+    srv->on_conn_log(srv->log_arg, &rec);
+}
+
 /* Over the cap, stopping, or no worker serving (`no_worker`: every
  * worker process of this I/O thread is starting or gone): a clean close,
  * no worker involved. */
@@ -554,20 +586,9 @@ static void refuse(hconn *c, int no_worker)
                                   : "connection limit";
     memtls__log_limited(srv, &h->cap_logged, MEMTLS_LOG_WARN, "refusing connections (%s: %u open)",
                         why, srv->max_conns);
-    if (srv->on_conn_log != NULL) {
-        char peer[64];
-        memtls__format_addr((const struct sockaddr *)&c->cl.peer, peer, sizeof peer);
-        memtls_conn_record rec;
-        memset(&rec, 0, sizeof rec);
-        rec.listener = c->listener;
-        rec.plaintext = c->plaintext;
-        rec.peer = peer;
-        rec.sni = rec.version = rec.cipher = rec.alpn = rec.subject = "";
-        rec.reason = h->stopping ? "refused: server stopping"
-                     : no_worker ? "refused: no worker available"
-                                 : "refused: connection limit";
-        srv->on_conn_log(srv->log_arg, &rec);
-    }
+    memtls__hconn_log(c, h->stopping ? "refused: server stopping"
+                         : no_worker ? "refused: no worker available"
+                                     : "refused: connection limit");
     h->refusing++;
     sock_close(&c->cl, h->refusing > RT_MAX_REFUSING);
 }
@@ -583,6 +604,7 @@ hconn *memtls__hconn_accept(rt_host *h, size_t listener, int fd, const struct so
     }
     c->host = h;
     c->listener = (uint32_t)listener;
+    c->started_ms = uv_now(&h->loop.uv);
     c->plaintext = srv->listeners[listener].plaintext;
     if (sock_open(&c->cl, c, RT_SIDE_CLIENT, fd) != 0) {
         close(fd);
@@ -633,6 +655,55 @@ static void shut_when_flushed(hsock *s)
     if (s->q.bytes == 0 && !s->shut_done) {
         (void)memtls__hsock_shut(s);
     }
+}
+
+/* A worker process's log record of c (MSG_W_RECORD), logged here: every
+ * length is checked against the message, every string copied and ended. */
+static void worker_record(hconn *c, const memtls_ring_msg *m)
+{
+    memtls_server *srv = c->host->srv;
+    rt_msg_record r;
+    if (srv->on_conn_log == NULL || m->len < sizeof r) {
+        return;
+    }
+    memcpy(&r, m->data, sizeof r);
+    char str[RT_REC_NSTR][RT_REC_STR_MAX + 1];
+    size_t off = sizeof r;
+    for (int i = 0; i < RT_REC_NSTR; i++) {
+        size_t n = r.len[i];
+        if (n > RT_REC_STR_MAX || n > m->len - off) {
+            memtls__log_limited(srv, &c->host->foreign_logged, MEMTLS_LOG_ERROR,
+                                "worker %u sent a malformed connection record: ignored",
+                                c->host->links[c->wi].worker);
+            return;
+        }
+        memcpy(str[i], m->data + off, n);
+        str[i][n] = '\0';
+        off += n;
+    }
+    memtls_conn_record rec;
+    memset(&rec, 0, sizeof rec);
+    rec.id = id_seq(c);
+    rec.listener = c->listener;
+    rec.plaintext = c->plaintext;
+    rec.peer = str[RT_REC_PEER];
+    rec.sni = str[RT_REC_SNI];
+    rec.version = str[RT_REC_VERSION];
+    rec.cipher = str[RT_REC_CIPHER];
+    rec.alpn = str[RT_REC_ALPN];
+    rec.subject = str[RT_REC_SUBJECT];
+    rec.cert_subject = str[RT_REC_CERT_SUBJECT];
+    rec.reason = str[RT_REC_REASON];
+    rec.bytes_in = r.bytes_in;
+    rec.bytes_out = r.bytes_out;
+    rec.app_in = r.app_in;
+    rec.app_out = r.app_out;
+    rec.duration_ms = r.duration_ms;
+    rec.cert_index = r.cert_index;
+    rec.clean = r.clean != 0;
+    rec.resumed = r.resumed != 0;
+    c->logged = 1;
+    srv->on_conn_log(srv->log_arg, &rec);
 }
 
 void memtls__hconn_on_message(void *arg, const memtls_ring_msg *m)
@@ -723,6 +794,9 @@ void memtls__hconn_on_message(void *arg, const memtls_ring_msg *m)
         conn_maybe_free(c);
         break;
     }
+    case MSG_W_RECORD:
+        worker_record(c, m);
+        break;
     default:
         memtls__log(h->srv, MEMTLS_LOG_ERROR, "conn %llu: unknown message type %u",
                     (unsigned long long)id_seq(c), (unsigned)m->type);

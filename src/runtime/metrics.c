@@ -199,10 +199,10 @@ void memtls__metrics_free(rt_metrics *m)
     free(m);
 }
 
-void memtls__metrics_set_cert(rt_metrics *m, memtls_config *cfg)
+int memtls__cert_info(memtls_config *cfg, char *subject, size_t len, int64_t *not_after)
 {
-    char subject[256] = "";
-    int64_t not_after = 0;
+    subject[0] = '\0';
+    *not_after = 0;
     int have = 0;
     SSL_CTX *ctx = cfg != NULL ? memtls_config_ssl_ctx(cfg) : NULL;
     X509 *x = ctx != NULL ? SSL_CTX_get0_certificate(ctx) : NULL;
@@ -210,23 +210,36 @@ void memtls__metrics_set_cert(rt_metrics *m, memtls_config *cfg)
         struct tm tm;
         const ASN1_TIME *t = X509_get0_notAfter(x);
         if (t != NULL && ASN1_TIME_to_tm(t, &tm) == 1) {
-            not_after = (int64_t)timegm(&tm);
+            *not_after = (int64_t)timegm(&tm);
             have = 1;
         }
         BIO *b = BIO_new(BIO_s_mem());
         if (b != NULL) {
             if (X509_NAME_print_ex(b, X509_get_subject_name(x), 0, XN_FLAG_RFC2253) >= 0) {
-                int n = BIO_read(b, subject, (int)sizeof subject - 1);
+                int n = BIO_read(b, subject, (int)len - 1);
                 subject[n > 0 ? n : 0] = '\0';
             }
             BIO_free(b);
         }
     }
+    return have;
+}
+
+void memtls__metrics_put_cert(rt_metrics *m, const char *subject, int64_t not_after, int have)
+{
     pthread_mutex_lock(&m->cert_lock);
-    memcpy(m->cert_subject, subject, sizeof subject);
+    snprintf(m->cert_subject, sizeof m->cert_subject, "%s", subject);
     m->cert_not_after = not_after;
     m->have_cert = have;
     pthread_mutex_unlock(&m->cert_lock);
+}
+
+void memtls__metrics_set_cert(rt_metrics *m, memtls_config *cfg)
+{
+    char subject[256];
+    int64_t not_after;
+    int have = memtls__cert_info(cfg, subject, sizeof subject, &not_after);
+    memtls__metrics_put_cert(m, subject, not_after, have);
 }
 
 /* --- hooks ------------------------------------------------------------------------ */

@@ -171,6 +171,12 @@ rt_metrics *memtls__metrics_new(unsigned nworkers, unsigned nblocks, int shared)
 /* After the endpoint was closed and its handles are gone. */
 void memtls__metrics_free(rt_metrics *m);
 /* Remember the subject and not-after of cfg's certificate (any thread). */
+/* The first certificate of cfg: its subject (RFC 2253) and not-after
+ * (seconds since the epoch); returns 1 when there is one. */
+int memtls__cert_info(memtls_config *cfg, char *subject, size_t len, int64_t *not_after);
+/* The certificate the gauges describe (worker processes: what the
+ * spawner loaded). */
+void memtls__metrics_put_cert(rt_metrics *m, const char *subject, int64_t not_after, int have);
 void memtls__metrics_set_cert(rt_metrics *m, memtls_config *cfg);
 
 /* --- hooks ------------------------------------------------------------------ */

@@ -47,7 +47,9 @@ enum {
     MSG_W_BK_DATA,     /* bytes for the backend socket */
     MSG_W_PROBE,       /* rt_msg_probe, connection id 0: when the worker wrote it */
     MSG_W_BK_SHUTDOWN, /* after queued bytes, shut the backend's write side */
-    MSG_W_ACK          /* rt_msg_ack: bytes the worker took in (input credit) */
+    MSG_W_ACK,         /* rt_msg_ack: bytes the worker took in (input credit) */
+    MSG_W_RECORD       /* rt_msg_record and its strings: the connection's log
+                          record, logged by the host (worker processes) */
 };
 
 /* Which socket of a connection. */
@@ -60,6 +62,10 @@ typedef struct rt_msg_start {
     uint32_t plaintext;
     uint8_t peer[28]; /* a struct sockaddr_in or sockaddr_in6 */
     uint32_t peer_len;
+    /* The address the client connected to (getsockname), when the
+     * backend gets a PROXY header; local_len 0 otherwise. */
+    uint8_t local[28];
+    uint32_t local_len;
 } rt_msg_start;
 
 typedef struct rt_msg_ack {
@@ -78,5 +84,35 @@ typedef struct rt_msg_close {
 typedef struct rt_msg_side {
     uint32_t side; /* RT_SIDE_* */
 } rt_msg_side;
+
+/* The strings of a MSG_W_RECORD, in this order after the fixed part, each
+ * len[i] bytes without a NUL, each at most RT_REC_STR_MAX bytes (longer
+ * ones are cut). The host checks every length against the message. */
+enum {
+    RT_REC_PEER,
+    RT_REC_SNI,
+    RT_REC_VERSION,
+    RT_REC_CIPHER,
+    RT_REC_ALPN,
+    RT_REC_SUBJECT,
+    RT_REC_CERT_SUBJECT,
+    RT_REC_REASON,
+    RT_REC_NSTR
+};
+#define RT_REC_STR_MAX 1024u
+
+typedef struct rt_msg_record {
+    uint64_t bytes_in;
+    uint64_t bytes_out;
+    uint64_t app_in;
+    uint64_t app_out;
+    uint64_t duration_ms;
+    int32_t cert_index;
+    uint8_t plaintext;
+    uint8_t clean;
+    uint8_t resumed;
+    uint8_t pad;
+    uint16_t len[RT_REC_NSTR];
+} rt_msg_record;
 
 #endif

@@ -157,6 +157,18 @@ static void clean_text(char *s, size_t len)
     }
 }
 
+/* The certificate the spawner loaded, for the metrics' gauges. */
+static void loaded_cert(memtls_server *srv, const rt_sp_msg *m)
+{
+    if (srv->metrics != NULL) {
+        char subject[sizeof m->cert_subject];
+        memcpy(subject, m->cert_subject, sizeof subject);
+        subject[sizeof subject - 1] = '\0';
+        clean_text(subject, sizeof subject);
+        memtls__metrics_put_cert(srv->metrics, subject, m->cert_not_after, m->have_cert != 0);
+    }
+}
+
 int memtls__procs_new(memtls_server *srv, char *err, size_t errlen)
 {
     rt_procs *p = calloc(1, sizeof *p);
@@ -202,6 +214,7 @@ int memtls__procs_new(memtls_server *srv, char *err, size_t errlen)
         snprintf(err, errlen, "%s", m.msg);
         return MEMTLS_ERR_CONFIG;
     }
+    loaded_cert(srv, &m);
     return 0;
 }
 
@@ -857,6 +870,7 @@ static void handle_reply(memtls_server *srv, const rt_sp_msg *m)
         memcpy(msg, m->msg, sizeof msg);
         clean_text(msg, sizeof msg);
         if (m->status == 0) {
+            loaded_cert(srv, m);
             for (unsigned hi = 0; hi < srv->nio; hi++) {
                 post(srv, hi, (rt_pev){PEV_RELOAD, 0, 0, 0});
             }
@@ -945,6 +959,9 @@ int memtls__procs_reload(memtls_server *srv)
             rc = recv_type(p, RT_SP_LOADED, &m, early_exit, srv);
         }
         status = rc != 0 ? -1 : m.status;
+        if (status == 0) {
+            loaded_cert(srv, &m);
+        }
         snprintf(msg, sizeof msg, "%s", rc != 0 ? "the spawner process is gone" : m.msg);
         clean_text(msg, sizeof msg);
     } else {
@@ -968,19 +985,25 @@ int memtls__procs_reload(memtls_server *srv)
     return 0;
 }
 
-void memtls__procs_free(memtls_server *srv)
+void memtls__procs_halt(memtls_server *srv)
 {
     rt_procs *p = srv->procs;
-    if (p == NULL) {
-        return;
-    }
-    if (p->running) {
+    if (p != NULL && p->running) {
         atomic_store_explicit(&p->quit, 1, memory_order_release);
         uint64_t one = 1;
         (void)!write(p->wake, &one, sizeof one);
         pthread_join(p->thread, NULL);
         p->running = 0;
     }
+}
+
+void memtls__procs_free(memtls_server *srv)
+{
+    rt_procs *p = srv->procs;
+    if (p == NULL) {
+        return;
+    }
+    memtls__procs_halt(srv);
     for (unsigned i = 0; i < p->nq; i++) {
         if (p->q[i].type == RT_SP_SPAWN) {
             for (int k = 0; k < 3; k++) {

@@ -51,6 +51,9 @@ int memtls__procs_reload(memtls_server *srv);
 /* After the host threads ended (or never ran): stop the supervisor,
  * close the spawner's socket (it kills what is left and exits), reap it,
  * free everything. */
+/* Stop the supervisor thread (before the hosts, whose event queues it
+ * posts to, are freed). */
+void memtls__procs_halt(memtls_server *srv);
 void memtls__procs_free(memtls_server *srv);
 /* The serving process of worker k, or 0. Any thread. */
 int memtls__procs_worker_pid(const memtls_server *srv, unsigned worker);

@@ -678,6 +678,9 @@ void memtls_server_free(memtls_server *srv)
         return;
     }
     (void)memtls_server_stop(srv, 0);
+    if (srv->isolate) {
+        memtls__procs_halt(srv); /* it posts to the hosts freed below */
+    }
     /* Workers first: an inline worker's handles live on its host's loop,
      * which the host frees. */
     for (unsigned i = 0; srv->workers != NULL && i < srv->nworkers; i++) {

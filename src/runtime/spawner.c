@@ -195,6 +195,8 @@ static void load(spawner *sp)
     } else {
         memtls_config_free(srv->cfg);
         srv->cfg = cfg;
+        r.have_cert =
+            memtls__cert_info(cfg, r.cert_subject, sizeof r.cert_subject, &r.cert_not_after);
     }
     reply(sp, &r);
 }

@@ -39,6 +39,12 @@ typedef struct rt_sp_msg {
     int32_t status;  /* LOADED, SPAWNED: 0 or an error; EXITED: wait status */
     uint32_t pad;
     char msg[256]; /* LOADED: the loader's message */
+    /* LOADED (status 0): the first certificate's subject and not-after,
+     * for the host's metrics (no key material crosses). */
+    char cert_subject[256];
+    int64_t cert_not_after;
+    int32_t have_cert;
+    uint32_t pad2;
 } rt_sp_msg;
 
 /* Fork the spawner (the caller must not have started threads of the

@@ -548,43 +548,99 @@ static void on_timer_closed(uv_handle_t *h)
     free(h->data);
 }
 
-static void emit_record(rt_wconn *c)
+/* c's log record; `peer` holds its address text. */
+static void fill_record(rt_wconn *c, memtls_conn_record *rec, char *peer, size_t peerlen)
 {
-    memtls_server *srv = srv_of(c);
-    if (srv->on_conn_log == NULL) {
-        return;
-    }
-    char peer[64];
-    memtls__format_addr((const struct sockaddr *)c->start.peer, peer, sizeof peer);
-    memtls_conn_record rec;
-    memset(&rec, 0, sizeof rec);
-    rec.id = rt_seq(c->id);
-    rec.listener = c->listener;
-    rec.plaintext = c->plaintext;
-    rec.peer = peer;
-    rec.sni = rec.version = rec.cipher = rec.alpn = rec.subject = rec.cert_subject = "";
-    rec.cert_index = -1;
-    rec.bytes_in = c->bytes_in;
+    memtls__format_addr((const struct sockaddr *)c->start.peer, peer, peerlen);
+    memset(rec, 0, sizeof *rec);
+    rec->id = rt_seq(c->id);
+    rec->listener = c->listener;
+    rec->plaintext = c->plaintext;
+    rec->peer = peer;
+    rec->sni = rec->version = rec->cipher = rec->alpn = rec->subject = rec->cert_subject = "";
+    rec->cert_index = -1;
+    rec->bytes_in = c->bytes_in;
     if (c->s != NULL) {
         memtls_ctx *ctx = memtls_session_ctx(c->s);
         memtls_session_stats st;
         memtls_session_get_stats(c->s, &st);
-        rec.bytes_out = st.ciphertext_out;
-        rec.app_in = st.plaintext_in;
-        rec.app_out = st.plaintext_out;
-        rec.sni = memtls_ctx_sni(ctx);
-        rec.version = memtls_ctx_protocol(ctx);
-        rec.cipher = memtls_ctx_cipher(ctx);
-        rec.alpn = memtls_ctx_alpn(ctx);
-        rec.subject = memtls_ctx_peer_subject(ctx);
-        rec.resumed = memtls_ctx_resumed(ctx);
-        rec.cert_index = memtls_ctx_cert_index(ctx);
-        rec.cert_subject = memtls_ctx_cert_subject(ctx);
+        rec->bytes_out = st.ciphertext_out;
+        rec->app_in = st.plaintext_in;
+        rec->app_out = st.plaintext_out;
+        rec->sni = memtls_ctx_sni(ctx);
+        rec->version = memtls_ctx_protocol(ctx);
+        rec->cipher = memtls_ctx_cipher(ctx);
+        rec->alpn = memtls_ctx_alpn(ctx);
+        rec->subject = memtls_ctx_peer_subject(ctx);
+        rec->resumed = memtls_ctx_resumed(ctx);
+        rec->cert_index = memtls_ctx_cert_index(ctx);
+        rec->cert_subject = memtls_ctx_cert_subject(ctx);
     }
     uint64_t now = uv_now(c->w->uv);
-    rec.duration_ms = now > c->start_ms ? now - c->start_ms : 0;
-    rec.clean = !c->failed;
-    rec.reason = c->reason[0] ? c->reason : "closed";
+    rec->duration_ms = now > c->start_ms ? now - c->start_ms : 0;
+    rec->clean = !c->failed;
+    rec->reason = c->reason[0] ? c->reason : "closed";
+}
+
+/* A worker process hands its record to the host, which logs it (the
+ * application's callbacks and log stream live there). Returns nonzero
+ * when the ring has no room (try again). */
+static int send_record(rt_wconn *c)
+{
+    char peer[64];
+    memtls_conn_record rec;
+    fill_record(c, &rec, peer, sizeof peer);
+    const char *str[RT_REC_NSTR] = {
+        [RT_REC_PEER] = rec.peer,
+        [RT_REC_SNI] = rec.sni,
+        [RT_REC_VERSION] = rec.version,
+        [RT_REC_CIPHER] = rec.cipher,
+        [RT_REC_ALPN] = rec.alpn,
+        [RT_REC_SUBJECT] = rec.subject,
+        [RT_REC_CERT_SUBJECT] = rec.cert_subject,
+        [RT_REC_REASON] = rec.reason,
+    };
+    uint8_t buf[sizeof(rt_msg_record) + RT_REC_NSTR * RT_REC_STR_MAX];
+    rt_msg_record m;
+    memset(&m, 0, sizeof m);
+    m.bytes_in = rec.bytes_in;
+    m.bytes_out = rec.bytes_out;
+    m.app_in = rec.app_in;
+    m.app_out = rec.app_out;
+    m.duration_ms = rec.duration_ms;
+    m.cert_index = rec.cert_index;
+    m.plaintext = (uint8_t)rec.plaintext;
+    m.clean = (uint8_t)rec.clean;
+    m.resumed = (uint8_t)rec.resumed;
+    /* Each string cut to what the ring's message limit leaves it. */
+    size_t room = c->w->ch->max_msg > sizeof m ? c->w->ch->max_msg - sizeof m : 0;
+    size_t cap = room / RT_REC_NSTR < RT_REC_STR_MAX ? room / RT_REC_NSTR : RT_REC_STR_MAX;
+    size_t len = sizeof m;
+    for (int i = 0; i < RT_REC_NSTR; i++) {
+        size_t n = strlen(str[i]);
+        n = n < cap ? n : cap;
+        memcpy(buf + len, str[i], n);
+        m.len[i] = (uint16_t)n;
+        len += n;
+    }
+    memcpy(buf, &m, sizeof m);
+    return memtls__chan_put(c->w->ch, RT_TO_HOST, MSG_W_RECORD, c->id, buf, len, NULL, 0);
+}
+
+static void emit_record(rt_wconn *c)
+{
+    memtls_server *srv = srv_of(c);
+    if (srv->on_conn_log == NULL || c->record_sent) {
+        return;
+    }
+    c->record_sent = 1;
+    if (c->w->process) {
+        (void)send_record(c); /* best effort: the connection is being cut */
+        return;
+    }
+    char peer[64];
+    memtls_conn_record rec;
+    fill_record(c, &rec, peer, sizeof peer);
     srv->on_conn_log(srv->log_arg, &rec);
 }
 
@@ -613,18 +669,29 @@ static void unlink_conn(rt_wconn *c)
 
 /* Free everything of c; the id is already released (or never will be
  * needed again). */
-static void release(rt_wconn *c)
+/* Count c's end (metrics, failures) once, before its record goes out, so
+ * whoever reads the record sees the counters that include it. */
+static void conclude(rt_wconn *c)
 {
+    if (c->concluded) {
+        return;
+    }
+    c->concluded = 1;
     if (c->reason[0] == '\0') {
         memtls__wconn_reason(c, 1, "closed", NULL);
     }
     if (c->w->m != NULL) {
         memtls__metrics_closed(c->w->m, c->reason, rt_now_ns() - c->start_ns);
     }
-    emit_record(c);
     if (c->failed) {
         atomic_fetch_add_explicit(&c->w->ch->sh->conns_failed, 1, memory_order_relaxed);
     }
+}
+
+static void release(rt_wconn *c)
+{
+    conclude(c);
+    emit_record(c);
     if (app_of(c)->closed != NULL) {
         app_of(c)->closed(c);
     }
@@ -649,6 +716,15 @@ static int try_release(rt_wconn *c)
         if (app_of(c)->can_release != NULL && !app_of(c)->can_release(c)) {
             return 0;
         }
+    }
+    if (c->w->process && srv_of(c)->on_conn_log != NULL && !c->record_sent) {
+        /* The record goes ahead of the close, while the id is the host's. */
+        conclude(c);
+        if (send_record(c) != 0) {
+            rt_fifo_push(&c->w->blocked, &c->blocked);
+            return 0;
+        }
+        c->record_sent = 1;
     }
     rt_msg_close m = {(uint32_t)c->abort};
     if (memtls__wconn_put(c, MSG_W_CLOSE, &m, sizeof m) != 0) {

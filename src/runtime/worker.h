@@ -142,6 +142,8 @@ struct memtls_server_conn {
     int active;   /* had a message since the last sweep */
     int released; /* its buffers were given back while quiet */
     int finishing;
+    int record_sent; /* its log record went out (emit_record) */
+    int concluded;   /* its end was counted (conclude) */
     int abort;
     int failed;
     char reason[160];

@@ -81,10 +81,36 @@ void rt_add_listener(rt_fixture *f, const char *host, int plaintext)
     l->plaintext = plaintext;
 }
 
+/* Under MEMTLS_TEST_ISOLATE=1 the scenario runs with worker processes:
+ * the spawner (forked from this process, so it has the configuration
+ * already) hands each worker a reference through load_tls. */
+static memtls_config *isolate_load(void *arg, memtls_config *previous, char *err, size_t errlen)
+{
+    (void)previous;
+    (void)err;
+    (void)errlen;
+    return memtls_config_ref(arg);
+}
+
+int rt_isolated(void)
+{
+    const char *e = getenv("MEMTLS_TEST_ISOLATE");
+    return e != NULL && strcmp(e, "1") == 0;
+}
+
 void rt_start(rt_fixture *f)
 {
     char err[256] = "";
     assert_null(f->srv);
+    if (rt_isolated() && !f->opts.isolate) {
+        f->opts.isolate = 1;
+        f->opts.worker_mode = MEMTLS_WORKERS_AUTO;
+        if (f->opts.tls != NULL) {
+            f->opts.load_tls = isolate_load;
+            f->opts.load_tls_arg = f->opts.tls;
+            f->opts.tls = NULL;
+        }
+    }
     f->srv = memtls_server_new(&f->opts, err, sizeof err);
     if (f->srv == NULL) {
         print_error("memtls_server_new: %s\n", err);

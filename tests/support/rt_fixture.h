@@ -80,6 +80,10 @@ int rt_plaintext(const rt_fixture *f);
 /* Add a listener (before rt_start): `host` numeric, port 0. */
 void rt_add_listener(rt_fixture *f, const char *host, int plaintext);
 
+/* 1 when the scenarios run with worker processes (MEMTLS_TEST_ISOLATE=1):
+ * rt_start then sets opts.isolate and hands opts.tls over as load_tls. */
+int rt_isolated(void);
+
 /* Create and start the server from f->opts; fails the test with the
  * server's message. Sets f->srv and f->port. */
 void rt_start(rt_fixture *f);
