@@ -143,7 +143,9 @@ start_backend() {
 # it behaves).
 close_timeout_args() {
   CLOSE_TIMEOUT=()
-  if "$MEMTLS" serve --help 2>/dev/null | grep -q -- '--close-timeout'; then
+  # The help text whole first: grep -q leaving early would SIGPIPE the
+  # writer, and with pipefail that reads as "no such option".
+  if grep -q -- '--close-timeout' <<<"$("$MEMTLS" serve --help 2>/dev/null)"; then
     # shellcheck disable=SC2034 # (for the test scripts)
     CLOSE_TIMEOUT=(--close-timeout "$1")
   fi

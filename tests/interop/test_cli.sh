@@ -23,8 +23,8 @@ expect_error() {
 }
 
 # --- help, version, demo --------------------------------------------------
-"$MEMTLS" --help | grep -q 'serve' || fail "memtls --help does not list serve"
-"$MEMTLS" --version | grep -q '^memtls ' || fail "memtls --version"
+grep -q 'serve' <<<"$("$MEMTLS" --help)" || fail "memtls --help does not list serve"
+grep -q '^memtls ' <<<"$("$MEMTLS" --version)" || fail "memtls --version"
 for cmd in serve connect cert demo; do
   "$MEMTLS" "$cmd" --help >"$WORK/help.txt" 2>&1 || fail "memtls $cmd --help: non-zero exit"
   grep -q "usage: memtls $cmd" "$WORK/help.txt" || fail "memtls $cmd --help: no usage line"
@@ -56,14 +56,14 @@ for f in ca.key server.key client.key; do
 done
 openssl verify -CAfile "$WORK/pki/ca.pem" "$WORK/pki/server.pem" "$WORK/pki/client.pem" \
   >/dev/null || fail "the certificates do not verify against ca.pem"
-openssl x509 -in "$WORK/pki/server.pem" -noout -ext subjectAltName | grep -q 'IP Address:0:0:0:0:0:0:0:1' ||
+grep -q 'IP Address:0:0:0:0:0:0:0:1' <<<"$(openssl x509 -in "$WORK/pki/server.pem" -noout -ext subjectAltName)" ||
   fail "server.pem lacks the ::1 SAN"
 grep -q 'memtls serve --cert' "$WORK/cert.out" && grep -q 'memtls connect --ca' "$WORK/cert.out" ||
   fail "memtls cert does not print the serve/connect commands"
 ok "memtls cert: files, modes 0600, chain verifies, commands printed"
 expect_error 1 'already exists' -- cert --dir "$WORK/pki"
 "$MEMTLS" cert --dir "$WORK/pki" --force --rsa >/dev/null || fail "memtls cert --force --rsa"
-openssl x509 -in "$WORK/pki/server.pem" -noout -text | grep -q 'rsaEncryption' ||
+grep -q 'rsaEncryption' <<<"$(openssl x509 -in "$WORK/pki/server.pem" -noout -text)" ||
   fail "--rsa did not make an RSA key"
 ok "memtls cert --force --rsa"
 
