@@ -34,6 +34,7 @@
 
 #include "metrics.h"
 #include "sandbox.h"
+#include "config_internal.h"
 #include "spawner.h"
 #include "worker.h"
 
@@ -195,6 +196,10 @@ static void load(spawner *sp)
     } else {
         memtls_config_free(srv->cfg);
         srv->cfg = cfg;
+        /* Generated ticket keys made here, before the workers are
+         * forked: every worker of this load starts with the same keys, so
+         * a ticket one of them issued resumes on any other. */
+        (void)memtls__config_ticket_ring(cfg);
         r.have_cert =
             memtls__cert_info(cfg, r.cert_subject, sizeof r.cert_subject, &r.cert_not_after);
     }

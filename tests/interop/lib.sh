@@ -141,7 +141,11 @@ start_serve() {
   for a in "$@"; do
     [ "$a" = "--listen" ] && listen=()
   done
-  "$MEMTLS" serve "${listen[@]}" "$@" >"$WORK/$name.out" 2>"$WORK/$name.err" &
+  # MEMTLS_SERVE_EXTRA: options added to every server a test starts (ctest
+  # runs some tests again with --isolate this way).
+  local extra=()
+  read -r -a extra <<<"${MEMTLS_SERVE_EXTRA:-}"
+  "$MEMTLS" serve "${listen[@]}" "$@" "${extra[@]}" >"$WORK/$name.out" 2>"$WORK/$name.err" &
   SERVE_PID=$!
   track "$SERVE_PID"
   local deadline=$((SECONDS + 15))

@@ -98,18 +98,23 @@ int rt_isolated(void)
     return e != NULL && strcmp(e, "1") == 0;
 }
 
+void rt_use_processes(rt_fixture *f)
+{
+    f->opts.isolate = 1;
+    f->opts.worker_mode = MEMTLS_WORKERS_AUTO;
+    if (f->opts.tls != NULL) {
+        f->opts.load_tls = isolate_load;
+        f->opts.load_tls_arg = f->opts.tls;
+        f->opts.tls = NULL;
+    }
+}
+
 void rt_start(rt_fixture *f)
 {
     char err[256] = "";
     assert_null(f->srv);
-    if (rt_isolated() && !f->opts.isolate) {
-        f->opts.isolate = 1;
-        f->opts.worker_mode = MEMTLS_WORKERS_AUTO;
-        if (f->opts.tls != NULL) {
-            f->opts.load_tls = isolate_load;
-            f->opts.load_tls_arg = f->opts.tls;
-            f->opts.tls = NULL;
-        }
+    if (rt_isolated() || f->opts.isolate) {
+        rt_use_processes(f);
     }
     f->srv = memtls_server_new(&f->opts, err, sizeof err);
     if (f->srv == NULL) {

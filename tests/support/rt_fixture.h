@@ -84,6 +84,10 @@ void rt_add_listener(rt_fixture *f, const char *host, int plaintext);
  * rt_start then sets opts.isolate and hands opts.tls over as load_tls. */
 int rt_isolated(void);
 
+/* Worker processes for this scenario (rt_start does it when
+ * f->opts.isolate is set or under MEMTLS_TEST_ISOLATE=1). */
+void rt_use_processes(rt_fixture *f);
+
 /* Create and start the server from f->opts; fails the test with the
  * server's message. Sets f->srv and f->port. */
 void rt_start(rt_fixture *f);
