@@ -7,6 +7,7 @@
 
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
+#include <openssl/hmac.h>
 #include <openssl/rand.h>
 
 #include "tickets.h"
@@ -25,6 +26,14 @@ struct memtls__ticket_ring {
     unsigned lifetime_s;
     memtls__ticket_clock clock;
     void *clock_arg;
+    /* A generated set: the keys follow a one-way chain. chain is the
+     * secret of epoch `epoch` (the encrypting key's); epoch e begins at
+     * t0 + e * rotate_s. Processes that inherit the set (worker processes
+     * forked after the load) rotate to the same keys at the same moments,
+     * and nobody can go back from the chain to a wiped key. */
+    uint8_t chain[32];
+    uint64_t epoch;
+    uint64_t t0;
     /* The next moment something is due (rotation or wiping); UINT64_MAX
      * for a fixed set. Read without the lock. */
     atomic_uint_fast64_t due;
@@ -56,11 +65,37 @@ static memtls__ticket_ring *ring_new(void)
     return r;
 }
 
-static int random_key(memtls__ticket_key *k)
+/* HMAC-SHA256(secret, label) into out (32 bytes); 1 on success. */
+static int hmac_label(const uint8_t secret[32], const char *label, uint8_t out[32])
 {
-    return RAND_bytes(k->name, sizeof k->name) == 1 &&
-           RAND_priv_bytes(k->hmac, sizeof k->hmac) == 1 &&
-           RAND_priv_bytes(k->aes, sizeof k->aes) == 1;
+    unsigned int n = 32;
+    return HMAC(EVP_sha256(), secret, 32, (const unsigned char *)label, strlen(label), out, &n) !=
+               NULL &&
+           n == 32;
+}
+
+/* The key of the chain secret's epoch. */
+static int chain_key(const uint8_t chain[32], memtls__ticket_key *k)
+{
+    uint8_t name[32];
+    int ok = hmac_label(chain, "memtls ticket key name", name) &&
+             hmac_label(chain, "memtls ticket key hmac", k->hmac) &&
+             hmac_label(chain, "memtls ticket key aes", k->aes);
+    memcpy(k->name, name, sizeof k->name);
+    OPENSSL_cleanse(name, sizeof name);
+    return ok;
+}
+
+/* One step of the chain (the old secret is overwritten). */
+static int chain_next(uint8_t chain[32])
+{
+    uint8_t next[32];
+    int ok = hmac_label(chain, "memtls ticket chain next", next);
+    if (ok) {
+        memcpy(chain, next, 32);
+    }
+    OPENSSL_cleanse(next, sizeof next);
+    return ok;
 }
 
 /* The next due moment of a generated set (lock held). */
@@ -83,12 +118,13 @@ memtls__ticket_ring *memtls__ticket_ring_generated(unsigned rotate_s, unsigned l
     }
     r->rotate_s = rotate_s > 0 ? rotate_s : 1;
     r->lifetime_s = lifetime_s;
-    if (!random_key(&r->keys[0].k)) {
+    if (RAND_priv_bytes(r->chain, sizeof r->chain) != 1 || !chain_key(r->chain, &r->keys[0].k)) {
         memtls__ticket_ring_unref(r);
         return NULL;
     }
     r->n = 1;
-    r->keys[0].since = r->clock(r->clock_arg);
+    r->t0 = r->clock(r->clock_arg);
+    r->keys[0].since = r->t0;
     atomic_store(&r->due, next_due(r));
     return r;
 }
@@ -124,6 +160,7 @@ void memtls__ticket_ring_unref(memtls__ticket_ring *r)
         return;
     }
     OPENSSL_cleanse(r->keys, sizeof r->keys);
+    OPENSSL_cleanse(r->chain, sizeof r->chain);
     pthread_rwlock_destroy(&r->lock);
     free(r);
 }
@@ -139,38 +176,46 @@ void memtls__ticket_ring_set_clock(memtls__ticket_ring *r, memtls__ticket_clock 
     r->clock = clock;
     r->clock_arg = arg;
     if (!r->fixed) {
-        r->keys[0].since = clock(arg);
+        r->t0 = clock(arg) - r->epoch * r->rotate_s;
+        r->keys[0].since = r->t0 + r->epoch * r->rotate_s;
         atomic_store(&r->due, next_due(r));
     }
     pthread_rwlock_unlock(&r->lock);
 }
 
-/* Rotate and wipe what is due at `now` (write lock held). */
+/* Rotate and wipe what is due at `now` (write lock held): step the chain
+ * to the epoch `now` is in, keeping each epoch's key it passes (another
+ * process may have issued tickets with it) until its lifetime is over. */
 static void maintain_locked(memtls__ticket_ring *r, uint64_t now)
 {
-    if (now >= r->keys[0].since + r->rotate_s) {
+    uint64_t target = now >= r->t0 ? (now - r->t0) / r->rotate_s : r->epoch;
+    while (r->epoch < target) {
         memtls__ticket_key fresh;
-        if (random_key(&fresh)) {
-            if (r->n == MEMTLS__TICKET_KEYS_MAX) {
-                /* Full (the lifetime needs more keys than the set holds:
-                 * the configuration refuses that, so only a clock jump
-                 * gets here): the oldest goes early. */
-                r->n--;
-                OPENSSL_cleanse(&r->keys[r->n], sizeof r->keys[r->n]);
-            }
-            memmove(&r->keys[1], &r->keys[0], r->n * sizeof r->keys[0]);
-            r->keys[0].k = fresh;
-            r->keys[0].since = now;
-            r->keys[0].retired = 0;
-            r->keys[1].retired = now;
-            r->n++;
+        if (!chain_next(r->chain) || !chain_key(r->chain, &fresh)) {
+            /* No HMAC (out of memory): the old key goes on encrypting; the
+             * next handshake tries again. */
+            OPENSSL_cleanse(&fresh, sizeof fresh);
+            break;
         }
+        r->epoch++;
+        uint64_t since = r->t0 + r->epoch * r->rotate_s;
+        if (r->n == MEMTLS__TICKET_KEYS_MAX) {
+            /* Full (only after a long sleep or a clock jump: the
+             * configuration keeps lifetime / rotate below the size): the
+             * oldest goes early. */
+            r->n--;
+            OPENSSL_cleanse(&r->keys[r->n], sizeof r->keys[r->n]);
+        }
+        memmove(&r->keys[1], &r->keys[0], r->n * sizeof r->keys[0]);
+        r->keys[0].k = fresh;
+        r->keys[0].since = since;
+        r->keys[0].retired = 0;
+        r->keys[1].retired = since;
+        r->n++;
         OPENSSL_cleanse(&fresh, sizeof fresh);
-        /* Without randomness the old key goes on encrypting; the next
-         * handshake after a second tries again. */
-        if (now >= r->keys[0].since + r->rotate_s) {
-            r->keys[0].since = now + 1 - r->rotate_s;
-        }
+    }
+    if (r->epoch < target) {
+        r->keys[0].since = now + 1 - r->rotate_s; /* retry in a second */
     }
     while (r->n > 1 && now >= r->keys[r->n - 1].retired + r->lifetime_s) {
         r->n--;

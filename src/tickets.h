@@ -6,10 +6,15 @@
  *
  * Two kinds. A fixed set comes from a key file (ticket_keys.h) and never
  * changes: the operator rotates by rewriting the file. A generated set
- * starts with one random key and rotates by itself: once the encrypting
- * key is `rotate` seconds old a new one takes its place, and the old one
- * keeps decrypting for `lifetime` seconds (the longest a ticket it made
- * may be used), then is wiped with OPENSSL_cleanse. Rotation and wiping
+ * rotates by itself on a schedule: epoch e begins `rotate` * e seconds
+ * after the set was made, and its key encrypts during it; the old keys
+ * keep decrypting for `lifetime` seconds after their epoch ended (the
+ * longest a ticket they made may be used), then are wiped with
+ * OPENSSL_cleanse. The keys come from a one-way chain started from a
+ * random secret (each epoch's key from HMAC-SHA256 of its chain secret,
+ * the next secret likewise), so processes that inherit the set by fork
+ * (worker processes) rotate to the same keys at the same moments, and the
+ * current secret does not give back a wiped key. Rotation and wiping
  * are lazy: the callback compares the time with the next due moment, so
  * no timer or thread is needed; an idle server rotates at its next
  * handshake.

@@ -64,8 +64,13 @@ def echo_once(s, data):
 
 # --- memory -------------------------------------------------------------------------------
 
+CHUNK = 16 << 20
+OVERLAP = 4096  # > the longest needle, so a match across two chunks is seen
+
+
 def read_memory(pid):
-    """Every readable mapping of pid, as (description, bytes) pairs."""
+    """Every readable mapping of pid, as (description, bytes) pairs, read
+    in chunks that overlap a little (a mapping can be large)."""
     out = []
     with open(f"/proc/{pid}/maps") as maps, open(f"/proc/{pid}/mem", "rb", 0) as mem:
         for line in maps:
@@ -76,11 +81,15 @@ def read_memory(pid):
             name = parts[5] if len(parts) > 5 else "[anon]"
             if name in ("[vvar]", "[vsyscall]"):
                 continue
-            try:
-                mem.seek(lo)
-                out.append((name, mem.read(hi - lo)))
-            except OSError:
-                continue  # a mapping that cannot be read (device, guard)
+            at = lo
+            while at < hi:
+                n = min(CHUNK, hi - at)
+                try:
+                    mem.seek(at)
+                    out.append((name, mem.read(n)))
+                except OSError:
+                    pass  # a part that cannot be read (device, guard page)
+                at += n if at + n >= hi else n - OVERLAP
     return out
 
 
@@ -134,7 +143,7 @@ def cmd_boundary(args):
     key = private_key_scalars(args.key)
 
     host = read_memory(args.host_pid)
-    size = sum(len(d) for _, d in host)
+    size = sum(len(d) for _, d in host)  # (counting the overlaps)
     for what, value in key:
         where = find(host, value)
         if where:

@@ -41,12 +41,19 @@ done
 ok "sandbox: both workers have NoNewPrivs 1, Seccomp 2 (filter), and are children of the spawner"
 
 # --- the boundary -------------------------------------------------------------------
+# A sanitizer build reserves terabytes of shadow memory and keeps its heap
+# in its own mappings: the scan is for the product's memory layout.
 rc=0
-python3 "$HERE/isolate.py" boundary "$SERVE_PORT" --ca "$WORK/a/ca.pem" --key "$WORK/live/server.key" \
-  --host-pid "$SERVE_PID" --worker-pids "$w0,$w1" >"$WORK/boundary.out" 2>&1 || rc=$?
+if grep -Eq '__(asan|tsan)_init' <<<"$(nm "$MEMTLS" 2>/dev/null)"; then
+  rc=77
+  echo "skip: boundary scan in a sanitizer build" >"$WORK/boundary.out"
+else
+  python3 "$HERE/isolate.py" boundary "$SERVE_PORT" --ca "$WORK/a/ca.pem" --key "$WORK/live/server.key" \
+    --host-pid "$SERVE_PID" --worker-pids "$w0,$w1" >"$WORK/boundary.out" 2>&1 || rc=$?
+fi
 cat "$WORK/boundary.out"
 if [ "$rc" = 77 ]; then
-  echo "skip: the memory scan needs root"
+  echo "skip: the boundary scan (sanitizer build, or not root)"
 elif [ "$rc" != 0 ]; then
   fail "boundary: $(grep FAIL "$WORK/boundary.out")"
 fi
