@@ -307,9 +307,11 @@ static void spawner_main(memtls_server *srv, int sock)
     sp.sock = sock;
     prctl(PR_SET_NAME, "memtls-spawner", 0, 0, 0);
     prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
-    (void)setpgid(0, 0);
     /* What the host handles is not for us (nor for the workers, which
-     * inherit the dispositions). */
+     * inherit the dispositions): a signal to the whole process group (a
+     * terminal's ^C, a supervisor) stops the server through the host,
+     * gracefully. The group stays the host's, so whoever accounts for or
+     * kills the group gets the workers too. */
     static const int ignored[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGPIPE};
     for (size_t i = 0; i < sizeof ignored / sizeof ignored[0]; i++) {
         signal(ignored[i], SIG_IGN);
