@@ -289,6 +289,21 @@ static uint64_t test_clock(void *arg)
     return g_now;
 }
 
+/* A server whose generated keys rotate every 100 s and live 250 s, on
+ * the test's clock, which starts at 1000. */
+static memtls_config *rotating_server(memtls__ticket_ring **ring)
+{
+    memtls_config *s = server(0);
+    assert_int_equal(memtls_config_set_ticket_rotation(s, 100), 0);
+    assert_int_equal(memtls_config_set_ticket_lifetime(s, 250), 0);
+    memtls__ticket_ring *r = memtls__config_ticket_ring(s);
+    assert_non_null(r);
+    g_now = 1000;
+    memtls__ticket_ring_set_clock(r, test_clock, NULL);
+    *ring = r;
+    return s;
+}
+
 /* Test: processes that inherit one generated set (worker processes forked
  * after the load) rotate to the same keys: a ticket a forked copy issues
  * two rotations later resumes here, though this process made none of
@@ -296,13 +311,8 @@ static uint64_t test_clock(void *arg)
 static void test_rotation_shared_by_fork(void **state)
 {
     (void)state;
-    memtls_config *s = server(0);
-    assert_int_equal(memtls_config_set_ticket_rotation(s, 100), 0);
-    assert_int_equal(memtls_config_set_ticket_lifetime(s, 250), 0);
-    memtls__ticket_ring *ring = memtls__config_ticket_ring(s);
-    assert_non_null(ring);
-    g_now = 1000;
-    memtls__ticket_ring_set_clock(ring, test_clock, NULL);
+    memtls__ticket_ring *ring = NULL;
+    memtls_config *s = rotating_server(&ring);
     memtls_config *c = client(0);
     int fds[2];
     assert_int_equal(pipe(fds), 0);
@@ -351,13 +361,8 @@ static void test_rotation_shared_by_fork(void **state)
 static void test_rotation(void **state)
 {
     (void)state;
-    memtls_config *s = server(0);
-    assert_int_equal(memtls_config_set_ticket_rotation(s, 100), 0);
-    assert_int_equal(memtls_config_set_ticket_lifetime(s, 250), 0);
-    memtls__ticket_ring *ring = memtls__config_ticket_ring(s);
-    assert_non_null(ring);
-    g_now = 1000;
-    memtls__ticket_ring_set_clock(ring, test_clock, NULL);
+    memtls__ticket_ring *ring = NULL;
+    memtls_config *s = rotating_server(&ring);
     memtls_config *c = client(0);
 
     rs_result t1, t2, r;

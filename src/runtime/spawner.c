@@ -41,21 +41,36 @@
 /* Children the spawner keeps track of (a bound: every link slot). */
 #define SPAWNER_MAX_CHILDREN (RT_MAX_THREADS * RT_LINK_SLOTS + 16u)
 
+/* Room for the descriptors of one message (SPAWN: at most 3). */
+typedef union sp_control {
+    char buf[CMSG_SPACE(3 * sizeof(int))];
+    struct cmsghdr align;
+} sp_control;
+
+/* A msghdr for one rt_sp_msg, with `controllen` bytes of u for
+ * descriptors (0: none). */
+static void sp_msghdr(struct msghdr *mh, struct iovec *iov, rt_sp_msg *m, sp_control *u,
+                      size_t controllen)
+{
+    iov->iov_base = m;
+    iov->iov_len = sizeof *m;
+    memset(mh, 0, sizeof *mh);
+    mh->msg_iov = iov;
+    mh->msg_iovlen = 1;
+    if (controllen > 0) {
+        memset(u, 0, sizeof *u);
+        mh->msg_control = u->buf;
+        mh->msg_controllen = controllen;
+    }
+}
+
 int memtls__sp_send(int sock, const rt_sp_msg *m, const int *fds, int nfds)
 {
-    struct iovec iov = {(void *)m, sizeof *m};
-    union {
-        char buf[CMSG_SPACE(3 * sizeof(int))];
-        struct cmsghdr align;
-    } u;
+    struct iovec iov;
+    sp_control u;
     struct msghdr mh;
-    memset(&mh, 0, sizeof mh);
-    mh.msg_iov = &iov;
-    mh.msg_iovlen = 1;
+    sp_msghdr(&mh, &iov, (rt_sp_msg *)m, &u, nfds > 0 ? CMSG_SPACE((size_t)nfds * sizeof(int)) : 0);
     if (nfds > 0) {
-        memset(&u, 0, sizeof u);
-        mh.msg_control = u.buf;
-        mh.msg_controllen = CMSG_SPACE((size_t)nfds * sizeof(int));
         struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
         c->cmsg_level = SOL_SOCKET;
         c->cmsg_type = SCM_RIGHTS;
@@ -74,17 +89,10 @@ int memtls__sp_send(int sock, const rt_sp_msg *m, const int *fds, int nfds)
 
 int memtls__sp_recv(int sock, rt_sp_msg *m, int *fds, int maxfds, int *nfds)
 {
-    struct iovec iov = {m, sizeof *m};
-    union {
-        char buf[CMSG_SPACE(3 * sizeof(int))];
-        struct cmsghdr align;
-    } u;
+    struct iovec iov;
+    sp_control u;
     struct msghdr mh;
-    memset(&mh, 0, sizeof mh);
-    mh.msg_iov = &iov;
-    mh.msg_iovlen = 1;
-    mh.msg_control = u.buf;
-    mh.msg_controllen = sizeof u.buf;
+    sp_msghdr(&mh, &iov, m, &u, sizeof u.buf);
     *nfds = 0;
     ssize_t n;
     do {
