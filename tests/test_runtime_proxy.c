@@ -81,11 +81,11 @@ static void test_proxy_echo_backend(void **state)
     rt_fixture *f = *state;
     backend be = {.accepts = CLIENTS};
     be.lfd = rc_listen(&be.port);
-    assert_int_equal(pthread_create(&be.thread, NULL, backend_main, &be), 0);
     use_backend(f, be.port);
     f->opts.ring_capacity = 4096;
     f->opts.write_window = 16 * 1024;
-    rt_start(f);
+    rt_start(f); /* before the backend's thread: see rt_start */
+    assert_int_equal(pthread_create(&be.thread, NULL, backend_main, &be), 0);
 
     rc_how how = {.port = f->port, .ca = &f->pki.ca, .timeout_ms = 20000};
     unsigned failed = rc_echo_clients(&how, CLIENTS, 300, 2u * 1024 * 1024, 0, 60000);

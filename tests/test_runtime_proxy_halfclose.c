@@ -119,6 +119,11 @@ static void backend_start(backend *b, int mode, uint64_t req_seed, uint64_t answ
     b->req_seed = req_seed;
     b->answer_seed = answer_seed;
     b->lfd = rc_listen(&b->port);
+}
+
+/* The backend's thread starts after the server (see rt_start). */
+static void backend_go(backend *b)
+{
     assert_int_equal(pthread_create(&b->thread, NULL, backend_main, b), 0);
 }
 
@@ -158,6 +163,7 @@ static void test_client_first(void **state)
     backend be;
     backend_start(&be, BE_READ_THEN_ANSWER, 11, 12);
     proxy_start(f, be.port);
+    backend_go(&be);
 
     rc_conn *c = rt_connect(f, (rc_how){0});
     assert_int_equal(rc_write_seq(c, 11, 0, REQUEST_BYTES, 20000), 0);
@@ -183,6 +189,7 @@ static void test_backend_first(void **state)
     backend be;
     backend_start(&be, BE_BANNER_THEN_READ, 21, 22);
     proxy_start(f, be.port);
+    backend_go(&be);
 
     rc_conn *c = rt_connect(f, (rc_how){0});
     /* The banner, then the server's half-close (close_notify + FIN). */
@@ -228,6 +235,7 @@ static void test_stop_during_request(void **state)
     backend be;
     backend_start(&be, BE_READ_THEN_ANSWER, 31, 32);
     proxy_start(f, be.port);
+    backend_go(&be);
 
     rc_conn *c = rt_connect(f, (rc_how){0});
     assert_int_equal(rc_write_seq(c, 31, 0, REQUEST_BYTES / 2, 20000), 0);

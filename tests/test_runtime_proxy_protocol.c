@@ -89,11 +89,16 @@ static void *backend_main(void *arg)
     return NULL;
 }
 
+/* The backend's thread starts after the server (see rt_start). */
+static void backend_go(pp_backend *b)
+{
+    assert_int_equal(pthread_create(&b->thread, NULL, backend_main, b), 0);
+}
+
 static void backend_start(rt_fixture *f, pp_backend *b, memtls_proxy_version v)
 {
     memset(b, 0, sizeof *b);
     b->lfd = rc_listen(&b->port);
-    assert_int_equal(pthread_create(&b->thread, NULL, backend_main, b), 0);
     f->opts.app = MEMTLS_APP_PROXY;
     f->opts.backend_host = "127.0.0.1";
     f->opts.backend_port = b->port;
@@ -147,6 +152,7 @@ static void test_send_v1(void **state)
     pp_backend b;
     backend_start(f, &b, MEMTLS_PROXY_V1);
     rt_start(f);
+    backend_go(&b);
     rc_conn *c = rt_connect(f, (rc_how){0});
     char want_src[32], want_dst[32];
     snprintf(want_src, sizeof want_src, "127.0.0.1:%u", local_port(c->fd));
@@ -172,6 +178,7 @@ static void test_send_v2(void **state)
     pp_backend b;
     backend_start(f, &b, MEMTLS_PROXY_V2);
     rt_start(f);
+    backend_go(&b);
     rc_conn *c = rt_connect(f, (rc_how){.sni = "localhost"});
     char want_src[32];
     snprintf(want_src, sizeof want_src, "127.0.0.1:%u", local_port(c->fd));
@@ -217,6 +224,7 @@ static void test_send_v2_client_cert(void **state)
     pp_backend b;
     backend_start(f, &b, MEMTLS_PROXY_V2);
     rt_start(f);
+    backend_go(&b);
     rc_conn *c = rt_connect(f, (rc_how){.cert = &f->pki.client});
     assert_int_equal(rc_echo(c, 9, 1000, TEST_TIMEOUT_MS), 0);
     assert_int_equal(rc_close(c, TEST_TIMEOUT_MS), 0);
@@ -373,6 +381,7 @@ static void test_accept_and_send(void **state)
     pp_backend b;
     backend_start(f, &b, MEMTLS_PROXY_V2);
     rt_start(f);
+    backend_go(&b);
     const char *v1 = "PROXY TCP4 203.0.113.9 198.51.100.20 5555 8443\r\n";
     rc_conn *c = rt_connect(f, (rc_how){.preamble = v1, .preamble_len = strlen(v1)});
     assert_int_equal(rc_echo(c, 5, 1000, TEST_TIMEOUT_MS), 0);

@@ -368,8 +368,10 @@ typedef struct memtls_server_opts {
      * secret or a configuration. Requires load_tls (and tls NULL).
      *
      * memtls_server_new forks a spawner process first, before it binds or
-     * creates anything (so call it before the program starts threads
-     * that hold locks); the spawner calls load_tls and forks the workers.
+     * creates anything; the spawner calls load_tls and forks the workers.
+     * Call it before the program starts other threads: the spawner is a
+     * copy of the calling process, and a lock another thread held at that
+     * moment (an allocator's, OpenSSL's) stays held in the copy for good.
      * A worker shares with the host only its channel: two rings and
      * their flags in a sealed memfd mapped by both, and an eventfd each
      * way. Before it serves, a worker drops what it does not need: it

@@ -88,7 +88,11 @@ int rt_isolated(void);
  * f->opts.isolate is set or under MEMTLS_TEST_ISOLATE=1). */
 void rt_use_processes(rt_fixture *f);
 
-/* Create and start the server from f->opts; fails the test with the
+/* With worker processes the server forks in rt_start: a test starts its
+ * own threads (backends...) after it, never just before (a thread being
+ * born at the fork can leave a lock of the allocator held in the copy).
+ *
+ * Create and start the server from f->opts; fails the test with the
  * server's message. Sets f->srv and f->port. */
 void rt_start(rt_fixture *f);
 
