@@ -382,6 +382,11 @@ size_t memtls_config_cert_count(const memtls_config *cfg)
 SSL_CTX *memtls__config_freeze(memtls_config *cfg)
 {
     atomic_store(&cfg->frozen, 1);
+    if (cfg->role == MEMTLS_ROLE_SERVER && cfg->tickets) {
+        /* Generated ticket keys exist from the first use on: processes
+         * forked after it (worker processes) share them. */
+        (void)ring_of(cfg);
+    }
     return cfg->ssl_ctx;
 }
 

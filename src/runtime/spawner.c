@@ -34,7 +34,6 @@
 
 #include "metrics.h"
 #include "sandbox.h"
-#include "config_internal.h"
 #include "spawner.h"
 #include "worker.h"
 
@@ -204,10 +203,11 @@ static void load(spawner *sp)
     } else {
         memtls_config_free(srv->cfg);
         srv->cfg = cfg;
-        /* Generated ticket keys made here, before the workers are
-         * forked: every worker of this load starts with the same keys, so
-         * a ticket one of them issued resumes on any other. */
-        (void)memtls__config_ticket_ring(cfg);
+        /* First use (a context) here, before the workers are forked: the
+         * generated ticket keys are made now, so every worker of this load
+         * has the same ones and a ticket one of them issued resumes on any
+         * other. */
+        memtls_ctx_free(memtls_ctx_new(cfg));
         r.have_cert =
             memtls__cert_info(cfg, r.cert_subject, sizeof r.cert_subject, &r.cert_not_after);
     }
