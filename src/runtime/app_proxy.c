@@ -230,7 +230,10 @@ static void feed_backend(rt_wconn *c)
 }
 
 /* The backend finished first: once our close_notify (and everything
- * before it) is with the host, shut the client socket's write side. */
+ * before it) is with the host, shut the client socket's write side.
+ * After the round's flush: the flush that hands over the last ciphertext
+ * may be the last thing to happen on the connection (the host returns
+ * credit only in batches), so nothing else would come to look again. */
 static void client_half_close(rt_wconn *c)
 {
     rt_proxy *p = px(c);
@@ -337,7 +340,6 @@ static void proxy_round(rt_wconn *c)
         c->dirty = 1; /* client bytes held for the backend may go now */
     }
     feed_backend(c);
-    client_half_close(c);
 }
 
 static int proxy_can_release(rt_wconn *c)
@@ -362,6 +364,7 @@ const rt_app_ops memtls__app_proxy = {
     .client_done = proxy_client_done,
     .message = proxy_message,
     .round = proxy_round,
+    .flushed = client_half_close,
     .can_release = proxy_can_release,
     .stop = proxy_stop,
     .half_close = 1,

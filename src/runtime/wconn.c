@@ -774,6 +774,9 @@ static int round_once(rt_wconn *c)
         client_done(c);
         stop_when_drained(c);
         memtls_session_flush(c->s);
+        if (app->flushed != NULL) {
+            app->flushed(c);
+        }
         if (session_terminal(c)) {
             c->finishing = 1;
         }

@@ -38,6 +38,10 @@ typedef struct rt_app_ops {
     void (*message)(rt_wconn *c, const memtls_ring_msg *m);
     /* Once per progress round, after the client's input. */
     void (*round)(rt_wconn *c);
+    /* Once per progress round, after the session's output went to the
+     * host: what waits for an empty output queue acts here (the flush may
+     * have emptied it, and no message may come to run another round). */
+    void (*flushed)(rt_wconn *c);
     /* Finishing: may the id be released now (nonzero), or does the
      * application still deliver something (zero)? */
     int (*can_release)(rt_wconn *c);
