@@ -50,7 +50,9 @@ def fmt(v, nd):
 def main():
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--dir", required=True)
-    ap.add_argument("--doc")
+    ap.add_argument("--doc", default=os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                                  "..", "docs", "performance.md"),
+                    help="the document --write-doc rewrites (default: docs/performance.md)")
     ap.add_argument("--write-doc", default="no", choices=["yes", "no"])
     a = ap.parse_args()
     d = a.dir
