@@ -245,9 +245,10 @@ MEMTLS_API int memtls_ctx_hold_key_update_replies(memtls_ctx *ctx, int hold);
  * buffers (it allocates them again for the next record) and the storage
  * of the two memory BIOs (which otherwise keeps its largest size). Does
  * nothing while bytes wait in either BIO, in the SSL object, or during
- * the handshake; costs a few allocations when traffic resumes, so call it
- * for connections that have been quiet for a while, not after every
- * exchange. Returns 0, or MEMTLS_ERR_INVALID for NULL.
+ * the handshake, nor once the SSL object was taken (memtls_ctx_ssl: the
+ * caller may hold its BIOs); costs a few allocations when traffic
+ * resumes, so call it for connections that have been quiet for a while,
+ * not after every exchange. Returns 0, or MEMTLS_ERR_INVALID for NULL.
  */
 MEMTLS_API int memtls_ctx_release_buffers(memtls_ctx *ctx);
 

@@ -293,8 +293,10 @@ MEMTLS_API int memtls_session_key_update(memtls_session *s, int update_requested
  * Give back the memory an idle session does not need: its empty queues'
  * storage and the context's buffers (memtls_ctx_release_buffers). A
  * server calls it for connections that have been quiet for a while
- * (memtls_server does, after about a second): a busy connection would
- * only allocate it all again. Returns 0, or MEMTLS_ERR_INVALID for NULL.
+ * (memtls_server does, after about a second, and once right after the
+ * handshake: see docs/runtime.md): a busy connection would only allocate
+ * it all again. Bytes that wait keep their buffers. Returns 0, or
+ * MEMTLS_ERR_INVALID for NULL.
  */
 MEMTLS_API int memtls_session_release_buffers(memtls_session *s);
 

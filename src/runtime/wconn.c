@@ -93,6 +93,18 @@ void memtls__wconn_touch(rt_wconn *c)
  * record, giving them back once it has been quiet for a sweep interval
  * keeps a server full of idle connections small.
  */
+static void release_buffers(rt_wconn *c)
+{
+    c->released = 1;
+    (void)memtls_session_release_buffers(c->s);
+    if (c->in_hold.len == 0) {
+        memtls__bytebuf_free(&c->in_hold);
+    }
+    if (c->app_hold.len == 0) {
+        memtls__bytebuf_free(&c->app_hold);
+    }
+}
+
 int memtls__wconn_sweep(rt_worker *w, unsigned *released)
 {
     int busy = 0;
@@ -103,15 +115,8 @@ int memtls__wconn_sweep(rt_worker *w, unsigned *released)
             c->released = 0;
             busy = 1;
         } else if (!c->released && c->s != NULL && !c->finishing && c->opened) {
-            c->released = 1;
             (*released)++;
-            (void)memtls_session_release_buffers(c->s);
-            if (c->in_hold.len == 0) {
-                memtls__bytebuf_free(&c->in_hold);
-            }
-            if (c->app_hold.len == 0) {
-                memtls__bytebuf_free(&c->app_hold);
-            }
+            release_buffers(c);
         }
     }
     return busy;
@@ -493,6 +498,7 @@ static void on_ready(rt_wconn *c)
         }
     }
     c->opened = 1;
+    c->just_opened = 1;
     if (app_of(c)->open != NULL && app_of(c)->open(c) != 0) {
         memtls__wconn_reason(c, 0, "closed by the application", NULL);
         memtls__wconn_close(c);
@@ -779,6 +785,15 @@ static int round_once(rt_wconn *c)
         }
         if (session_terminal(c)) {
             c->finishing = 1;
+        }
+        if (c->just_opened && !c->dirty && !c->finishing) {
+            /* The handshake's buffers go back as soon as its work is done
+             * (what still waits keeps its buffers: see release_buffers):
+             * the next handshake reuses them, so a burst of new
+             * connections that then stay quiet leaves no holes between
+             * the state they keep. The first request allocates again. */
+            c->just_opened = 0;
+            release_buffers(c);
         }
         note_closing(c);
     }

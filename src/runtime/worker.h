@@ -143,8 +143,9 @@ struct memtls_server_conn {
     int stopping;    /* server stop: no more reading, answer what came in */
     int stop_closed; /* ...all of it answered, close requested */
     int dirty;
-    int active;   /* had a message since the last sweep */
-    int released; /* its buffers were given back while quiet */
+    int active;      /* had a message since the last sweep */
+    int released;    /* its buffers were given back while quiet */
+    int just_opened; /* opened in this round: give the buffers back after it */
     int finishing;
     int record_sent; /* its log record went out (emit_record) */
     int concluded;   /* its end was counted (conclude) */

@@ -328,7 +328,9 @@ sessionpair *sp_new(const sp_opts *opts)
             opts->mode == SP_PLAINTEXT ? memtls_ctx_new_plaintext(role) : memtls_ctx_new(cfg[i]);
         assert_non_null(ctx);
         if (opts->mode != SP_PLAINTEXT) {
-            SSL_set_app_data(memtls_ctx_ssl(ctx), e);
+            if (!opts->no_ssl) {
+                SSL_set_app_data(memtls_ctx_ssl(ctx), e);
+            }
             if (i == SP_CLIENT) {
                 assert_int_equal(
                     memtls_ctx_set_hostname(ctx, opts->hostname ? opts->hostname : "localhost"), 0);

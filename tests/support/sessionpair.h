@@ -93,6 +93,9 @@ typedef struct sp_opts {
     int no_start;                    /* 1: do not call memtls_session_start */
     int no_auto_eof;                 /* 1: never deliver EOF by itself */
     int keep_open[2];                /* per end: set on_peer_close (half-close aware) */
+    int no_ssl;                      /* 1: never take the SSL objects (memtls_ctx_ssl), so the
+                   contexts behave as they do for callers that never do;
+                   sp_end.tickets then stays 0 */
 } sp_opts;
 
 /* --- the pair ---------------------------------------------------------------- */
