@@ -787,13 +787,17 @@ static int round_once(rt_wconn *c)
             c->finishing = 1;
         }
         if (c->just_opened && !c->dirty && !c->finishing) {
-            /* The handshake's buffers go back as soon as its work is done
-             * (what still waits keeps its buffers: see release_buffers):
-             * the next handshake reuses them, so a burst of new
-             * connections that then stay quiet leaves no holes between
-             * the state they keep. The first request allocates again. */
+            /* The handshake's buffers go back as soon as its work is done,
+             * unless application data already flowed (a busy connection
+             * keeps them; the sweep sees to it later): the next handshake
+             * reuses them, so a burst of new connections that then stay
+             * quiet leaves no holes between the state they keep. */
             c->just_opened = 0;
-            release_buffers(c);
+            memtls_session_stats st;
+            memtls_session_get_stats(c->s, &st);
+            if (st.plaintext_in == 0 && st.plaintext_out == 0) {
+                release_buffers(c);
+            }
         }
         note_closing(c);
     }
