@@ -4,7 +4,7 @@
  * control characters), bytes that are not UTF-8 become U+FFFD, valid
  * UTF-8 passes; a line too long is cut inside a string and stays valid;
  * structured fields keep their types; the options are parsed and their
- * errors named.
+ * errors named; a forced line (TOOL_LOG_FORCE) passes any level.
  */
 #include "test.h"
 
@@ -167,6 +167,35 @@ static void test_errors_and_warnings(void **state)
     assert_string_equal(g_text, "memtls serve: warning: careful\n");
 }
 
+/* TOOL_LOG_FORCE writes a line below the configured level, still showing
+ * its own level, in both formats; without it the line is dropped. */
+static void test_forced_level(void **state)
+{
+    (void)state;
+    char *buf = NULL;
+    size_t len = 0;
+    tool_log_set_level(TOOL_LOG_WARN);
+    FILE *out = capture_start(&buf, &len);
+    tool_log(TOOL_LOG_INFO, "dropped %d", 1);
+    tool_log((tool_level)(TOOL_LOG_INFO | TOOL_LOG_FORCE), "status: open=%d", 3);
+    capture_end(out, &buf);
+    assert_int_equal(lines_of(g_text), 1);
+    assert_non_null(strstr(g_text, "Z info status: open=3\n"));
+    assert_null(strstr(g_text, "dropped"));
+
+    tool_log_set_format(TOOL_LOG_JSON);
+    out = capture_start(&buf, &len);
+    const tool_field f[] = {{"open", TOOL_FIELD_UINT, NULL, 3}};
+    tool_log_fields(TOOL_LOG_INFO, "dropped", f, 1);
+    tool_log_fields((tool_level)(TOOL_LOG_INFO | TOOL_LOG_FORCE), "status", f, 1);
+    capture_end(out, &buf);
+    tool_log_set_format(TOOL_LOG_TEXT);
+    tool_log_set_level(TOOL_LOG_INFO);
+    assert_int_equal(lines_of(g_text), 1);
+    check_head(g_text, "info");
+    assert_non_null(strstr(g_text, "\"event\":\"status\",\"open\":3}\n"));
+}
+
 static int parse_serve(const char *const *args, serve_opts *o)
 {
     char *argv[16];
@@ -232,7 +261,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_escapes),   cmocka_unit_test(test_fields),
         cmocka_unit_test(test_long_line), cmocka_unit_test(test_errors_and_warnings),
-        cmocka_unit_test(test_options),
+        cmocka_unit_test(test_options),   cmocka_unit_test(test_forced_level),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

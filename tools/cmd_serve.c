@@ -275,40 +275,46 @@ static void reload(const serve_opts *o, memtls_server *srv, memtls_config **curr
     notify_status(srv, "READY=1\n");
 }
 
-static void log_stats_json(const memtls_server_stats *st, const char *what)
+static void log_stats_json(const memtls_server_stats *st, const char *what, tool_level level)
 {
     const tool_field f[] = {
         {"open", TOOL_FIELD_UINT, NULL, st->conns_open},
         {"total", TOOL_FIELD_UINT, NULL, st->conns_total},
         {"refused", TOOL_FIELD_UINT, NULL, st->conns_refused},
         {"failed", TOOL_FIELD_UINT, NULL, st->conns_failed},
+        {"accept_errors", TOOL_FIELD_UINT, NULL, st->accept_errors},
         {"bytes_in", TOOL_FIELD_UINT, NULL, st->bytes_in},
         {"bytes_out", TOOL_FIELD_UINT, NULL, st->bytes_out},
         {"backend_in", TOOL_FIELD_UINT, NULL, st->backend_in},
         {"backend_out", TOOL_FIELD_UINT, NULL, st->backend_out},
+        {"io_threads", TOOL_FIELD_UINT, NULL, st->io_threads},
         {"workers", TOOL_FIELD_UINT, NULL, st->workers},
+        {"workers_inline", TOOL_FIELD_BOOL, NULL, st->workers_inline != 0},
         {"ring", TOOL_FIELD_UINT, NULL, st->ring_capacity},
         {"to_worker_high_water", TOOL_FIELD_UINT, NULL, st->to_worker_high_water},
         {"to_worker_refusals", TOOL_FIELD_UINT, NULL, st->to_worker_refusals},
         {"to_host_high_water", TOOL_FIELD_UINT, NULL, st->to_host_high_water},
         {"to_host_refusals", TOOL_FIELD_UINT, NULL, st->to_host_refusals},
+        {"ring_messages", TOOL_FIELD_UINT, NULL, st->ring_messages},
+        {"wakeups", TOOL_FIELD_UINT, NULL, st->wakeups},
     };
-    tool_log_fields(TOOL_LOG_INFO, what, f, sizeof f / sizeof f[0]);
+    tool_log_fields(level, what, f, sizeof f / sizeof f[0]);
 }
 
 /* One status line: connections, bytes, and the rings' occupancy
- * high-water marks and refusals (writes that found a ring full). */
-static void log_stats(const memtls_server *srv, const char *what)
+ * high-water marks and refusals (writes that found a ring full), at
+ * `level` (TOOL_LOG_FORCE: whatever --log-level says). */
+static void log_stats(const memtls_server *srv, const char *what, tool_level level)
 {
     memtls_server_stats st;
     if (memtls_server_get_stats(srv, &st) != 0) {
         return;
     }
     if (tool_log_get_format() == TOOL_LOG_JSON) {
-        log_stats_json(&st, what);
+        log_stats_json(&st, what, level);
         return;
     }
-    tool_log(TOOL_LOG_INFO,
+    tool_log(level,
              "%s: connections open=%llu total=%llu refused=%llu failed=%llu accept_errors=%llu "
              "bytes_in=%llu bytes_out=%llu backend_in=%llu backend_out=%llu io_threads=%u "
              "workers=%u workers_inline=%d ring=%zu to_worker_high_water=%zu "
@@ -352,7 +358,8 @@ static int wait_signals(const serve_opts *o, memtls_server *srv, const sigset_t 
             continue;
         }
         if (sig == SIGUSR1) {
-            log_stats(srv, "status");
+            /* Asked for: written whatever --log-level says. */
+            log_stats(srv, "status", (tool_level)(TOOL_LOG_INFO | TOOL_LOG_FORCE));
             continue;
         }
         return sig;
@@ -532,7 +539,7 @@ static int serve(serve_opts *o)
              o->grace_ms);
     svc_notify("STOPPING=1\nSTATUS=stopping (grace %lu ms)", o->grace_ms);
     (void)memtls_server_stop(srv, (unsigned)o->grace_ms);
-    log_stats(srv, "stopped");
+    log_stats(srv, "stopped", TOOL_LOG_INFO);
     rc = TOOL_EXIT_OK;
 out:
     memtls_server_free(srv);

@@ -252,9 +252,17 @@ int tool_log_parse_format(const char *text, tool_log_format *out)
     return 0;
 }
 
+/* Strip TOOL_LOG_FORCE from *level; 1 when the line is to be written. */
+static int shown(tool_level *level)
+{
+    int force = ((int)*level & TOOL_LOG_FORCE) != 0;
+    *level = (tool_level)((int)*level & 3);
+    return force || (int)*level <= atomic_load(&g_level);
+}
+
 void tool_log_fields(tool_level level, const char *event, const tool_field *fields, size_t n)
 {
-    if ((int)level > atomic_load(&g_level)) {
+    if (!shown(&level)) {
         return;
     }
     jbuf b;
@@ -333,7 +341,7 @@ int tool_log_parse_level(const char *text, tool_level *out)
 
 void tool_log(tool_level level, const char *fmt, ...)
 {
-    if ((int)level > atomic_load(&g_level)) {
+    if (!shown(&level)) {
         return;
     }
     if (atomic_load(&g_format) == TOOL_LOG_JSON) {

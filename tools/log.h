@@ -34,6 +34,11 @@ void tool_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* "<name>: warning: <message>" on stderr. */
 void tool_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* Or'ed into the level of tool_log or tool_log_fields: the line is
+ * written whatever the configured level (the answer to an operator's
+ * request, such as the SIGUSR1 status line); it still shows its level. */
+#define TOOL_LOG_FORCE 0x100
+
 /* Level for tool_log (default TOOL_LOG_INFO). Set before threads start. */
 void tool_log_set_level(tool_level level);
 tool_level tool_log_level(void);

@@ -91,11 +91,12 @@ void serve_usage(FILE *out)
                  "Signals: SIGINT/SIGTERM stop gracefully and exit 0; SIGHUP reloads every\n"
                  "--cert/--key pair (one whose files fail keeps its previous certificate),\n"
                  "--ca and --ticket-keys for new handshakes (live connections are kept);\n"
-                 "SIGUSR1 logs a status line (connections, bytes, ring high-water marks and\n"
-                 "refusals). Under systemd, readiness, reloads and stopping go to\n"
-                 "$NOTIFY_SOCKET (Type=notify), and sockets passed by socket activation\n"
-                 "(LISTEN_FDS) replace --listen; one named 'plaintext' (FileDescriptorName=)\n"
-                 "is plaintext.\n");
+                 "SIGUSR1 logs a status line (connections, bytes, ring high-water marks,\n"
+                 "refusals, ring messages and wake-ups) whatever --log-level says. Under\n"
+                 "systemd, readiness, reloads and stopping go to $NOTIFY_SOCKET\n"
+                 "(Type=notify), and sockets passed by socket activation (LISTEN_FDS)\n"
+                 "replace --listen; one named 'plaintext' (FileDescriptorName=) is\n"
+                 "plaintext.\n");
 }
 
 /* "ADDR:PORT[,plaintext][,proxy]" into listener number

@@ -28,13 +28,20 @@ stop_serve "$SERVE_PID"
 # Through the proxy, with a backend that echoes.
 start_py backend echo-backend
 start_serve proxy --cert "$PKI/server.pem" --key "$PKI/server.key" --workers 2 \
-  --backend "127.0.0.1:$PY_PORT"
+  --backend "127.0.0.1:$PY_PORT" --log-level warn
 timeout 120 python3 "$HERE/peers.py" concurrent "$SERVE_PORT" --ca "$PKI/ca.pem" 200 \
   --bytes 16384 >"$WORK/pconc.log" 2>&1 || fail "200 concurrent proxied connections: $(cat "$WORK/pconc.log")"
 ok "proxy: $(cat "$WORK/pconc.log")"
 timeout 120 python3 "$HERE/peers.py" slow-reader "$SERVE_PORT" --ca "$PKI/ca.pem" 30 \
   --max-seconds 20 >"$WORK/pslow.log" 2>&1 || fail "slow reader (proxy): $(cat "$WORK/pslow.log")"
 ok "proxy: $(tr '\n' ' ' <"$WORK/pslow.log")"
+# Asked for, the status line is written even at --log-level warn (which
+# keeps the per-connection info lines out), with the ring's counters.
+kill -USR1 "$SERVE_PID"
+wait_for "$WORK/proxy.err" ' info status: connections open=[0-9]* total=2[3-9][0-9] .* ring_messages=[1-9][0-9]* wakeups=[0-9]+' 10 ||
+  fail "no SIGUSR1 status line at --log-level warn: $(grep status: "$WORK/proxy.err")"
+! grep -q ' info conn=' "$WORK/proxy.err" || fail "--log-level warn still logs info lines"
+ok "--log-level warn: $(grep -o 'status: .*' "$WORK/proxy.err" | head -1)"
 stop_serve "$SERVE_PID"
 
 pass
