@@ -23,7 +23,7 @@
  * them at once with close_notify (stop = 2) and the host gives the last
  * bytes FINAL_FLUSH_MS to go out. Then (or as soon as no connection is
  * left) the workers are told to exit, and once every worker has freed its
- * connections the host closes its last handles, so uv_run returns.
+ * connections the host closes its last handles, so its loop ends.
  */
 #define _GNU_SOURCE /* accept4 */
 #include <arpa/inet.h>
@@ -126,23 +126,18 @@ static void accept_batch(rt_listener *l)
 
 #define EVENT_BATCH 256
 
-/* The loop found the event set readable: take its events. Sockets and
- * listeners stay valid for the whole batch: a connection closed by an
- * earlier event of the batch has fd -1 and is freed only later, when its
- * timer's close callback runs. */
-static void on_events(uv_poll_t *p, int status, int events)
+/* Serve a batch of events from the event set; returns 1 if libuv's own
+ * descriptor was among them. Sockets and listeners stay valid for the
+ * whole batch: a connection closed by an earlier event of the batch has
+ * fd -1 and is freed only later, when its timer's close callback runs. */
+static int take_events(rt_host *h, const struct epoll_event *ev, int n)
 {
-    rt_host *h = p->data;
-    struct epoll_event ev[EVENT_BATCH];
-    (void)status;
-    (void)events;
-    int n;
-    do {
-        n = epoll_wait(h->epfd, ev, EVENT_BATCH, 0);
-    } while (n < 0 && errno == EINTR);
+    int uv_ready = 0;
     for (int i = 0; i < n; i++) {
         int kind = *(int *)ev[i].data.ptr;
-        if (kind == RT_EV_LISTENER) {
+        if (kind == RT_EV_UV) {
+            uv_ready = 1;
+        } else if (kind == RT_EV_LISTENER) {
             rt_listener *l = ev[i].data.ptr;
             l->ready = 1;
             accept_batch(l);
@@ -154,6 +149,7 @@ static void on_events(uv_poll_t *p, int status, int events)
             }
         }
     }
+    return uv_ready;
 }
 
 /* Once per loop pass, before the rings are pumped: sockets with work left
@@ -499,7 +495,6 @@ static int host_pump(void *arg)
     if (h->exiting && !h->loop.closing && all_workers_exited(h)) {
         uv_close((uv_handle_t *)&h->grace, NULL);
         uv_close((uv_handle_t *)&h->accept_timer, NULL);
-        uv_close((uv_handle_t *)&h->ep_poll, NULL);
         if (h->procs != NULL) {
             memtls__procs_host_close(h);
         }
@@ -540,10 +535,46 @@ static int host_has_work(void *arg)
 
 /* --- thread ------------------------------------------------------------------------ */
 
+/*
+ * The host thread's loop. The host's sockets are in its own event set
+ * (edge-triggered, no re-arming: host_sock.c), and so is libuv's backend
+ * descriptor, which is readable when one of libuv's watchers is (the
+ * bell, the resolver's completions). One epoll_wait per pass: the host
+ * blocks in its own set, and runs a libuv pass (UV_RUN_NOWAIT: timers,
+ * libuv's descriptors, close callbacks, and the loop's check and prepare
+ * steps) only when libuv's descriptor was ready or libuv has something
+ * due (uv_backend_timeout 0). The other passes do the loop's steps
+ * directly (loop.h). Nesting the set in libuv's instead (a uv_poll on
+ * it) costs a second epoll_wait on every pass that finds sockets ready.
+ * Ends when libuv has nothing alive any more (the stop sequence closed
+ * every handle), as uv_run(UV_RUN_DEFAULT) would.
+ */
 void *memtls__host_main(void *arg)
 {
     rt_host *h = arg;
-    uv_run(&h->loop.uv, UV_RUN_DEFAULT);
+    rt_loop *l = &h->loop;
+    uv_loop_t *uv = &l->uv;
+    struct epoll_event ev[EVENT_BATCH];
+    int run_uv = 1;
+    for (;;) {
+        int more = 0;
+        if (run_uv) {
+            if (!uv_run(uv, UV_RUN_NOWAIT)) {
+                break;
+            }
+        } else {
+            more = memtls__loop_check(l);
+        }
+        more |= memtls__loop_prepare(l);
+        uv_update_time(uv);
+        int n = epoll_wait(h->epfd, ev, EVENT_BATCH, more ? 0 : uv_backend_timeout(uv));
+        memtls__loop_woke(l);
+        uv_update_time(uv);
+        run_uv = n > 0 && take_events(h, ev, n);
+        if (uv_backend_timeout(uv) == 0) {
+            run_uv = 1; /* a timer is due, a handle closing, an idle handle */
+        }
+    }
     return NULL;
 }
 
@@ -586,14 +617,13 @@ int memtls__host_new(memtls_server *srv, unsigned index, char *err, size_t errle
         return MEMTLS_ERR_NOMEM;
     }
     h->epfd = epoll_create1(EPOLL_CLOEXEC);
-    if (h->epfd < 0 || uv_poll_init(&h->loop.uv, &h->ep_poll, h->epfd) != 0) {
-        snprintf(err, errlen, "cannot create the event set: %s", uv_strerror(-errno));
+    h->uv_kind = RT_EV_UV;
+    struct epoll_event uv_ev = {.events = EPOLLIN, .data.ptr = &h->uv_kind};
+    if (h->epfd < 0 || epoll_ctl(h->epfd, EPOLL_CTL_ADD, uv_backend_fd(&h->loop.uv), &uv_ev) != 0) {
+        snprintf(err, errlen, "cannot create the event set: %s", strerror(errno));
         return MEMTLS_ERR_NOMEM;
     }
-    h->ep_init = 1;
     memtls__resolve_init(&h->resolver, h, memtls__hconn_resolved);
-    h->ep_poll.data = h;
-    uv_poll_start(&h->ep_poll, UV_READABLE, on_events);
     uv_timer_init(&h->loop.uv, &h->grace);
     uv_timer_init(&h->loop.uv, &h->accept_timer);
     h->grace.data = h;

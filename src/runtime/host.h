@@ -32,7 +32,9 @@ struct hconn;
 
 /* What an event of the host's epoll set points to (the first member of
  * a socket and of a listener). */
-enum { RT_EV_SOCK = 1, RT_EV_LISTENER = 2 };
+/* What an event of a host's event set is for (the first int of the
+ * structure its data.ptr points to). */
+enum { RT_EV_SOCK = 1, RT_EV_LISTENER = 2, RT_EV_UV = 3 };
 
 /* One socket of a connection: the client, or its backend. */
 typedef struct hsock {
@@ -166,9 +168,8 @@ typedef struct rt_host {
     memtls_server *srv;
     unsigned index;
     rt_loop loop;
-    int epfd;          /* the event set of this host's sockets */
-    uv_poll_t ep_poll; /* ...watched by the loop */
-    int ep_init;
+    int epfd;             /* the event set of this host's sockets, and libuv's */
+    int uv_kind;          /* RT_EV_UV: the data of libuv's descriptor in the set */
     rt_fifo posted;       /* sockets with work left from their last event */
     rt_resolver resolver; /* the backend's addresses */
     pthread_t thread;

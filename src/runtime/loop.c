@@ -57,28 +57,29 @@ static void on_idle(uv_idle_t *h)
     (void)h;
 }
 
-static void on_check(uv_check_t *h)
+void memtls__loop_woke(rt_loop *l)
 {
-    rt_loop *l = h->data;
     atomic_store_explicit(&l->bell.asleep, 0, memory_order_relaxed);
     if (l->sleep != NULL) {
         l->sleep(l->sleep_arg, 0);
     }
+}
+
+int memtls__loop_check(rt_loop *l)
+{
+    memtls__loop_woke(l);
     for (unsigned i = 0; i < l->nrunners && !l->closing; i++) {
         if (l->runners[i].pass != NULL) {
             l->runners[i].pass(l->runners[i].arg);
         }
     }
-    if (!l->closing) {
-        keep_awake(l, pump_rounds(l));
-    }
+    return l->closing ? 0 : pump_rounds(l);
 }
 
-static void on_prepare(uv_prepare_t *h)
+int memtls__loop_prepare(rt_loop *l)
 {
-    rt_loop *l = h->data;
     if (l->closing) {
-        return;
+        return 0;
     }
     /* Timer callbacks of this pass may have produced messages. */
     int more = pump_rounds(l);
@@ -89,14 +90,29 @@ static void on_prepare(uv_prepare_t *h)
         }
         atomic_thread_fence(memory_order_seq_cst);
         if (any_work(l)) {
-            atomic_store_explicit(&l->bell.asleep, 0, memory_order_relaxed);
-            if (l->sleep != NULL) {
-                l->sleep(l->sleep_arg, 0);
-            }
+            memtls__loop_woke(l);
             more = 1;
         }
     }
-    keep_awake(l, more);
+    return more;
+}
+
+static void on_check(uv_check_t *h)
+{
+    rt_loop *l = h->data;
+    int more = memtls__loop_check(l);
+    if (!l->closing) {
+        keep_awake(l, more);
+    }
+}
+
+static void on_prepare(uv_prepare_t *h)
+{
+    rt_loop *l = h->data;
+    if (l->closing) {
+        return;
+    }
+    keep_awake(l, memtls__loop_prepare(l));
 }
 
 static void on_bell(uv_poll_t *h, int status, int events)

@@ -64,6 +64,25 @@ void memtls__loop_on_sleep(rt_loop *l, void (*sleep)(void *arg, int on), void *a
  * 0 or MEMTLS_ERR_INVALID when there are too many. */
 int memtls__loop_add(rt_loop *l, int (*pump)(void *), int (*has_work)(void *), void (*pass)(void *),
                      void *arg);
+/*
+ * The loop's steps, for an owner that drives the pass itself instead of
+ * uv_run(UV_RUN_DEFAULT) (a host thread: see host.c, host_main); the
+ * loop's own uv_check and uv_prepare callbacks call the same steps when
+ * uv_run runs.
+ *   memtls__loop_check    after the pass's events: the runners' `pass`,
+ *                         then pumping; returns nonzero if work is left
+ *                         (the caller must not block).
+ *   memtls__loop_prepare  before blocking: pumping, then (with a bell)
+ *                         the asleep flag and a last `has_work`; returns
+ *                         nonzero if the caller must not block (the flag
+ *                         is cleared again then).
+ *   memtls__loop_woke     after a block: clears the asleep flag.
+ * Loop thread only.
+ */
+int memtls__loop_check(rt_loop *l);
+int memtls__loop_prepare(rt_loop *l);
+void memtls__loop_woke(rt_loop *l);
+
 /* Stop the loop's own handles so uv_run can return once the owner's
  * handles are closed too. Loop thread only. */
 void memtls__loop_close_handles(rt_loop *l);
