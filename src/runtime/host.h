@@ -30,10 +30,8 @@ enum {
 
 struct hconn;
 
-/* What an event of the host's epoll set points to (the first member of
- * a socket and of a listener). */
-/* What an event of a host's event set is for (the first int of the
- * structure its data.ptr points to). */
+/* What an event of the host's epoll set points to: the first member of
+ * a socket, of a listener, or rt_host.uv_kind (libuv's descriptor). */
 enum { RT_EV_SOCK = 1, RT_EV_LISTENER = 2, RT_EV_UV = 3 };
 
 /* One socket of a connection: the client, or its backend. */
