@@ -275,59 +275,51 @@ static void reload(const serve_opts *o, memtls_server *srv, memtls_config **curr
     notify_status(srv, "READY=1\n");
 }
 
-static void log_stats_json(const memtls_server_stats *st, const char *what, tool_level level)
-{
-    const tool_field f[] = {
-        {"open", TOOL_FIELD_UINT, NULL, st->conns_open},
-        {"total", TOOL_FIELD_UINT, NULL, st->conns_total},
-        {"refused", TOOL_FIELD_UINT, NULL, st->conns_refused},
-        {"failed", TOOL_FIELD_UINT, NULL, st->conns_failed},
-        {"accept_errors", TOOL_FIELD_UINT, NULL, st->accept_errors},
-        {"bytes_in", TOOL_FIELD_UINT, NULL, st->bytes_in},
-        {"bytes_out", TOOL_FIELD_UINT, NULL, st->bytes_out},
-        {"backend_in", TOOL_FIELD_UINT, NULL, st->backend_in},
-        {"backend_out", TOOL_FIELD_UINT, NULL, st->backend_out},
-        {"io_threads", TOOL_FIELD_UINT, NULL, st->io_threads},
-        {"workers", TOOL_FIELD_UINT, NULL, st->workers},
-        {"workers_inline", TOOL_FIELD_BOOL, NULL, st->workers_inline != 0},
-        {"ring", TOOL_FIELD_UINT, NULL, st->ring_capacity},
-        {"to_worker_high_water", TOOL_FIELD_UINT, NULL, st->to_worker_high_water},
-        {"to_worker_refusals", TOOL_FIELD_UINT, NULL, st->to_worker_refusals},
-        {"to_host_high_water", TOOL_FIELD_UINT, NULL, st->to_host_high_water},
-        {"to_host_refusals", TOOL_FIELD_UINT, NULL, st->to_host_refusals},
-        {"ring_messages", TOOL_FIELD_UINT, NULL, st->ring_messages},
-        {"wakeups", TOOL_FIELD_UINT, NULL, st->wakeups},
-    };
-    tool_log_fields(level, what, f, sizeof f / sizeof f[0]);
-}
-
 /* One status line: connections, bytes, and the rings' occupancy
  * high-water marks and refusals (writes that found a ring full), at
- * `level` (TOOL_LOG_FORCE: whatever --log-level says). */
+ * `level` (TOOL_LOG_FORCE: whatever --log-level says). One table of
+ * fields serves both formats: "<what>: connections key=value ..." in
+ * text (booleans as 0/1), an event with typed fields in JSON. */
 static void log_stats(const memtls_server *srv, const char *what, tool_level level)
 {
     memtls_server_stats st;
     if (memtls_server_get_stats(srv, &st) != 0) {
         return;
     }
+    const tool_field f[] = {
+        {"open", TOOL_FIELD_UINT, NULL, st.conns_open},
+        {"total", TOOL_FIELD_UINT, NULL, st.conns_total},
+        {"refused", TOOL_FIELD_UINT, NULL, st.conns_refused},
+        {"failed", TOOL_FIELD_UINT, NULL, st.conns_failed},
+        {"accept_errors", TOOL_FIELD_UINT, NULL, st.accept_errors},
+        {"bytes_in", TOOL_FIELD_UINT, NULL, st.bytes_in},
+        {"bytes_out", TOOL_FIELD_UINT, NULL, st.bytes_out},
+        {"backend_in", TOOL_FIELD_UINT, NULL, st.backend_in},
+        {"backend_out", TOOL_FIELD_UINT, NULL, st.backend_out},
+        {"io_threads", TOOL_FIELD_UINT, NULL, st.io_threads},
+        {"workers", TOOL_FIELD_UINT, NULL, st.workers},
+        {"workers_inline", TOOL_FIELD_BOOL, NULL, st.workers_inline != 0},
+        {"ring", TOOL_FIELD_UINT, NULL, st.ring_capacity},
+        {"to_worker_high_water", TOOL_FIELD_UINT, NULL, st.to_worker_high_water},
+        {"to_worker_refusals", TOOL_FIELD_UINT, NULL, st.to_worker_refusals},
+        {"to_host_high_water", TOOL_FIELD_UINT, NULL, st.to_host_high_water},
+        {"to_host_refusals", TOOL_FIELD_UINT, NULL, st.to_host_refusals},
+        {"ring_messages", TOOL_FIELD_UINT, NULL, st.ring_messages},
+        {"wakeups", TOOL_FIELD_UINT, NULL, st.wakeups},
+    };
+    size_t n = sizeof f / sizeof f[0];
     if (tool_log_get_format() == TOOL_LOG_JSON) {
-        log_stats_json(&st, what, level);
+        tool_log_fields(level, what, f, n);
         return;
     }
-    tool_log(level,
-             "%s: connections open=%llu total=%llu refused=%llu failed=%llu accept_errors=%llu "
-             "bytes_in=%llu bytes_out=%llu backend_in=%llu backend_out=%llu io_threads=%u "
-             "workers=%u workers_inline=%d ring=%zu to_worker_high_water=%zu "
-             "to_worker_refusals=%llu to_host_high_water=%zu to_host_refusals=%llu "
-             "ring_messages=%llu wakeups=%llu",
-             what, (unsigned long long)st.conns_open, (unsigned long long)st.conns_total,
-             (unsigned long long)st.conns_refused, (unsigned long long)st.conns_failed,
-             (unsigned long long)st.accept_errors, (unsigned long long)st.bytes_in,
-             (unsigned long long)st.bytes_out, (unsigned long long)st.backend_in,
-             (unsigned long long)st.backend_out, st.io_threads, st.workers, st.workers_inline,
-             st.ring_capacity, st.to_worker_high_water, (unsigned long long)st.to_worker_refusals,
-             st.to_host_high_water, (unsigned long long)st.to_host_refusals,
-             (unsigned long long)st.ring_messages, (unsigned long long)st.wakeups);
+    char line[1024];
+    size_t off = 0;
+    for (size_t i = 0; i < n && off < sizeof line; i++) {
+        int w = snprintf(line + off, sizeof line - off, "%s%s=%llu", i > 0 ? " " : "", f[i].key,
+                         f[i].u);
+        off += w > 0 ? (size_t)w : 0;
+    }
+    tool_log(level, "%s: connections %s", what, line);
 }
 
 /* Wait for signals until SIGINT or SIGTERM. Returns the stopping signal.
