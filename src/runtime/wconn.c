@@ -746,11 +746,22 @@ static int session_terminal(const rt_wconn *c)
     return st == MEMTLS_STATE_CLOSED || st == MEMTLS_STATE_ERROR || st == MEMTLS_STATE_AUTHFAIL;
 }
 
+/* Ciphertext the session holds undecrypted because its output is backed
+ * up (it reads no more records until the transport takes its bytes): input
+ * received but not answered yet. With the output flowing, what stays in
+ * is at most a partial record, which a stopping connection never
+ * completes (it reads no more). */
+static int input_held_behind_output(rt_wconn *c)
+{
+    return memtls_ctx_pending_in(memtls_session_ctx(c->s)) > 0 &&
+           (memtls_session_blocked(c->s) & MEMTLS_BLOCKED_ON_TRANSPORT) != 0;
+}
+
 /* Close a stopping connection once its received input is all answered. */
 static void stop_when_drained(rt_wconn *c)
 {
     if (c->stopping && !c->stop_closed && c->in_hold.len == 0 && c->app_hold.len == 0 &&
-        memtls_session_readable(c->s) == 0) {
+        memtls_session_readable(c->s) == 0 && !input_held_behind_output(c)) {
         c->stop_closed = 1;
         memtls__wconn_close(c);
     }
