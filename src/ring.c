@@ -508,6 +508,12 @@ static void release_to(memtls_ring *r, uint64_t t, size_t n)
 
 size_t memtls_ring_read(memtls_ring *r, memtls_ring_handler fn, void *arg, size_t max)
 {
+    return memtls_ring_read_batch(r, fn, NULL, arg, max);
+}
+
+size_t memtls_ring_read_batch(memtls_ring *r, memtls_ring_handler fn, memtls_ring_batch_end done,
+                              void *arg, size_t max)
+{
     uint64_t t;
     uint64_t end;
     size_t n = 0;
@@ -532,6 +538,9 @@ size_t memtls_ring_read(memtls_ring *r, memtls_ring_handler fn, void *arg, size_
         n++;
     }
     if (n != 0) {
+        if (done != NULL) {
+            done(arg); /* before the release: the batch's bytes are still ours */
+        }
         release_to(r, t, n);
     }
     return n;

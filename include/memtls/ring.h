@@ -134,6 +134,19 @@ typedef void (*memtls_ring_handler)(void *arg, const memtls_ring_msg *msg);
 MEMTLS_API size_t memtls_ring_read(memtls_ring *r, memtls_ring_handler fn, void *arg, size_t max);
 
 /*
+ * memtls_ring_read, then `end(arg)` once after the batch's last handler
+ * and before its space is released (not called when no message was
+ * handled; `end` may be NULL). Every msg->data of the batch stays valid
+ * until `end` returns, so a consumer can gather the data of several
+ * messages into one system call (a writev) instead of one per message.
+ * The same rule as for the handler: `end` must not read or write this
+ * ring's consumer side.
+ */
+typedef void (*memtls_ring_batch_end)(void *arg);
+MEMTLS_API size_t memtls_ring_read_batch(memtls_ring *r, memtls_ring_handler fn,
+                                         memtls_ring_batch_end end, void *arg, size_t max);
+
+/*
  * Consumer, one at a time: look at the oldest message without removing it
  * (returns 1 and fills *msg, or 0 when empty or corrupt), then memtls_ring_pop() to
  * release it. Useful when the consumer may have to stop mid-batch.

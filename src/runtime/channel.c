@@ -289,9 +289,10 @@ int memtls__chan_take_room(rt_channel *ch, rt_dir d)
     return atomic_exchange_explicit(room, 0, memory_order_acq_rel);
 }
 
-size_t memtls__chan_read(rt_channel *ch, rt_dir d, memtls_ring_handler fn, void *arg, size_t max)
+size_t memtls__chan_read(rt_channel *ch, rt_dir d, memtls_ring_handler fn,
+                         memtls_ring_batch_end end, void *arg, size_t max)
 {
-    size_t n = memtls_ring_read(ch->ring[d], fn, arg, max);
+    size_t n = memtls_ring_read_batch(ch->ring[d], fn, end, arg, max);
     if (n == 0) {
         return 0;
     }

@@ -134,9 +134,12 @@ void memtls__chan_commit(rt_channel *ch, rt_dir d, uint32_t type, uint64_t id, s
  * (Clears the flag.) */
 int memtls__chan_take_room(rt_channel *ch, rt_dir d);
 
-/* Consumer of direction d: handle up to `max` messages (0: all), then
- * tell a waiting producer there is room. Returns the number handled. */
-size_t memtls__chan_read(rt_channel *ch, rt_dir d, memtls_ring_handler fn, void *arg, size_t max);
+/* Consumer of direction d: handle up to `max` messages (0: all), call
+ * `end` (may be NULL) while their bytes are still valid
+ * (memtls_ring_read_batch), then tell a waiting producer there is room.
+ * Returns the number handled. */
+size_t memtls__chan_read(rt_channel *ch, rt_dir d, memtls_ring_handler fn,
+                         memtls_ring_batch_end end, void *arg, size_t max);
 
 /* Did a side of ring d meet a corrupt frame or position
  * (memtls_ring_corrupt)? Sets `broken` (and wakes the other side) the

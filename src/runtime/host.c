@@ -487,7 +487,8 @@ static int host_pump(void *arg)
             work = 1;
         }
         h->reading = i;
-        work |= memtls__chan_read(ch, RT_TO_HOST, memtls__hconn_on_message, h, HOST_BATCH) > 0;
+        work |= memtls__chan_read(ch, RT_TO_HOST, memtls__hconn_on_message, memtls__hconn_batch_end,
+                                  h, HOST_BATCH) > 0;
     }
     if (h->stopping && !h->exiting && h->live == 0) {
         finish(h);

@@ -57,6 +57,7 @@ typedef struct hsock {
     size_t discarded;         /* read and dropped while closing */
     int throttled;            /* ...enough of it: no more reads, close soon */
     unsigned discards;        /* ...in so many reads */
+    unsigned gathered;        /* pieces waiting in the host's gather (rt_gather) */
     uint64_t ack;             /* written, not yet acknowledged to the worker */
     size_t in_flight;         /* read and sent to the worker, not yet taken */
     struct sockaddr_in6 peer; /* the client's address (client socket) */
@@ -162,6 +163,27 @@ typedef struct rt_link {
     uint64_t since_ms;   /* when it became ACTIVE */
 } rt_link;
 
+/*
+ * Data messages of one ring batch, waiting to be written: a worker writes
+ * a message per TLS record (16 KiB), and a batch often holds several for
+ * one socket. Their bytes stay in the ring until the batch ends
+ * (memtls_ring_read_batch), so they are written then, one sendmsg per
+ * socket with all its pieces, instead of one per message: fewer system
+ * calls and larger segments for the kernel. Only bytes that would have
+ * been written at once are gathered (the socket's queue is empty and the
+ * kernel took everything so far); any other message ends the gather
+ * first, so nothing is reordered.
+ */
+#define RT_GATHER_MAX 32
+typedef struct rt_gather {
+    unsigned n;
+    struct {
+        hsock *s; /* NULL once written */
+        const uint8_t *data;
+        size_t len;
+    } e[RT_GATHER_MAX];
+} rt_gather;
+
 typedef struct rt_host {
     memtls_server *srv;
     unsigned index;
@@ -197,6 +219,7 @@ typedef struct rt_host {
     hconn *all;
     rt_pool pool;
     uint8_t *scratch; /* discarded reads */
+    rt_gather gather; /* socket writes of the ring batch being read */
     int stopping;
     int exiting;
     unsigned live;             /* connections in the table */
@@ -229,6 +252,9 @@ hconn *memtls__hconn_accept(rt_host *h, size_t listener, int fd, const struct so
                             socklen_t salen);
 /* Messages from a worker (memtls_ring_handler; arg is the host). */
 void memtls__hconn_on_message(void *arg, const memtls_ring_msg *m);
+/* The end of a batch of them (memtls_ring_batch_end): write what was
+ * gathered. */
+void memtls__hconn_batch_end(void *arg);
 /* The worker's ring has room again: resend what connections owe it. */
 void memtls__hconn_retry_blocked(rt_host *h, unsigned wi);
 /* Close at once, tell the worker nothing (the host is exiting). */
@@ -266,6 +292,9 @@ ssize_t memtls__hsock_recv(hsock *s, void *buf, size_t len);
 /* Send now what the kernel takes (*written) and queue the rest. 0 or
  * -errno (the socket failed; nothing queued). */
 int memtls__hsock_send(hsock *s, rt_pool *pool, const uint8_t *data, size_t len, size_t *written);
+/* The same for the `n` pieces of iov, in one system call. */
+int memtls__hsock_sendv(hsock *s, rt_pool *pool, const struct iovec *iov, unsigned n,
+                        size_t *written);
 /* Write queued bytes while the kernel takes them. 0 or -errno. */
 int memtls__hsock_flush(hsock *s, rt_pool *pool, size_t *written);
 int memtls__hsock_shut(hsock *s);

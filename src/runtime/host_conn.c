@@ -274,10 +274,30 @@ static void sock_written(hsock *s, size_t n)
     }
 }
 
+static void gather_flush(rt_host *h);
+
 static void sock_write(hsock *s, const uint8_t *data, size_t len)
 {
     if (s->fd < 0 || s->shut_wanted || s->connecting) {
         return; /* gone: the worker learns it from the reset */
+    }
+    rt_gather *g = &s->conn->host->gather;
+    if (s->q.bytes == 0 && s->ready_out && len > 0) {
+        /* It would go out now: with the batch's other pieces (rt_gather). */
+        if (g->n == RT_GATHER_MAX) {
+            gather_flush(s->conn->host);
+        }
+        if (s->fd >= 0 && s->q.bytes == 0 && s->ready_out) {
+            g->e[g->n].s = s;
+            g->e[g->n].data = data;
+            g->e[g->n].len = len;
+            g->n++;
+            s->gathered++;
+            return;
+        }
+        if (s->fd < 0) {
+            return;
+        }
     }
     size_t n = 0;
     if (memtls__hsock_send(s, &s->conn->host->pool, data, len, &n) != 0) {
@@ -287,6 +307,50 @@ static void sock_write(hsock *s, const uint8_t *data, size_t len)
     sock_written(s, n);
     if (s->q.bytes > 0) {
         sock_update(s);
+    }
+}
+
+/* Write the gathered pieces: one sendmsg per socket, in message order. */
+static void gather_flush(rt_host *h)
+{
+    rt_gather *g = &h->gather;
+    for (unsigned i = 0; i < g->n; i++) {
+        hsock *s = g->e[i].s;
+        if (s == NULL) {
+            continue;
+        }
+        struct iovec iov[RT_GATHER_MAX];
+        unsigned k = 0;
+        for (unsigned j = i; j < g->n; j++) {
+            if (g->e[j].s == s) {
+                iov[k].iov_base = (void *)g->e[j].data;
+                iov[k].iov_len = g->e[j].len;
+                k++;
+                g->e[j].s = NULL;
+            }
+        }
+        s->gathered = 0;
+        if (s->fd < 0) {
+            continue; /* failed meanwhile: the worker learns it from the reset */
+        }
+        size_t n = 0;
+        if (memtls__hsock_sendv(s, &h->pool, iov, k, &n) != 0) {
+            sock_failed(s);
+            continue;
+        }
+        sock_written(s, n);
+        if (s->q.bytes > 0) {
+            sock_update(s);
+        }
+    }
+    g->n = 0;
+}
+
+void memtls__hconn_batch_end(void *arg)
+{
+    rt_host *h = arg;
+    if (h->gather.n > 0) {
+        gather_flush(h);
     }
 }
 
@@ -709,6 +773,9 @@ static void worker_record(hconn *c, const memtls_ring_msg *m)
 void memtls__hconn_on_message(void *arg, const memtls_ring_msg *m)
 {
     rt_host *h = arg;
+    if (h->gather.n > 0 && m->type != MSG_W_DATA && m->type != MSG_W_BK_DATA) {
+        gather_flush(h); /* whatever this message does comes after them */
+    }
     if (m->type == MSG_W_PROBE) {
         memtls__metrics_probe_to_host(h->srv, h->links[h->reading].gid,
                                       m); /* ring delay (metrics.h) */

@@ -128,14 +128,18 @@ int memtls__hsock_flush(hsock *s, rt_pool *pool, size_t *written)
     return 0;
 }
 
-int memtls__hsock_send(hsock *s, rt_pool *pool, const uint8_t *data, size_t len, size_t *written)
+int memtls__hsock_sendv(hsock *s, rt_pool *pool, const struct iovec *iov, unsigned n,
+                        size_t *written)
 {
     *written = 0;
     size_t done = 0;
+    size_t len = 0;
+    for (unsigned i = 0; i < n; i++) {
+        len += iov[i].iov_len;
+    }
     if (s->q.bytes == 0) {
         /* Nothing older waits: straight from the caller (the ring). */
-        struct iovec iov = {(void *)data, len};
-        ssize_t w = send_iov(s, &iov, 1);
+        ssize_t w = send_iov(s, (struct iovec *)iov, (int)n);
         if (w < 0 && w != -EAGAIN) {
             return (int)w;
         }
@@ -145,10 +149,27 @@ int memtls__hsock_send(hsock *s, rt_pool *pool, const uint8_t *data, size_t len,
             s->ready_out = 0; /* the kernel is full: an edge says when not */
         }
     }
-    if (done < len && memtls__outq_append(&s->q, pool, data + done, len - done) != 0) {
-        return -ENOMEM;
+    /* What the kernel did not take, in order, to the queue. */
+    size_t skip = done;
+    for (unsigned i = 0; i < n; i++) {
+        const uint8_t *p = iov[i].iov_base;
+        size_t l = iov[i].iov_len;
+        if (skip >= l) {
+            skip -= l;
+            continue;
+        }
+        if (memtls__outq_append(&s->q, pool, p + skip, l - skip) != 0) {
+            return -ENOMEM;
+        }
+        skip = 0;
     }
     return 0;
+}
+
+int memtls__hsock_send(hsock *s, rt_pool *pool, const uint8_t *data, size_t len, size_t *written)
+{
+    struct iovec iov = {(void *)data, len};
+    return memtls__hsock_sendv(s, pool, &iov, 1, written);
 }
 
 int memtls__hsock_shut(hsock *s)

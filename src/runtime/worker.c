@@ -178,7 +178,7 @@ int memtls__worker_pump(void *arg)
         retry_blocked(w);
         work = 1;
     }
-    work |= memtls__chan_read(ch, RT_TO_WORKER, on_message, w, WORKER_BATCH) > 0;
+    work |= memtls__chan_read(ch, RT_TO_WORKER, on_message, NULL, w, WORKER_BATCH) > 0;
     int stop = atomic_load_explicit(&ch->sh->stop, memory_order_acquire);
     if (stop > w->stopping) {
         begin_stop(w, stop > 1);
