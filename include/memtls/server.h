@@ -293,7 +293,7 @@ typedef struct memtls_server_opts {
     size_t write_window;
     /* Per-session bounds (session.h). Zero fields take the runtime's
      * defaults, smaller than a lone session's so that a connection whose
-     * peer stops reading costs little: 16 KiB plaintext in, 32 KiB
+     * peer stops reading costs little: 16 KiB plaintext in, 16 KiB
      * plaintext out, 32 KiB ciphertext out and in (KeyUpdates: the
      * session's default). */
     memtls_session_limits session_limits;

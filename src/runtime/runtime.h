@@ -25,7 +25,7 @@
 #include "msg.h"
 
 /* Host: one socket read, at most (it goes straight into the ring). */
-#define RT_READ_CHUNK (32u * 1024)
+#define RT_READ_CHUNK (64u * 1024)
 /* Worker: plaintext handed to the application per call. */
 #define RT_APP_CHUNK (16u * 1024)
 /* Slot bits in an internal connection id: id = (seq << RT_SLOT_BITS) | slot. */

@@ -35,7 +35,7 @@
  * about these plus the window, see docs/runtime.md). */
 #define DEFAULT_PLAINTEXT_IN (16u * 1024)
 #define DEFAULT_PLAINTEXT_OUT (16u * 1024)
-#define DEFAULT_CIPHERTEXT_OUT (16u * 1024)
+#define DEFAULT_CIPHERTEXT_OUT (32u * 1024)
 #define DEFAULT_CIPHERTEXT_IN (32u * 1024)
 
 /* --- helpers every runtime file uses ---------------------------------------- */
