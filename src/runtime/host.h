@@ -57,7 +57,6 @@ typedef struct hsock {
     size_t discarded;         /* read and dropped while closing */
     int throttled;            /* ...enough of it: no more reads, close soon */
     unsigned discards;        /* ...in so many reads */
-    unsigned gathered;        /* pieces waiting in the host's gather (rt_gather) */
     uint64_t ack;             /* written, not yet acknowledged to the worker */
     size_t in_flight;         /* read and sent to the worker, not yet taken */
     struct sockaddr_in6 peer; /* the client's address (client socket) */

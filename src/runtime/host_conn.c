@@ -292,7 +292,6 @@ static void sock_write(hsock *s, const uint8_t *data, size_t len)
             g->e[g->n].data = data;
             g->e[g->n].len = len;
             g->n++;
-            s->gathered++;
             return;
         }
         if (s->fd < 0) {
@@ -329,7 +328,6 @@ static void gather_flush(rt_host *h)
                 g->e[j].s = NULL;
             }
         }
-        s->gathered = 0;
         if (s->fd < 0) {
             continue; /* failed meanwhile: the worker learns it from the reset */
         }
