@@ -95,7 +95,8 @@ static void shared_init(rt_chan_shared *sh)
     atomic_init(&sh->conns_failed, 0);
 }
 
-rt_channel *memtls__chan_new(size_t capacity, rt_bell *host_bell, rt_bell *worker_bell)
+rt_channel *memtls__chan_new(size_t capacity, rt_bell *host_bell, rt_bell *worker_bell,
+                             int one_thread)
 {
     rt_channel *ch = calloc(1, sizeof *ch);
     if (ch == NULL) {
@@ -114,6 +115,7 @@ rt_channel *memtls__chan_new(size_t capacity, rt_bell *host_bell, rt_bell *worke
     ch->asleep[RT_TO_HOST] = &host_bell->asleep;
     ch->fd[RT_TO_HOST] = host_bell->fd;
     ch->max_msg = memtls_ring_max_message(ch->ring[0]);
+    ch->one_thread = one_thread != 0;
     return ch;
 }
 
@@ -218,12 +220,17 @@ static void signal_fd(rt_channel *ch, rt_dir d)
 
 /* Producer of d, after publishing (or the consumer of the other
  * direction, after making room): wake the consumer of d if it may be
- * blocking. */
+ * blocking. A consumer in the producer's own thread never is: its loop
+ * pumps it before blocking, so neither the fence nor the flag is needed
+ * (the fence, a locked instruction, was the costliest part of a hop). */
 static void wake(rt_channel *ch, rt_dir d)
 {
+    if (ch->one_thread || ch->fd[d] < 0) {
+        return;
+    }
     atomic_int *asleep = ch->asleep[d];
     atomic_thread_fence(memory_order_seq_cst);
-    if (ch->fd[d] >= 0 && atomic_load_explicit(asleep, memory_order_relaxed)) {
+    if (atomic_load_explicit(asleep, memory_order_relaxed)) {
         /* Only the first producer to see it asleep signals. */
         if (atomic_exchange_explicit(asleep, 0, memory_order_relaxed)) {
             signal_fd(ch, d);
@@ -296,8 +303,15 @@ size_t memtls__chan_read(rt_channel *ch, rt_dir d, memtls_ring_handler fn,
     if (n == 0) {
         return 0;
     }
-    atomic_fetch_add_explicit(&ch->sh->messages, n, memory_order_relaxed);
-    atomic_thread_fence(memory_order_seq_cst);
+    if (ch->one_thread) {
+        /* One writer (this thread): no locked add; readers of the
+         * statistics see one value or the next. */
+        uint_fast64_t m = atomic_load_explicit(&ch->sh->messages, memory_order_relaxed);
+        atomic_store_explicit(&ch->sh->messages, m + n, memory_order_relaxed);
+    } else {
+        atomic_fetch_add_explicit(&ch->sh->messages, n, memory_order_relaxed);
+        atomic_thread_fence(memory_order_seq_cst);
+    }
     if (atomic_load_explicit(&ch->sh->waiting[d], memory_order_relaxed) &&
         atomic_exchange_explicit(&ch->sh->waiting[d], 0, memory_order_seq_cst)) {
         atomic_store_explicit(&ch->sh->room[d], 1, memory_order_seq_cst);

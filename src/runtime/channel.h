@@ -17,7 +17,9 @@
  * store, a full fence and a load on each side, Dekker-style, so a wake-up
  * is never lost and a busy consumer is never signalled). A bell without a
  * descriptor belongs to a consumer that runs in the producer's own thread
- * (an inline worker): it is never signalled, its loop pumps it.
+ * (an inline worker): it is never signalled, its loop pumps it. A channel
+ * whose two sides run in one thread (`one_thread`) takes no fences and
+ * rings no bell at all: its loop pumps both sides before it may block.
  *
  * Room. A producer that finds its ring full raises `waiting` and retries
  * once (the consumer may have emptied it in between); the consumer, after
@@ -85,14 +87,18 @@ typedef struct rt_channel {
     int fd[2];             /* ...and its eventfd (-1: it never blocks: inline) */
     int own_fd[2];         /* close fd[d] with the channel */
     size_t max_msg;
-    void *map; /* the shared memory (isolated), or NULL */
+    int one_thread; /* both sides run in one thread (an inline worker) */
+    void *map;      /* the shared memory (isolated), or NULL */
     size_t map_len;
     rt_chan_shared own;
 } rt_channel;
 
 /* Two rings of `capacity` bytes in this process; the bells are the two
- * sides' (not owned). NULL when out of memory. */
-rt_channel *memtls__chan_new(size_t capacity, rt_bell *host_bell, rt_bell *worker_bell);
+ * sides' (not owned). `one_thread`: the worker runs in the host's thread
+ * (inline), so neither side ever needs waking by the other. NULL when out
+ * of memory. */
+rt_channel *memtls__chan_new(size_t capacity, rt_bell *host_bell, rt_bell *worker_bell,
+                             int one_thread);
 void memtls__chan_free(rt_channel *ch);
 
 /*
