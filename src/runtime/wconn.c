@@ -732,8 +732,18 @@ static int try_release(rt_wconn *c)
         }
         c->record_sent = 1;
     }
+    /* The worker's open gauge drops before the host can see the close:
+     * once the host counts the connection gone, no scrape may still find
+     * it open here (unlink_conn sets the same value again). */
+    rt_worker *w = c->w;
+    if (w->m != NULL) {
+        rt_gauge(&w->m->open, w->live - 1);
+    }
     rt_msg_close m = {(uint32_t)c->abort};
     if (memtls__wconn_put(c, MSG_W_CLOSE, &m, sizeof m) != 0) {
+        if (w->m != NULL) {
+            rt_gauge(&w->m->open, w->live); /* not released after all */
+        }
         return 0;
     }
     release(c);
