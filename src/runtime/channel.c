@@ -95,8 +95,7 @@ static void shared_init(rt_chan_shared *sh)
     atomic_init(&sh->conns_failed, 0);
 }
 
-rt_channel *memtls__chan_new(size_t capacity, rt_bell *host_bell, rt_bell *worker_bell,
-                             int one_thread)
+rt_channel *memtls__chan_new(size_t capacity, rt_bell *host_bell, rt_bell *worker_bell)
 {
     rt_channel *ch = calloc(1, sizeof *ch);
     if (ch == NULL) {
@@ -115,7 +114,8 @@ rt_channel *memtls__chan_new(size_t capacity, rt_bell *host_bell, rt_bell *worke
     ch->asleep[RT_TO_HOST] = &host_bell->asleep;
     ch->fd[RT_TO_HOST] = host_bell->fd;
     ch->max_msg = memtls_ring_max_message(ch->ring[0]);
-    ch->one_thread = one_thread != 0;
+    /* A worker that never blocks on a bell runs in the host's thread. */
+    ch->one_thread = worker_bell->fd < 0;
     return ch;
 }
 

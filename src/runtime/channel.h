@@ -94,11 +94,10 @@ typedef struct rt_channel {
 } rt_channel;
 
 /* Two rings of `capacity` bytes in this process; the bells are the two
- * sides' (not owned). `one_thread`: the worker runs in the host's thread
- * (inline), so neither side ever needs waking by the other. NULL when out
- * of memory. */
-rt_channel *memtls__chan_new(size_t capacity, rt_bell *host_bell, rt_bell *worker_bell,
-                             int one_thread);
+ * sides' (not owned). A worker bell without a descriptor makes the channel
+ * `one_thread` (the worker runs inline in the host's thread, so neither
+ * side ever needs waking by the other). NULL when out of memory. */
+rt_channel *memtls__chan_new(size_t capacity, rt_bell *host_bell, rt_bell *worker_bell);
 void memtls__chan_free(rt_channel *ch);
 
 /*

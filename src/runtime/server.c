@@ -466,8 +466,7 @@ static int build(memtls_server *srv, char *err, size_t errlen)
             return MEMTLS_ERR_NOMEM;
         }
         srv->workers[i] = w;
-        srv->chans[i] = memtls__chan_new(srv->ring_capacity, &h->loop.bell, memtls__worker_bell(w),
-                                         !srv->worker_threads);
+        srv->chans[i] = memtls__chan_new(srv->ring_capacity, &h->loop.bell, memtls__worker_bell(w));
         if (srv->chans[i] == NULL) {
             snprintf(err, errlen, "out of memory (worker %u)", i);
             return MEMTLS_ERR_NOMEM;
