@@ -15,6 +15,17 @@
 #define CLIENTS 6
 #define BYTES (256u * 1024)
 
+/* One I/O thread, two workers placed by `mode`, 4 KiB rings; start. */
+static void start_small_rings(rt_fixture *f, memtls_worker_mode mode)
+{
+    f->opts.worker_mode = mode;
+    f->opts.io_threads = 1;
+    f->opts.workers = 2;
+    f->opts.ring_capacity = 4096;
+    f->opts.write_window = 16 * 1024;
+    rt_start(f);
+}
+
 static void run_load(rt_fixture *f)
 {
     rc_how how = {.port = f->port, .ca = &f->pki.ca, .timeout_ms = 20000};
@@ -36,12 +47,7 @@ static void test_inline_no_wakeups(void **state)
     if (rt_isolated()) {
         skip(); /* worker processes are never inline */
     }
-    f->opts.worker_mode = MEMTLS_WORKERS_INLINE;
-    f->opts.io_threads = 1;
-    f->opts.workers = 2;
-    f->opts.ring_capacity = 4096;
-    f->opts.write_window = 16 * 1024;
-    rt_start(f);
+    start_small_rings(f, MEMTLS_WORKERS_INLINE);
     run_load(f);
     assert_int_equal(f->stats.workers_inline, 1);
     assert_int_equal(f->stats.io_threads, 1);
@@ -55,12 +61,7 @@ static void test_inline_no_wakeups(void **state)
 static void test_threads_same_load(void **state)
 {
     rt_fixture *f = *state;
-    f->opts.worker_mode = MEMTLS_WORKERS_THREADS;
-    f->opts.io_threads = 1;
-    f->opts.workers = 2;
-    f->opts.ring_capacity = 4096;
-    f->opts.write_window = 16 * 1024;
-    rt_start(f);
+    start_small_rings(f, MEMTLS_WORKERS_THREADS);
     run_load(f);
     assert_int_equal(f->stats.workers_inline, 0);
 }
