@@ -54,9 +54,10 @@ grep -q "^listening on 127\\.0\\.0\\.1:$TLS_PORT (tls)" "$WORK/act.out" ||
 grep -q "8443" "$WORK/act.out" && fail "the default listener was opened as well: $(cat "$WORK/act.out")"
 ok "$(grep '^listening' "$WORK/act.out" | tr '\n' ' ')"
 
-reply="$(feed_until "$WORK/act.err" 'conn=1 ' 10 -- "hello fd 3" |
+feed_until "$WORK/fd3.log" '^hello fd 3$' 10 -- "hello fd 3" |
   timeout 15 openssl s_client -connect "127.0.0.1:$TLS_PORT" -CAfile "$PKI/ca.pem" \
-    -verify_return_error -quiet 2>/dev/null | head -n 1)"
+    -verify_return_error -quiet -no_ign_eof >"$WORK/fd3.log" 2>/dev/null
+reply="$(head -n 1 "$WORK/fd3.log")"
 [ "$reply" = "hello fd 3" ] || fail "no echo over TLS on the passed socket: '$reply'"
 ok "TLS echo on descriptor 3 (port $TLS_PORT)"
 reply="$(printf 'hello fd 4\n' | timeout 10 python3 -c '
@@ -94,9 +95,10 @@ if command -v systemd-socket-activate >/dev/null 2>&1; then
   track "$SD_PID"
   wait_for "$WORK/sd.err" "Listening on 127.0.0.1:$port" 10 ||
     fail "systemd-socket-activate did not listen: $(cat "$WORK/sd.err")"
-  reply="$(feed_until "$WORK/sd.err" 'conn=1 ' 15 -- "hello activated" |
+  feed_until "$WORK/sd.log" '^hello activated$' 15 -- "hello activated" |
     timeout 20 openssl s_client -connect "127.0.0.1:$port" -CAfile "$PKI/ca.pem" \
-      -verify_return_error -quiet 2>/dev/null | head -n 1)"
+      -verify_return_error -quiet -no_ign_eof >"$WORK/sd.log" 2>/dev/null
+  reply="$(head -n 1 "$WORK/sd.log")"
   [ "$reply" = "hello activated" ] || fail "no echo through systemd-socket-activate: '$reply' $(cat "$WORK/sd.err")"
   grep -q "^listening on 127\\.0\\.0\\.1:$port (tls)" "$WORK/sd.out" ||
     fail "memtls did not take the socket: $(cat "$WORK/sd.out")"

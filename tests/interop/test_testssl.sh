@@ -35,8 +35,9 @@ fi
 ok "testssl: TLS 1.2/1.3 only, AEAD only, forward secrecy, no vulnerability reported"
 
 # Still serving, and every probe ended with a log line (no connection left).
-printf 'after the scan\n' | timeout 10 openssl s_client -connect "127.0.0.1:$SERVE_PORT" -quiet \
-  2>/dev/null | head -1 >"$WORK/after.txt"
+feed_until "$WORK/after.txt" '^after the scan$' 10 -- 'after the scan' |
+  timeout 10 openssl s_client -connect "127.0.0.1:$SERVE_PORT" -quiet -no_ign_eof \
+    >"$WORK/after.txt" 2>/dev/null
 grep -qx 'after the scan' "$WORK/after.txt" || fail "the server stopped echoing after the scan"
 ok "still echoing after the scan"
 stop_serve "$SERVE_PID"
