@@ -12,6 +12,12 @@
 set -u
 set -o pipefail
 
+# Debian's own tools first (what scripts/deps.sh installs): a python3 or an
+# openssl found earlier in PATH (a version manager's shim, a local build)
+# would test another peer than the one named, and such a shim costs half a
+# second per call.
+PATH="/usr/bin:/bin:$PATH"
+
 TEST_NAME="$(basename "$0" .sh)"
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 MEMTLS="${1:-}"
