@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/crypto.h>
 #include <openssl/ssl.h>
 
 #include <memtls/openssl.h>
@@ -17,6 +18,53 @@ void tlspair_pin_version(memtls_config *cfg, int version)
     assert_int_equal(memtls_config_set_max_version(cfg, (memtls_version_floor)version), 0);
 }
 
+static memtls_pem pem_dup(const memtls_pem *in)
+{
+    memtls_pem out = {NULL, in->cert_len, NULL, in->key_len};
+    out.cert = OPENSSL_strndup(in->cert, in->cert_len);
+    out.key = OPENSSL_strndup(in->key, in->key_len);
+    assert_non_null(out.cert);
+    assert_non_null(out.key);
+    return out;
+}
+
+/*
+ * Generating an RSA-2048 key takes a second here and ten or more under
+ * valgrind, and every RSA pair of a test program needs the same three
+ * (CA, server, client): they are made once per process and each pair gets
+ * copies. EC pairs are made fresh (a P-256 key costs almost nothing).
+ */
+static memtls_pem rsa_ca, rsa_server, rsa_client;
+
+static void free_rsa_pki(void)
+{
+    memtls_pem_free(&rsa_ca);
+    memtls_pem_free(&rsa_server);
+    memtls_pem_free(&rsa_client);
+}
+
+static void make_pki(tlspair *p, memtls_key_type kt)
+{
+    if (kt == MEMTLS_KEY_RSA_2048) {
+        if (rsa_ca.cert == NULL) {
+            rsa_ca = testpki_ca(kt);
+            rsa_server =
+                testpki_leaf(&rsa_ca, MEMTLS_CERT_SERVER, kt, "localhost", "DNS:localhost", 0, 0);
+            rsa_client =
+                testpki_leaf(&rsa_ca, MEMTLS_CERT_CLIENT, kt, "client", "DNS:client", 0, 0);
+            atexit(free_rsa_pki);
+        }
+        p->ca = pem_dup(&rsa_ca);
+        p->server_pem = pem_dup(&rsa_server);
+        p->client_pem = pem_dup(&rsa_client);
+        return;
+    }
+    p->ca = testpki_ca(kt);
+    p->server_pem =
+        testpki_leaf(&p->ca, MEMTLS_CERT_SERVER, kt, "localhost", "DNS:localhost", 0, 0);
+    p->client_pem = testpki_leaf(&p->ca, MEMTLS_CERT_CLIENT, kt, "client", "DNS:client", 0, 0);
+}
+
 void tlspair_init(tlspair *p, const tlspair_opts *o)
 {
     static const tlspair_opts defaults = {0};
@@ -24,11 +72,7 @@ void tlspair_init(tlspair *p, const tlspair_opts *o)
         o = &defaults;
     }
     memset(p, 0, sizeof *p);
-    p->ca = testpki_ca(o->key_type);
-    p->server_pem =
-        testpki_leaf(&p->ca, MEMTLS_CERT_SERVER, o->key_type, "localhost", "DNS:localhost", 0, 0);
-    p->client_pem =
-        testpki_leaf(&p->ca, MEMTLS_CERT_CLIENT, o->key_type, "client", "DNS:client", 0, 0);
+    make_pki(p, o->key_type);
 
     p->scfg = memtls_config_new(MEMTLS_ROLE_SERVER);
     p->ccfg = memtls_config_new(MEMTLS_ROLE_CLIENT);

@@ -1,7 +1,7 @@
 /*
  * tlspair.h - a client and a server context wired for the context tests:
  * a run-time test PKI (one CA, a server leaf for "localhost", a client
- * leaf), one configuration per side, and helpers that move application
+ * leaf; the RSA one made once per process), one configuration per side, and helpers that move application
  * data and record which handshake messages a context sent or received.
  *
  * Every helper fails the running cmocka test when something that must not
