@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Run every libFuzzer target (fuzz/fuzz_*.c), one after the other, each for
+# Run every libFuzzer target (fuzz/fuzz_*.c), one after the other (or
+# MEMTLS_FUZZ_JOBS at a time), each for
 # SECONDS (default 600), at low priority, and print what each one did:
 # executions, coverage (libFuzzer's cov: edges and ft: features at the end)
 # and the corpus it grew.
@@ -14,7 +15,8 @@
 # (replay: build-fuzz/fuzz/TARGET FILE); the other targets still run, and
 # the exit status is non-zero.
 # Environment: MEMTLS_FUZZ_SEED (libFuzzer -seed, default 1),
-# MEMTLS_FUZZ_NICE (default 19).
+# MEMTLS_FUZZ_NICE (default 19), MEMTLS_FUZZ_JOBS (targets run at once,
+# default 1).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/deps.sh
@@ -24,9 +26,16 @@ secs="${1:-600}"
 shift || true
 seed="${MEMTLS_FUZZ_SEED:-1}"
 niceness="${MEMTLS_FUZZ_NICE:-19}"
+jobs="${MEMTLS_FUZZ_JOBS:-1}"
 case "$secs" in
 '' | *[!0-9]*)
   echo "usage: scripts/fuzz.sh [SECONDS] [TARGET...]" >&2
+  exit 2
+  ;;
+esac
+case "$jobs" in
+'' | *[!0-9]* | 0)
+  echo "fuzz.sh: MEMTLS_FUZZ_JOBS must be a positive number, not '$jobs'" >&2
   exit 2
   ;;
 esac
@@ -43,48 +52,80 @@ if [ "${#targets[@]}" -eq 0 ]; then
 fi
 mkdir -p build-fuzz/artifacts build-fuzz/corpus
 
-results=()
-failed=0
-for t in "${targets[@]}"; do
-  bin="build-fuzz/fuzz/$t"
-  [ -x "$bin" ] || {
-    echo "fuzz.sh: no target $t (have: $(ls build-fuzz/fuzz | grep '^fuzz_' | tr '\n' ' '))" >&2
-    exit 2
-  }
-  corpus="build-fuzz/corpus/$t"
-  seeds="fuzz/corpus/$t"
-  log="build-fuzz/$t.log"
+# One target: its report line (or failure) in build-fuzz/TARGET.report,
+# its status as the function's.
+fuzz_one() {
+  local t="$1" bin="build-fuzz/fuzz/$1" corpus="build-fuzz/corpus/$1" seeds="fuzz/corpus/$1"
+  local log="build-fuzz/$1.log" report="build-fuzz/$1.report" start took status=0
   mkdir -p "$corpus" "$seeds"
-  args=(-max_total_time="$secs" -seed="$seed" -print_final_stats=1 -timeout=10
+  local args=(-max_total_time="$secs" -seed="$seed" -print_final_stats=1 -timeout=10
     -rss_limit_mb=2048 -artifact_prefix="build-fuzz/artifacts/$t-")
   [ -f "fuzz/$t.dict" ] && args+=(-dict="fuzz/$t.dict")
-  echo "== $t: ${secs} s (seed $seed)"
   start=$(date +%s)
-  status=0
   nice -n "$niceness" "$bin" "${args[@]}" "$corpus" "$seeds" >"$log" 2>&1 || status=$?
   took=$(($(date +%s) - start))
   if [ "$status" -ne 0 ]; then
-    echo "fuzz.sh: $t FAILED (exit $status) after ${took} s:"
-    grep -E 'check failed|ERROR: |SUMMARY|Test unit written|artifact' "$log" | head -20
-    echo "---- last lines of $log ----"
-    tail -40 "$log"
-    results+=("$(printf '%-24s %6s s   FAILED (exit %s): see %s' "$t" "$took" "$status" "$log")")
-    failed=1
-    continue
+    {
+      echo "fuzz.sh: $t FAILED (exit $status) after ${took} s:"
+      grep -E 'check failed|ERROR: |SUMMARY|Test unit written|artifact' "$log" | head -20 || true
+      echo "---- last lines of $log ----"
+      tail -40 "$log"
+      printf '%-24s %6s s   FAILED (exit %s): see %s\n' "$t" "$took" "$status" "$log"
+    } >"$report.tmp"
+    mv "$report.tmp" "$report" # whole, for a reap that looks meanwhile
+    return 1
   fi
   # The final status line: "#N DONE cov: C ft: F corp: U/SIZE ...".
-  done_line=$(grep -E '^#[0-9]+[[:space:]]+DONE' "$log" | tail -1)
+  local done_line execs rate cov ft corp
+  done_line=$(grep -E '^#[0-9]+[[:space:]]+DONE' "$log" | tail -1 || true)
   execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")
   rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log")
   cov=$(sed -n 's/.* cov: \([0-9]*\).*/\1/p' <<<"$done_line")
   ft=$(sed -n 's/.* ft: \([0-9]*\).*/\1/p' <<<"$done_line")
   corp=$(sed -n 's/.* corp: \([^ ]*\).*/\1/p' <<<"$done_line")
-  line=$(printf '%-24s %6s s %12s execs %8s/s   cov %6s   ft %7s   corpus %s' \
-    "$t" "$took" "$execs" "$rate" "$cov" "$ft" "$corp")
-  echo "$line"
-  results+=("$line")
+  printf '%-24s %6s s %12s execs %8s/s   cov %6s   ft %7s   corpus %s\n' \
+    "$t" "$took" "$execs" "$rate" "$cov" "$ft" "$corp" >"$report.tmp"
+  mv "$report.tmp" "$report"
+}
+
+for t in "${targets[@]}"; do
+  [ -x "build-fuzz/fuzz/$t" ] || {
+    echo "fuzz.sh: no target $t (have: $(ls build-fuzz/fuzz | grep '^fuzz_' | tr '\n' ' '))" >&2
+    exit 2
+  }
+  rm -f "build-fuzz/$t.report"
 done
 
-echo "== fuzz summary (seed $seed, ${secs} s per target)"
-printf '%s\n' "${results[@]}"
+# Up to $jobs targets at a time; each report is printed as its target ends.
+failed=0
+running=0
+reap() {
+  local t
+  wait -n || true
+  running=$((running - 1))
+  for t in "${targets[@]}"; do
+    if [ -f "build-fuzz/$t.report" ] && [ ! -f "build-fuzz/$t.shown" ]; then
+      cat "build-fuzz/$t.report"
+      : >"build-fuzz/$t.shown"
+    fi
+  done
+}
+rm -f build-fuzz/*.shown
+for t in "${targets[@]}"; do
+  [ "$running" -lt "$jobs" ] || reap
+  echo "== $t: ${secs} s (seed $seed)"
+  fuzz_one "$t" &
+  running=$((running + 1))
+done
+while [ "$running" -gt 0 ]; do reap; done
+rm -f build-fuzz/*.shown
+for t in "${targets[@]}"; do
+  grep -q FAILED "build-fuzz/$t.report" 2>/dev/null && failed=1
+  [ -f "build-fuzz/$t.report" ] || failed=1
+done
+
+echo "== fuzz summary (seed $seed, ${secs} s per target, $jobs at a time)"
+for t in "${targets[@]}"; do
+  tail -n 1 "build-fuzz/$t.report" 2>/dev/null || echo "$t: no report"
+done
 [ "$failed" -eq 0 ]
