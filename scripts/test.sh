@@ -5,7 +5,7 @@
 #   scripts/test.sh             plain build (build/)
 #   scripts/test.sh address     ASan+UBSan build (build-asan/)
 #   scripts/test.sh thread      TSan build of the threaded tests (build-tsan/)
-#   scripts/test.sh valgrind    unit tests under valgrind memcheck (build-vg/)
+#   scripts/test.sh valgrind    unit tests of build/ under valgrind memcheck
 #   scripts/test.sh soak        the randomized session test over many seeds:
 #                               MEMTLS_SEEDS (default 5000) in the plain build,
 #                               then MEMTLS_SOAK_ASAN_SEEDS more under ASan+UBSan
@@ -24,8 +24,10 @@ plain)
   (cd build && ctest --output-on-failure -j "$jobs")
   ;;
 address)
+  # The benchmarks are built too: this is also the clang -Werror build of
+  # every source (CI has no other).
   cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DCMAKE_C_COMPILER=clang \
-    -DMEMTLS_SANITIZE=address -DMEMTLS_BUILD_BENCH=OFF >/dev/null
+    -DMEMTLS_SANITIZE=address -DMEMTLS_BUILD_BENCH=ON >/dev/null
   cmake --build build-asan -j "$jobs"
   (cd build-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
     UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:$MEMTLS_SYMBOLIZER_OPT \
@@ -39,25 +41,32 @@ thread)
     ctest --output-on-failure -L threads -j "$jobs")
   ;;
 valgrind)
-  # Memcheck over the unit tests (the allocation-failure sweep in
-  # test_pki_make and the ring stress test are left to ASan/TSan: under
-  # valgrind they take minutes and add nothing).
-  cmake -S . -B build-vg -G Ninja -DCMAKE_BUILD_TYPE=Debug -DMEMTLS_BUILD_BENCH=OFF >/dev/null
-  cmake --build build-vg -j "$jobs"
-  tests=$(cd build-vg && ctest -N -L unit | sed -n 's/^ *Test *#[0-9]*: \(test_[a-z0-9_]*\)$/\1/p' |
+  # Memcheck over the unit tests of the plain build (build/, optimized as
+  # users build it; nothing to build after the plain run). The
+  # allocation-failure sweep in test_pki_make and the ring stress test are
+  # left to ASan/TSan: under valgrind they take minutes and add nothing.
+  cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+  cmake --build build -j "$jobs"
+  mkdir -p build/valgrind
+  tests=$(cd build && ctest -N -L unit | sed -n 's/^ *Test *#[0-9]*: \(test_[a-z0-9_]*\)$/\1/p' |
     grep -vx -e test_pki_make -e test_ring_stress)
+  # The slowest under valgrind first (RSA key generation), so that they do
+  # not start last and run alone.
+  slow="test_config_sni test_context_handshake test_runtime_slow_reader test_config_files"
+  first=$(printf '%s\n' $tests | grep -x $(printf -- '-e %s ' $slow) || true)
+  tests="$first $(printf '%s\n' $tests | grep -vx $(printf -- '-e %s ' $slow))"
   # One valgrind per test, $jobs at a time; each writes its own log.
   printf '%s\n' $tests | xargs -P "$jobs" -I{} sh -c \
     'MEMTLS_SEEDS=20 valgrind -q --error-exitcode=99 --leak-check=full \
        --errors-for-leak-kinds=definite,indirect --show-leak-kinds=definite,indirect \
-       build-vg/tests/{} >build-vg/{}.valgrind.log 2>&1 && echo ok >build-vg/{}.valgrind.rc ||
-       echo failed >build-vg/{}.valgrind.rc'
+       build/tests/{} >build/valgrind/{}.log 2>&1 && echo ok >build/valgrind/{}.rc ||
+       echo failed >build/valgrind/{}.rc'
   failed=0
   for t in $tests; do
-    if [ "$(cat "build-vg/$t.valgrind.rc")" = ok ]; then
+    if [ "$(cat "build/valgrind/$t.rc")" = ok ]; then
       echo "valgrind: $t ok"
     else
-      echo "valgrind: $t FAILED"; tail -40 "build-vg/$t.valgrind.log"; failed=1
+      echo "valgrind: $t FAILED"; tail -40 "build/valgrind/$t.log"; failed=1
     fi
   done
   [ "$failed" -eq 0 ]
