@@ -316,6 +316,7 @@ pin_backend() { # mode
 
 # memtls serve's options, the ticket switch included once serve has one.
 memtls_has_no_tickets() { "$MEMTLS_BIN" serve --help 2>&1 | grep -q -- '--no-tickets'; }
+memtls_has_groups() { "$MEMTLS_BIN" serve --help 2>&1 | grep -q -- '--groups'; }
 
 # peer_cmd PEER MODE DIR [WORKERS] -> CMD (array), ENVV (array of NAME=VAL).
 # Mode 1w: one worker/thread. Mode default: the peer's own multi-core
@@ -332,6 +333,8 @@ peer_cmd() {
             --ciphersuites TLS_AES_128_GCM_SHA256 --max-conns 20000
             --log-level warn) # the peers log nothing per connection either
         memtls_has_no_tickets && CMD+=(--no-tickets)
+        # X25519 only, as the peers are configured (older binaries: their default)
+        memtls_has_groups && CMD+=(--groups X25519)
         if [ -n "$workers" ]; then
             CMD+=(--workers "$workers")
         elif [ "$mode" = 1w ]; then

@@ -292,7 +292,8 @@ memtls_config *memtls_config_new(memtls_role role)
      * state the caller must track. Moving buffers keeps the retry rule
      * simple for callers that reuse their buffers. */
     SSL_CTX_set_mode(c, SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
-    if (SSL_CTX_set_cipher_list(c, DEFAULT_CIPHERS) != 1) {
+    if (SSL_CTX_set_cipher_list(c, DEFAULT_CIPHERS) != 1 ||
+        SSL_CTX_set1_groups_list(c, MEMTLS_DEFAULT_GROUPS) != 1) {
         ERR_clear_error();
         SSL_CTX_free(c);
         free(cfg);
@@ -789,6 +790,65 @@ int memtls_config_set_ciphersuites(memtls_config *cfg, const char *list)
         return fail_ssl(cfg, "TLS 1.3 cipher suites '%s' rejected", list);
     }
     return 0;
+}
+
+#define GROUPS_MAX 32
+#define GROUPS_LIST_MAX 512
+
+int memtls_config_set_groups(memtls_config *cfg, const char *list)
+{
+    SSL_CTX *probe = NULL;
+    int rc = check_mutable(cfg);
+    if (rc != 0) {
+        return rc;
+    }
+    if (list == NULL || list[0] == '\0') {
+        return fail(cfg, MEMTLS_ERR_INVALID, "group list is empty");
+    }
+    size_t len = strnlen(list, GROUPS_LIST_MAX + 1);
+    if (len > GROUPS_LIST_MAX) {
+        return fail(cfg, MEMTLS_ERR_INVALID, "group list is longer than %d bytes", GROUPS_LIST_MAX);
+    }
+    /* Each name alone on a throwaway context, so that the message names
+     * the one OpenSSL does not know and a bad list changes nothing. */
+    probe = SSL_CTX_new(TLS_method());
+    if (probe == NULL) {
+        return fail_ssl(cfg, "out of memory");
+    }
+    int count = 0;
+    const char *p = list;
+    for (;;) {
+        const char *end = strchr(p, ':');
+        size_t n = end != NULL ? (size_t)(end - p) : strlen(p);
+        char name[GROUPS_LIST_MAX + 1];
+        if (n == 0) {
+            rc = fail(cfg, MEMTLS_ERR_CONFIG, "group list '%s' has an empty name", list);
+            goto out;
+        }
+        if (++count > GROUPS_MAX) {
+            rc = fail(cfg, MEMTLS_ERR_CONFIG, "group list '%s' names more than %d groups", list,
+                      GROUPS_MAX);
+            goto out;
+        }
+        memcpy(name, p, n);
+        name[n] = '\0';
+        if (SSL_CTX_set1_groups_list(probe, name) != 1) {
+            rc = fail_ssl(cfg, "unknown key exchange group '%s'", name);
+            goto out;
+        }
+        if (end == NULL) {
+            break;
+        }
+        p = end + 1;
+    }
+    if (SSL_CTX_set1_groups_list(cfg->ssl_ctx, list) != 1) {
+        rc = fail_ssl(cfg, "group list '%s' rejected", list);
+        goto out;
+    }
+    rc = 0;
+out:
+    SSL_CTX_free(probe);
+    return rc;
 }
 
 /* --- session tickets ---------------------------------------------------------- */

@@ -38,6 +38,7 @@ static void test_null_config(void **state)
     assert_int_equal(memtls_config_set_ciphers(NULL, "ECDHE+AESGCM"), MEMTLS_ERR_INVALID);
     assert_int_equal(memtls_config_set_ciphersuites(NULL, "TLS_AES_128_GCM_SHA256"),
                      MEMTLS_ERR_INVALID);
+    assert_int_equal(memtls_config_set_groups(NULL, "X25519"), MEMTLS_ERR_INVALID);
     assert_false(memtls_config_has_cert(NULL));
     assert_non_null(memtls_config_error(NULL));
     assert_null(memtls_config_ssl_ctx(NULL));
@@ -124,6 +125,8 @@ static void test_bad_arguments(void **state)
     expect(s, memtls_config_set_ciphers(s, ""), MEMTLS_ERR_INVALID, "empty");
     expect(s, memtls_config_set_ciphersuites(s, NULL), MEMTLS_ERR_INVALID, "empty");
     expect(s, memtls_config_set_ciphersuites(s, ""), MEMTLS_ERR_INVALID, "empty");
+    expect(s, memtls_config_set_groups(s, NULL), MEMTLS_ERR_INVALID, "empty");
+    expect(s, memtls_config_set_groups(s, ""), MEMTLS_ERR_INVALID, "empty");
 
     /* A successful call clears the previous error text. */
     assert_int_equal(memtls_config_set_alpn_strict(s, 0), 0);

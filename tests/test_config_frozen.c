@@ -34,6 +34,7 @@ static void assert_all_setters_fail(memtls_config *cfg, const tlspair *p)
     assert_int_equal(memtls_config_set_max_version(cfg, MEMTLS_TLS1_2), want);
     assert_int_equal(memtls_config_set_ciphers(cfg, "ECDHE+AESGCM"), want);
     assert_int_equal(memtls_config_set_ciphersuites(cfg, "TLS_AES_128_GCM_SHA256"), want);
+    assert_int_equal(memtls_config_set_groups(cfg, "X25519"), want);
     assert_true(text_has(memtls_config_error(cfg), "in use"));
 }
 

@@ -44,6 +44,9 @@ void serve_usage(FILE *out)
                  "  --min-tls 1.2|1.3    lowest protocol version (default 1.2)\n"
                  "  --ciphers LIST       TLS 1.2 ciphers, OpenSSL syntax (AEAD only)\n"
                  "  --ciphersuites LIST  TLS 1.3 cipher suites, OpenSSL syntax\n"
+                 "  --groups LIST        key exchange groups, most preferred first, ':'\n"
+                 "                       separated (default X25519:P-256:X448:P-521:P-384;\n"
+                 "                       ffdhe2048..ffdhe8192 only if named)\n"
                  "resumption (session tickets, TLS 1.2 and 1.3, on by default):\n"
                  "  --ticket-keys FILE   keys shared by a fleet: one base64 key of 80 bytes\n"
                  "                       per line (openssl rand 80 | base64 -w0); the first\n"
@@ -189,6 +192,7 @@ enum {
     O_MIN,
     O_CIPHERS,
     O_SUITES,
+    O_GROUPS,
     O_IOTHREADS,
     O_WORKERS,
     O_WTHREADS,
@@ -228,6 +232,7 @@ static const args_option serve_options[] = {
     {"min-tls", 0, required_argument, O_MIN, 0},
     {"ciphers", 0, required_argument, O_CIPHERS, 0},
     {"ciphersuites", 0, required_argument, O_SUITES, 0},
+    {"groups", 0, required_argument, O_GROUPS, 0},
     {"io-threads", 0, required_argument, O_IOTHREADS, 0},
     {"workers", 0, required_argument, O_WORKERS, 0},
     {"worker-threads", 0, required_argument, O_WTHREADS, 0},
@@ -373,6 +378,9 @@ int serve_parse_args(int argc, char *argv[], serve_opts *o)
             break;
         case O_SUITES:
             o->ciphersuites = arg;
+            break;
+        case O_GROUPS:
+            o->groups = arg;
             break;
         case O_IOTHREADS:
             rc = args_parse_uint("--io-threads", arg, 1, 64, &o->io_threads);

@@ -32,6 +32,7 @@ typedef struct serve_opts {
     int min_version;
     const char *ciphers;
     const char *ciphersuites;
+    const char *groups;
     unsigned long io_threads;        /* 0: the runtime's default */
     unsigned long workers;           /* 0: the runtime's default */
     int worker_mode;                 /* memtls_worker_mode */

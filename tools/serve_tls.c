@@ -169,6 +169,7 @@ int serve_tls_build(const serve_opts *o, memtls_config *prev, memtls_config **ou
     t.min_version = o->min_version;
     t.ciphers = o->ciphers;
     t.ciphersuites = o->ciphersuites;
+    t.groups = o->groups;
     if (tlsconf_build(MEMTLS_ROLE_SERVER, &t, &cfg, NULL, err, errlen) != 0) {
         return TOOL_EXIT_FAIL;
     }

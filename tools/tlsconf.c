@@ -140,6 +140,10 @@ int tlsconf_build(memtls_role role, const tlsconf_opts *o, memtls_config **out, 
         snprintf(err, errlen, "--ciphersuites: %s", memtls_config_error(cfg));
         goto out;
     }
+    if (o->groups != NULL && memtls_config_set_groups(cfg, o->groups) != 0) {
+        snprintf(err, errlen, "--groups: %s", memtls_config_error(cfg));
+        goto out;
+    }
     *out = cfg;
     cfg = NULL;
     rc = 0;

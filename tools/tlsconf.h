@@ -1,7 +1,7 @@
 /*
  * tlsconf.h - build a memtls_config from the TLS options that `serve` and
  * `connect` share (--cert/--key/--ca/--alpn/--min-tls/--ciphers/
- * --ciphersuites), with error text that names the option and the file.
+ * --ciphersuites/--groups), with error text that names the option and the file.
  */
 #ifndef MEMTLS_TOOL_TLSCONF_H
 #define MEMTLS_TOOL_TLSCONF_H
@@ -27,6 +27,7 @@ typedef struct tlsconf_opts {
     int max_version;    /* 0 (default), 0x0303 or 0x0304 */
     const char *ciphers;
     const char *ciphersuites;
+    const char *groups; /* NULL: the library's default */
 } tlsconf_opts;
 
 /*

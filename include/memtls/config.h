@@ -3,7 +3,8 @@
  *
  * A memtls_config wraps one OpenSSL SSL_CTX (memtls_config_ssl_ctx() in
  * memtls/openssl.h gives access to it): role, certificate chain and
- * key, trusted CAs, peer verification, ALPN, protocol floor and ciphers.
+ * key, trusted CAs, peer verification, ALPN, protocol floor, ciphers and
+ * key exchange groups.
  * Build it on one thread, then create any number of contexts from it
  * (memtls_ctx_new), from any threads. Creating the first context freezes
  * the configuration: from then on every setter returns MEMTLS_ERR_INVALID,
@@ -163,6 +164,23 @@ MEMTLS_API int memtls_config_set_max_version(memtls_config *cfg, memtls_version_
  */
 MEMTLS_API int memtls_config_set_ciphers(memtls_config *cfg, const char *list) MEMTLS_WUR;
 MEMTLS_API int memtls_config_set_ciphersuites(memtls_config *cfg, const char *list) MEMTLS_WUR;
+
+/*
+ * Key exchange groups, most preferred first, separated by ':' (OpenSSL's
+ * names: "X25519", "P-256" or "prime256v1", "P-384", "P-521", "X448",
+ * "ffdhe2048" ... "ffdhe8192"); at most 32, the list at most 512 bytes.
+ * A client offers them (a key share for the first); a server takes the
+ * first of the client's key shares it allows, else asks for its own most
+ * preferred group the client supports. Both roles default to
+ * MEMTLS_DEFAULT_GROUPS: the elliptic curves OpenSSL offers, without the
+ * finite-field groups, whose server-side cost (ffdhe8192: milliseconds of
+ * CPU per handshake, forced by any client that offers only it) makes them
+ * a way to exhaust a server. An unknown name or an empty element is
+ * MEMTLS_ERR_CONFIG with the name in the message; the configuration then
+ * keeps its groups.
+ */
+#define MEMTLS_DEFAULT_GROUPS "X25519:P-256:X448:P-521:P-384"
+MEMTLS_API int memtls_config_set_groups(memtls_config *cfg, const char *list) MEMTLS_WUR;
 
 /*
  * Server: append another certificate/key pair (see SEVERAL CERTIFICATES

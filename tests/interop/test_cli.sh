@@ -31,7 +31,7 @@ for cmd in serve connect cert demo; do
 done
 "$MEMTLS" serve --help >"$WORK/serve-help.txt" || fail "memtls serve --help: non-zero exit"
 for opt in --listen ,proxy --echo --backend --proxy-protocol --cert --key --ca --verify-client \
-  --allow-san --alpn --min-tls --ciphers --ciphersuites --ticket-keys --ticket-rotate \
+  --allow-san --alpn --min-tls --ciphers --ciphersuites --groups --ticket-keys --ticket-rotate \
   --ticket-lifetime --no-tickets --workers --max-conns --handshake-timeout --idle-timeout \
   --log-level; do
   grep -q -- "$opt" "$WORK/serve-help.txt" || fail "memtls serve --help does not mention $opt"

@@ -40,6 +40,7 @@ repeated serve --alpn h2 http/1.1
 repeated serve --min-tls 1.2 1.3
 repeated serve --ciphers ECDHE-ECDSA-AES128-GCM-SHA256 ECDHE-RSA-AES128-GCM-SHA256
 repeated serve --ciphersuites TLS_AES_128_GCM_SHA256 TLS_AES_256_GCM_SHA384
+repeated serve --groups X25519 P-256
 repeated serve --workers 1 2
 repeated serve --max-conns 10 20
 repeated serve --handshake-timeout 1000 2000

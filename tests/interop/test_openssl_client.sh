@@ -70,6 +70,40 @@ s_client_echo min13ok "$SERVE_PORT" "thirteen" -tls1_3
 stop_serve "$SERVE_PID"
 ok "--min-tls 1.3: TLS 1.2 refused (logged), TLS 1.3 fine"
 
+# Key exchange groups. The default refuses a client that offers only
+# finite-field groups (each would cost the server a large modular
+# exponentiation); --groups decides, a retry request brings a client whose
+# key share is for another group over, and a bad name stops the start.
+start_serve groups --cert "$PKI/server.pem" --key "$PKI/server.key"
+if timeout 20 openssl s_client -connect "127.0.0.1:$SERVE_PORT" -tls1_3 -groups ffdhe2048:ffdhe8192 \
+  </dev/null >"$WORK/ffdhe.log" 2>&1; then
+  fail "a client offering only ffdhe2048/ffdhe8192 was served by default"
+fi
+wait_for "$WORK/groups.err" 'conn=1 .*close=.*no suitable key share' ||
+  fail "no log line naming the missing key share: $(cat "$WORK/groups.err")"
+timeout 20 openssl s_client -connect "127.0.0.1:$SERVE_PORT" -tls1_3 </dev/null \
+  >"$WORK/x25519.log" 2>&1 || fail "default groups: $(tail -5 "$WORK/x25519.log")"
+grep -q 'Server Temp Key: X25519' "$WORK/x25519.log" ||
+  fail "the default did not agree on X25519: $(grep 'Temp Key' "$WORK/x25519.log")"
+stop_serve "$SERVE_PID"
+start_serve p384 --cert "$PKI/server.pem" --key "$PKI/server.key" --groups P-384
+if timeout 20 openssl s_client -connect "127.0.0.1:$SERVE_PORT" -groups X25519 </dev/null \
+  >"$WORK/x25519only.log" 2>&1; then
+  fail "--groups P-384 served a client offering only X25519"
+fi
+timeout 20 openssl s_client -connect "127.0.0.1:$SERVE_PORT" -groups X25519:P-384 </dev/null \
+  >"$WORK/hrr.log" 2>&1 || fail "X25519:P-384 against --groups P-384: $(tail -5 "$WORK/hrr.log")"
+grep -q 'Server Temp Key: ECDH, secp384r1' "$WORK/hrr.log" ||
+  fail "not P-384: $(grep 'Temp Key' "$WORK/hrr.log")"
+stop_serve "$SERVE_PID"
+if "$MEMTLS" serve --listen 127.0.0.1:0 --groups X25519:no-such-group >"$WORK/badgroups.out" \
+  2>"$WORK/badgroups.err"; then
+  fail "--groups with an unknown name started"
+fi
+grep -q -- "--groups: unknown key exchange group 'no-such-group'" "$WORK/badgroups.err" ||
+  fail "no clear error for a bad --groups: $(cat "$WORK/badgroups.err")"
+ok "groups: ffdhe-only client refused by default (logged), X25519 by default, --groups P-384 retried to P-384, bad name refused"
+
 # The ephemeral certificate: what is served is what was printed.
 start_serve eph
 fp="$(sed -n 's/^certificate SHA-256 fingerprint //p' "$WORK/eph.out")"
