@@ -28,41 +28,44 @@ static memtls_pem pem_dup(const memtls_pem *in)
     return out;
 }
 
-/*
- * Generating an RSA-2048 key takes a second here and ten or more under
- * valgrind, and every RSA pair of a test program needs the same three
- * (CA, server, client): they are made once per process and each pair gets
- * copies. EC pairs are made fresh (a P-256 key costs almost nothing).
- */
-static memtls_pem rsa_ca, rsa_server, rsa_client;
-
-static void free_rsa_pki(void)
-{
-    memtls_pem_free(&rsa_ca);
-    memtls_pem_free(&rsa_server);
-    memtls_pem_free(&rsa_client);
-}
-
+/* A fresh CA, server leaf and client leaf of key type `kt` in `p`. */
 static void make_pki(tlspair *p, memtls_key_type kt)
 {
-    if (kt == MEMTLS_KEY_RSA_2048) {
-        if (rsa_ca.cert == NULL) {
-            rsa_ca = testpki_ca(kt);
-            rsa_server =
-                testpki_leaf(&rsa_ca, MEMTLS_CERT_SERVER, kt, "localhost", "DNS:localhost", 0, 0);
-            rsa_client =
-                testpki_leaf(&rsa_ca, MEMTLS_CERT_CLIENT, kt, "client", "DNS:client", 0, 0);
-            atexit(free_rsa_pki);
-        }
-        p->ca = pem_dup(&rsa_ca);
-        p->server_pem = pem_dup(&rsa_server);
-        p->client_pem = pem_dup(&rsa_client);
-        return;
-    }
     p->ca = testpki_ca(kt);
     p->server_pem =
         testpki_leaf(&p->ca, MEMTLS_CERT_SERVER, kt, "localhost", "DNS:localhost", 0, 0);
     p->client_pem = testpki_leaf(&p->ca, MEMTLS_CERT_CLIENT, kt, "client", "DNS:client", 0, 0);
+}
+
+/*
+ * Generating an RSA-2048 key takes a second here and ten or more under
+ * valgrind, and every RSA pair of a test program needs the same three
+ * (CA, server, client): they are made once per process (only the
+ * certificates of this tlspair are used) and each pair gets copies. EC
+ * pairs are made fresh (a P-256 key costs almost nothing).
+ */
+static tlspair rsa_pki;
+
+static void free_rsa_pki(void)
+{
+    memtls_pem_free(&rsa_pki.ca);
+    memtls_pem_free(&rsa_pki.server_pem);
+    memtls_pem_free(&rsa_pki.client_pem);
+}
+
+static void give_pki(tlspair *p, memtls_key_type kt)
+{
+    if (kt != MEMTLS_KEY_RSA_2048) {
+        make_pki(p, kt);
+        return;
+    }
+    if (rsa_pki.ca.cert == NULL) {
+        make_pki(&rsa_pki, kt);
+        atexit(free_rsa_pki);
+    }
+    p->ca = pem_dup(&rsa_pki.ca);
+    p->server_pem = pem_dup(&rsa_pki.server_pem);
+    p->client_pem = pem_dup(&rsa_pki.client_pem);
 }
 
 void tlspair_init(tlspair *p, const tlspair_opts *o)
@@ -72,7 +75,7 @@ void tlspair_init(tlspair *p, const tlspair_opts *o)
         o = &defaults;
     }
     memset(p, 0, sizeof *p);
-    make_pki(p, o->key_type);
+    give_pki(p, o->key_type);
 
     p->scfg = memtls_config_new(MEMTLS_ROLE_SERVER);
     p->ccfg = memtls_config_new(MEMTLS_ROLE_CLIENT);
