@@ -99,18 +99,18 @@ done
 # Up to $jobs targets at a time; each report is printed as its target ends.
 failed=0
 running=0
+declare -A shown=()
 reap() {
   local t
   wait -n || true
   running=$((running - 1))
   for t in "${targets[@]}"; do
-    if [ -f "build-fuzz/$t.report" ] && [ ! -f "build-fuzz/$t.shown" ]; then
+    if [ -f "build-fuzz/$t.report" ] && [ -z "${shown[$t]:-}" ]; then
       cat "build-fuzz/$t.report"
-      : >"build-fuzz/$t.shown"
+      shown[$t]=1
     fi
   done
 }
-rm -f build-fuzz/*.shown
 for t in "${targets[@]}"; do
   [ "$running" -lt "$jobs" ] || reap
   echo "== $t: ${secs} s (seed $seed)"
@@ -118,7 +118,6 @@ for t in "${targets[@]}"; do
   running=$((running + 1))
 done
 while [ "$running" -gt 0 ]; do reap; done
-rm -f build-fuzz/*.shown
 for t in "${targets[@]}"; do
   grep -q FAILED "build-fuzz/$t.report" 2>/dev/null && failed=1
   [ -f "build-fuzz/$t.report" ] || failed=1
